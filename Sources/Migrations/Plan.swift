@@ -1,0 +1,24 @@
+/// What a command would run: revisions to apply (up) or revert (down), in execution order.
+public struct Plan: Sendable, Equatable {
+    /// Whether the plan applies up sections or reverts with down sections.
+    public enum Direction: String, Sendable {
+        /// Apply `-- migrate:up` sections, parents first.
+        case up
+        /// Revert with `-- migrate:down` sections, newest first.
+        case down
+    }
+
+    /// Up or down.
+    public var direction: Direction
+    /// The revisions in execution order.
+    public var revisions: [String]
+
+    /// Whether there is nothing to run.
+    public var isEmpty: Bool { revisions.isEmpty }
+
+    /// Creates a plan.
+    public init(direction: Direction, revisions: [String]) {
+        self.direction = direction
+        self.revisions = revisions
+    }
+}

@@ -1,0 +1,53 @@
+import ArgumentParser
+import OrchestrateCore
+
+struct SandboxCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sandbox",
+        abstract: "The project's throwaway PostgreSQL cluster, behind `sandbox:NAME` database URLs.",
+        discussion: "It lives in .orchestrate/sandbox/ (ignored by git), listens only on a Unix socket, and starts by itself when an environment uses it.",
+        subcommands: [Start.self, Stop.self, Info.self])
+
+    struct Start: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create (if needed) and start the sandbox.")
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            let sandbox = Sandbox(projectRoot: try global.projectRoot())
+            switch try sandbox.start() {
+            case .alreadyRunning: Console.out("sandbox already running")
+            case .started: Console.out("sandbox started")
+            case .initializedAndStarted: Console.out("sandbox created and started")
+            }
+            Console.out("connect with: psql \"\(sandbox.conninfo(database: "postgres"))\"")
+        }
+    }
+
+    struct Stop: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop the sandbox (its data stays).")
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            let sandbox = Sandbox(projectRoot: try global.projectRoot())
+            let wasRunning = sandbox.isRunning()
+            try sandbox.stop()
+            Console.out(wasRunning ? "sandbox stopped" : "sandbox was not running")
+        }
+    }
+
+    struct Info: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "status", abstract: "Whether the sandbox runs, and where.")
+        @OptionGroup var global: GlobalOptions
+
+        func run() throws {
+            let sandbox = Sandbox(projectRoot: try global.projectRoot())
+            if sandbox.isRunning() {
+                Console.out("running: \(sandbox.conninfo(database: "postgres"))")
+                Console.out("data: \(sandbox.dataDirectory)")
+            } else {
+                Console.out("not running (data: \(sandbox.dataDirectory))")
+                throw ExitCode(1)
+            }
+        }
+    }
+}

@@ -1,0 +1,123 @@
+import ArgumentParser
+import OrchestrateCore
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Which revision each environment runs, what is pending, drift, freezes and lock holders.",
+        discussion: "Exits 3 when an environment could not be read, after reporting all of them.")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var output: OutputOptions
+    @Argument(help: "Environments to report (default: all, in pipeline order).") var environments: [String] = []
+
+    func run() throws {
+        let project = try global.loadProject()
+        let statuses = try Inspector(project: project, progress: Console.progress).status(environments)
+        if output.json {
+            try Console.json(statuses)
+        } else {
+            for (index, status) in statuses.enumerated() {
+                if index > 0 { Console.out() }
+                render(status)
+            }
+        }
+        if statuses.contains(where: { !$0.reachable }) { throw ExitCode(3) }
+    }
+
+    private func render(_ status: EnvironmentStatus) {
+        var title = Console.style(status.name, .bold)
+        title += status.promotesFrom.map { "  (promotes from \($0))" } ?? "  (first stage)"
+        title += "  \(status.database)"
+        if status.isProtected { title += "  protected" }
+        Console.out(title)
+        guard status.reachable else {
+            Console.out("  " + Console.style("unreachable", .red) + ": " + (status.error ?? "unknown error").replacingOccurrences(of: "\n", with: "\n  "))
+            return
+        }
+        func row(_ label: String, _ text: String) {
+            Console.out("  " + label.padding(toLength: 9, withPad: " ", startingAt: 0) + text)
+        }
+        if status.ledgerVersion == nil {
+            row("at", "nothing applied (no ledger yet)")
+        } else {
+            row("at", "\(status.headsApplied.isEmpty ? "base" : status.headsApplied.joined(separator: ", ")) (\(status.appliedCount) applied)")
+        }
+        let source = status.promotesFrom ?? "migrations/"
+        if status.pending.isEmpty {
+            row("pending", "none from \(source)")
+        } else {
+            let shown = status.pending.prefix(8).joined(separator: ", ") + (status.pending.count > 8 ? ", …" : "")
+            row("pending", Console.style("\(status.pending.count)", .yellow) + " from \(source): \(shown)")
+        }
+        if !status.multipleHeads.isEmpty {
+            row("heads", Console.style("\(status.multipleHeads.count) heads in migrations/", .red) + ": \(status.multipleHeads.joined(separator: ", ")) (run `orchestrate merge`)")
+        }
+        if !status.aheadOfSource.isEmpty {
+            row("ahead", "runs \(status.aheadOfSource.joined(separator: ", ")), which \(status.promotesFrom ?? "the source") does not")
+        }
+        if let last = status.lastChange {
+            var text = "\(last.revision) at \(last.appliedAt) by \(last.by)"
+            if let commit = last.gitCommit { text += ", commit \(commit.prefix(7))" }
+            if let source = last.promotedFrom { text += ", promoted from \(source)" }
+            row("last", text)
+        }
+        if let lock = status.lock { row("lock", Console.style("held", .yellow) + " by \(lock.summary)") }
+        if let freeze = status.freeze { row("frozen", Console.style(freeze.summary, .red)) }
+        for item in status.interrupted {
+            let now = item.runInProgress ? " (a run holds the lock: it may still be running)" : ""
+            row("broken", Console.style("\(item.revision) \(item.state) at statement \(item.statementsDone + 1) of \(item.statementsTotal)", .red)
+                + now + "; `orchestrate repair \(status.name) \(item.revision) --applied|--reverted --reason TEXT`")
+        }
+        for item in status.drift {
+            var text = Console.style("\(item.path) edited after apply", .red) + " (checksum \(item.recordedChecksum.prefix(12)) -> \(item.fileChecksum.prefix(12)))"
+            if !item.commits.isEmpty {
+                text += "; changed by " + item.commits.map { "\($0.shortSHA) \"\($0.summary)\" (\($0.author))" }.joined(separator: ", ")
+            }
+            row("drift", text)
+        }
+        for orphan in status.orphans {
+            var text = "\(orphan.revision) has no file at HEAD"
+            if let commit = orphan.gitCommit {
+                text += "; applied from commit \(commit.prefix(7))"
+                if !orphan.commitKnown {
+                    text += ", unknown to this repository"
+                } else if orphan.branches.isEmpty {
+                    text += ", which is on no branch (abandoned or rebased)"
+                } else {
+                    text += ", on \(orphan.branches.joined(separator: ", "))"
+                }
+            }
+            row("orphan", text)
+        }
+    }
+}
+
+struct Audit: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "The environment's event log, newest first.")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var output: OutputOptions
+    @Argument(help: "The environment.") var environment: String
+    @Option(name: .long, help: "How many events to show.") var limit: Int = 50
+
+    func run() throws {
+        let project = try global.loadProject()
+        let events = try Inspector(project: project, progress: Console.progress).audit(environment, limit: max(1, limit))
+        if output.json { return try Console.json(events) }
+        if events.isEmpty {
+            Console.out("\(environment): no events yet")
+            return
+        }
+        for event in events {
+            var line = "\(event.at)  \(event.action.padding(toLength: 9, withPad: " ", startingAt: 0)) \(event.outcome.padding(toLength: 9, withPad: " ", startingAt: 0))"
+            if let revision = event.revision { line += " \(revision)" }
+            line += "  by \(event.osUser ?? event.databaseUser)\(event.host.map { "@" + $0 } ?? "")"
+            if let commit = event.gitCommit { line += " commit \(commit.prefix(7))" }
+            if let ms = event.durationMilliseconds { line += " (\(Console.formatDuration(ms)))" }
+            if let message = event.message, !message.isEmpty {
+                line += "\n    " + message.replacingOccurrences(of: "\n", with: "\n    ")
+            }
+            Console.out(line)
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+import OrchestrateCore
+
+/// Options every command takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The project folder (the one holding environments/); default: found by walking up from the working directory.", valueName: "dir"))
+    var project: String?
+
+    /// Loads the project from `--project` or the working directory.
+    func loadProject() throws(OrchestrateError) -> Project {
+        let root = try Project.locateRoot(from: FileManager.default.currentDirectoryPath, explicit: project)
+        return try Project.load(root: root, processEnvironment: ProcessInfo.processInfo.environment)
+    }
+
+    /// The project root only.
+    func projectRoot() throws(OrchestrateError) -> String {
+        try Project.locateRoot(from: FileManager.default.currentDirectoryPath, explicit: project)
+    }
+}
+
+/// Options of reporting commands.
+struct OutputOptions: ParsableArguments {
+    @Flag(name: .long, help: "Print a JSON document instead of text.")
+    var json = false
+}
+
+/// Asks for confirmation before work on a protected environment: `--yes`, or the environment's name typed on a
+/// terminal. Without either nothing runs.
+func confirmProtected(_ environment: EnvironmentConfig, action: String, yes: Bool) throws(OrchestrateError) {
+    guard environment.isProtected, !yes else { return }
+    guard isatty(STDIN_FILENO) == 1, Console.stderrIsTerminal else {
+        throw .policy("environment `\(environment.name)` is protected: \(action) needs --yes when there is no terminal to confirm on; nothing was run",
+                      hint: "rerun with --yes once the plan (`orchestrate plan \(environment.name)`) is what you expect")
+    }
+    FileHandle.standardError.write(Data("`\(environment.name)` is protected. Type its name to \(action): ".utf8))
+    guard let answer = readLine(strippingNewline: true), answer.trimmingCharacters(in: .whitespaces) == environment.name else {
+        throw .policy("not confirmed; nothing was run")
+    }
+}

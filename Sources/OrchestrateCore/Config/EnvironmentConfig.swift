@@ -1,0 +1,183 @@
+import Foundation
+internal import TOMLKit
+
+/// One environment, read from `environments/NAME.toml` (DESIGN §4).
+///
+/// Every string value has `${VAR}` expanded already. Unknown keys and wrong types are errors naming the file, the
+/// key and its line.
+public struct EnvironmentConfig: Sendable, Hashable {
+    /// The environment's name: its file name without `.toml`.
+    public var name: String
+    /// The file it was read from, relative to the project root for display.
+    public var path: String
+    /// The libpq URI or key=value conninfo, or `sandbox:NAME`. May contain a password: never print it.
+    public var databaseURL: String
+    /// The stage this one takes revisions from; nil for a first stage.
+    public var promotesFrom: String?
+    /// Revisions applied here must have been added on this branch.
+    public var branch: String?
+    /// Destructive or production work needs `--yes` (or a confirmation on a terminal).
+    public var isProtected: Bool
+    /// How long a second runner waits for the environment lock.
+    public var lockTimeout: TimeSpan
+    /// PostgreSQL `lock_timeout` while revisions run.
+    public var ddlLockTimeout: TimeSpan
+    /// How often a revision that hit `ddl_lock_timeout` is retried.
+    public var ddlLockRetries: Int
+    /// PostgreSQL `statement_timeout` while revisions run (0: none).
+    public var statementTimeout: TimeSpan
+    /// How often a transient connection failure is retried.
+    public var connectRetries: Int
+    /// The schema holding the ledger.
+    public var ledgerSchema: String
+    /// `"revision"` (a transaction per revision) or `"all"` (one for the whole run).
+    public var transactionMode: TransactionMode
+
+    /// How revisions are grouped into transactions.
+    public enum TransactionMode: String, Sendable, Hashable, CaseIterable {
+        /// One transaction per revision (the default).
+        case revision
+        /// All revisions of a run in one transaction.
+        case all
+    }
+
+    /// The keys a file may contain, with their expected TOML type.
+    static let knownKeys: [(key: String, type: String)] = [
+        ("database_url", "string"), ("promotes_from", "string"), ("branch", "string"), ("protected", "boolean"),
+        ("lock_timeout", "duration string"), ("ddl_lock_timeout", "duration string"),
+        ("ddl_lock_retries", "integer"), ("statement_timeout", "duration string"), ("connect_retries", "integer"),
+        ("ledger_schema", "string"), ("transaction", "string"),
+    ]
+
+    /// Parses one environment file's text.
+    public static func parse(
+        name: String, path: String, text: String, expander: VariableExpander
+    ) throws(OrchestrateError) -> EnvironmentConfig {
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw .usage("\(path):\(error.source.begin.line): \(error.description)",
+                         hint: "fix the TOML syntax (see https://toml.io)")
+        } catch {
+            throw .usage("\(path): not valid TOML: \(error)")
+        }
+        let reader = TableReader(table: table, path: path, text: text, expander: expander)
+        try reader.rejectUnknownKeys(known: knownKeys.map(\.key))
+
+        guard let url = try reader.string("database_url") else {
+            throw .usage("\(path): missing required key `database_url`",
+                         hint: "add database_url = \"postgresql://…\" or \"sandbox:\(name)\"")
+        }
+        let schema = try reader.string("ledger_schema") ?? "orchestrate"
+        guard !schema.isEmpty, schema.utf8.count <= 63 else {
+            throw .usage("\(path):\(reader.line(of: "ledger_schema")): `ledger_schema` must be 1 to 63 bytes long")
+        }
+        let modeText = try reader.string("transaction") ?? "revision"
+        guard let mode = TransactionMode(rawValue: modeText) else {
+            throw .usage("\(path):\(reader.line(of: "transaction")): `transaction` must be \"revision\" or \"all\", not \"\(modeText)\"")
+        }
+        let config = EnvironmentConfig(
+            name: name,
+            path: path,
+            databaseURL: url,
+            promotesFrom: try reader.string("promotes_from").flatMap { $0.isEmpty ? nil : $0 },
+            branch: try reader.string("branch").flatMap { $0.isEmpty ? nil : $0 },
+            isProtected: try reader.bool("protected") ?? false,
+            lockTimeout: try reader.duration("lock_timeout") ?? .seconds(60),
+            ddlLockTimeout: try reader.duration("ddl_lock_timeout") ?? .seconds(5),
+            ddlLockRetries: try reader.count("ddl_lock_retries") ?? 3,
+            statementTimeout: try reader.duration("statement_timeout") ?? .seconds(0),
+            connectRetries: try reader.count("connect_retries") ?? 3,
+            ledgerSchema: schema,
+            transactionMode: mode
+        )
+        if config.promotesFrom == name {
+            throw .usage("\(path):\(reader.line(of: "promotes_from")): environment `\(name)` cannot promote from itself")
+        }
+        return config
+    }
+}
+
+/// Typed, strict access to a parsed TOML table, with errors that name the file, key and line.
+private struct TableReader {
+    let table: TOMLTable
+    let path: String
+    let text: String
+    let expander: VariableExpander
+
+    /// The 1-based line where `key` is assigned, found in the text (TOMLKit does not keep positions of values).
+    func line(of key: String) -> Int {
+        for (offset, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.drop(while: { $0 == " " || $0 == "\t" })
+            for candidate in [key, "\"\(key)\"", "'\(key)'"] where line.hasPrefix(candidate) {
+                let rest = line.dropFirst(candidate.count).drop(while: { $0 == " " || $0 == "\t" })
+                if rest.hasPrefix("=") { return offset + 1 }
+            }
+        }
+        return 1
+    }
+
+    func rejectUnknownKeys(known: [String]) throws(OrchestrateError) {
+        for key in table.keys.sorted() where !known.contains(key) {
+            let suggestion = known.min(by: { editDistance($0, key) < editDistance($1, key) })
+            var hint = "known keys: \(known.joined(separator: ", "))"
+            if let suggestion, editDistance(suggestion, key) <= 3 { hint = "did you mean `\(suggestion)`? " + hint }
+            if table[key]?.table != nil {
+                throw .usage("\(path): unknown table [\(key)]", hint: hint)
+            }
+            throw .usage("\(path):\(line(of: key)): unknown key `\(key)`", hint: hint)
+        }
+    }
+
+    func wrongType(_ key: String, expected: String) -> OrchestrateError {
+        let actual = table[key].map { "\($0.type)" } ?? "nothing"
+        return .usage("\(path):\(line(of: key)): `\(key)` must be a \(expected), not a \(actual)")
+    }
+
+    func string(_ key: String) throws(OrchestrateError) -> String? {
+        guard let value = table[key] else { return nil }
+        guard let text = value.string else { throw wrongType(key, expected: "string") }
+        return try expander.expand(text, file: "\(path):\(line(of: key))", key: key)
+    }
+
+    func bool(_ key: String) throws(OrchestrateError) -> Bool? {
+        guard let value = table[key] else { return nil }
+        guard let flag = value.bool else { throw wrongType(key, expected: "boolean (true or false)") }
+        return flag
+    }
+
+    func count(_ key: String) throws(OrchestrateError) -> Int? {
+        guard let value = table[key] else { return nil }
+        guard let number = value.int, number >= 0 else { throw wrongType(key, expected: "non-negative integer") }
+        return number
+    }
+
+    func duration(_ key: String) throws(OrchestrateError) -> TimeSpan? {
+        guard let value = table[key] else { return nil }
+        if let seconds = value.int, seconds >= 0 { return .seconds(seconds) }
+        guard let text = value.string else { throw wrongType(key, expected: "duration such as \"5s\"") }
+        let expanded = try expander.expand(text, file: "\(path):\(line(of: key))", key: key)
+        guard let span = TimeSpan(parsing: expanded) else {
+            throw .usage("\(path):\(line(of: key)): `\(key)` = \"\(expanded)\" is not a duration",
+                         hint: "write it like \"500ms\", \"5s\", \"2m\" or \"1h\"")
+        }
+        return span
+    }
+}
+
+/// Levenshtein distance, for "did you mean" suggestions on short keys.
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    if a.isEmpty { return b.count }
+    if b.isEmpty { return a.count }
+    var previous = Array(0...b.count)
+    for i in 1...a.count {
+        var current = [i] + Array(repeating: 0, count: b.count)
+        for j in 1...b.count {
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        }
+        previous = current
+    }
+    return previous[b.count]
+}

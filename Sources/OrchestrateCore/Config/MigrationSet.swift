@@ -1,0 +1,71 @@
+import Foundation
+import Migrations
+
+/// The migration files of a project, parsed, with their validated revision graph.
+public struct MigrationSet: Sendable {
+    /// Parsed files by revision id.
+    public var files: [String: MigrationFile]
+    /// The graph over the files.
+    public var graph: RevisionGraph
+
+    /// Builds a set from parsed files, validating the graph; errors name the files involved.
+    public init(files: [MigrationFile]) throws(OrchestrateError) {
+        var byID: [String: MigrationFile] = [:]
+        for file in files {
+            if let existing = byID[file.revision] {
+                throw .usage("duplicate revision `\(file.revision)`: \(existing.path) and \(file.path)",
+                             hint: "rename one of the files")
+            }
+            byID[file.revision] = file
+        }
+        self.files = byID
+        do {
+            self.graph = try RevisionGraph(files.map { RevisionNode(id: $0.revision, parents: $0.parents) })
+        } catch {
+            throw MigrationSet.describe(error, files: byID)
+        }
+    }
+
+    /// Reads every `*.sql` file directly in `directory`. A missing folder is an empty set.
+    public static func load(directory: String, displayPrefix: String) throws(OrchestrateError) -> MigrationSet {
+        let fileManager = FileManager.default
+        guard fileManager.fileExists(atPath: directory) else { return try MigrationSet(files: []) }
+        let names: [String]
+        do {
+            names = try fileManager.contentsOfDirectory(atPath: directory)
+        } catch {
+            throw .usage("\(displayPrefix): cannot be listed: \(error.localizedDescription)")
+        }
+        var files: [MigrationFile] = []
+        files.reserveCapacity(names.count)
+        for name in names where name.hasSuffix(".sql") {
+            guard let data = fileManager.contents(atPath: directory + "/" + name) else {
+                throw .usage("\(displayPrefix)\(name): cannot be read")
+            }
+            do {
+                files.append(try MigrationFile.parse(path: displayPrefix + name, bytes: [UInt8](data)))
+            } catch {
+                throw .usage(error.description)
+            }
+        }
+        return try MigrationSet(files: files)
+    }
+
+    /// A graph error with the file names that explain it.
+    static func describe(_ error: GraphError, files: [String: MigrationFile]) -> OrchestrateError {
+        func path(_ id: String) -> String { files[id]?.path ?? id }
+        switch error {
+        case .missingParent(let revision, let parent):
+            return .usage("\(path(revision)): parent `\(parent)` does not exist",
+                          hint: "fix the `-- parent:` line, or restore migrations/\(parent).sql")
+        case .cycle(let cycle):
+            return .usage("the revision graph has a cycle: \(cycle.joined(separator: " -> "))",
+                          hint: "one of \(cycle.dropLast().map(path).joined(separator: ", ")) names a descendant as its parent")
+        case .multipleRoots(let roots):
+            return .usage("the revision graph has \(roots.count) roots (revisions without a parent): \(roots.map(path).joined(separator: ", "))",
+                          hint: "exactly one revision may lack a `-- parent:` line; give the others a parent")
+        default:
+            return .usage(error.description)
+        }
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import Migrations
+
+/// A user's project: the root folder, its environments and its migrations (DESIGN §1).
+public struct Project: Sendable {
+    /// The absolute path of the folder holding `environments/`.
+    public var root: String
+    /// Environments that parsed, by name.
+    public var environments: [String: EnvironmentConfig]
+    /// Environments whose file failed to parse, with the error.
+    public var brokenEnvironments: [String: OrchestrateError]
+    /// The pipeline over the environments that parsed; nil when it is invalid (see `pipelineError`).
+    public var pipeline: Pipeline?
+    /// Why the pipeline is invalid, if it is.
+    public var pipelineError: OrchestrateError?
+    /// The variable sources used for `${VAR}`.
+    public var variables: VariableExpander
+
+    /// `root/migrations`.
+    public var migrationsDirectory: String { root + "/migrations" }
+    /// `root/environments`.
+    public var environmentsDirectory: String { root + "/environments" }
+
+    /// Finds the project root: `explicit` if given, else the first folder from `directory` upward that holds
+    /// `environments/`.
+    public static func locateRoot(from directory: String, explicit: String?) throws(OrchestrateError) -> String {
+        let fileManager = FileManager.default
+        if let explicit {
+            let absolute = URL(fileURLWithPath: explicit, relativeTo: URL(fileURLWithPath: directory)).standardizedFileURL.path
+            var isDirectory: ObjCBool = false
+            guard fileManager.fileExists(atPath: absolute + "/environments", isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw .usage("--project \(explicit): \(absolute) has no environments/ folder",
+                             hint: "point --project at the folder that holds environments/ and migrations/")
+            }
+            return absolute
+        }
+        var current = URL(fileURLWithPath: directory).standardizedFileURL
+        while true {
+            var isDirectory: ObjCBool = false
+            if fileManager.fileExists(atPath: current.path + "/environments", isDirectory: &isDirectory), isDirectory.boolValue {
+                return current.path
+            }
+            let parent = current.deletingLastPathComponent()
+            if parent.path == current.path { break }
+            current = parent
+        }
+        throw .usage("no orchestrate project here: no environments/ folder in \(directory) or any folder above it",
+                     hint: "run from inside a project, pass --project DIR, or create environments/dev.toml")
+    }
+
+    /// Loads the environments of the project at `root`, expanding variables from `processEnvironment` then `.env`.
+    public static func load(root: String, processEnvironment: [String: String]) throws(OrchestrateError) -> Project {
+        let fileManager = FileManager.default
+        let dotEnvPath = root + "/.env"
+        var dotEnv: [String: String] = [:]
+        if fileManager.fileExists(atPath: dotEnvPath) {
+            guard let text = try? String(contentsOfFile: dotEnvPath, encoding: .utf8) else {
+                throw .usage(".env: cannot be read as UTF-8 text")
+            }
+            dotEnv = try DotEnv.parse(text, path: ".env")
+        }
+        let expander = VariableExpander(environment: processEnvironment, dotEnv: dotEnv, dotEnvPath: ".env")
+        let names: [String]
+        do {
+            names = try fileManager.contentsOfDirectory(atPath: root + "/environments")
+        } catch {
+            throw .usage("environments/: cannot be listed: \(error.localizedDescription)")
+        }
+        var environments: [String: EnvironmentConfig] = [:]
+        var broken: [String: OrchestrateError] = [:]
+        for file in names.sorted() where file.hasSuffix(".toml") {
+            let name = String(file.dropLast(".toml".count))
+            let path = "environments/\(file)"
+            do {
+                guard isValidEnvironmentName(name) else {
+                    throw OrchestrateError.usage("\(path): `\(name)` is not a valid environment name",
+                                                 hint: "use letters, digits, `_` and `-`")
+                }
+                guard let data = fileManager.contents(atPath: root + "/" + path),
+                      let text = String(data: data, encoding: .utf8) else {
+                    throw OrchestrateError.usage("\(path): cannot be read as UTF-8 text")
+                }
+                environments[name] = try EnvironmentConfig.parse(name: name, path: path, text: text, expander: expander)
+            } catch let error as OrchestrateError {
+                broken[name] = error
+            } catch {
+                broken[name] = .usage("\(path): \(error)")
+            }
+        }
+        var project = Project(root: root, environments: environments, brokenEnvironments: broken,
+                              pipeline: nil, pipelineError: nil, variables: expander)
+        do {
+            project.pipeline = try Pipeline(Array(environments.values))
+        } catch {
+            project.pipelineError = error
+        }
+        return project
+    }
+
+    static func isValidEnvironmentName(_ name: String) -> Bool {
+        !name.isEmpty && name.unicodeScalars.allSatisfy {
+            $0 == "_" || $0 == "-" || ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
+        }
+    }
+
+    /// All environment names, valid or not, in pipeline order where known.
+    public var environmentNames: [String] {
+        let ordered = pipeline?.order ?? environments.keys.sorted()
+        return ordered + brokenEnvironments.keys.sorted().filter { !ordered.contains($0) }
+    }
+
+    /// The valid pipeline, or its error.
+    public func validPipeline() throws(OrchestrateError) -> Pipeline {
+        if let pipeline { return pipeline }
+        throw pipelineError ?? .usage("the pipeline is invalid")
+    }
+
+    /// The environment called `name`, or the error that explains why it cannot be used.
+    public func environment(_ name: String) throws(OrchestrateError) -> EnvironmentConfig {
+        if let error = brokenEnvironments[name] { throw error }
+        guard let environment = environments[name] else {
+            let known = environmentNames
+            throw .usage("unknown environment `\(name)`: there is no environments/\(name).toml",
+                         hint: known.isEmpty ? "create environments/\(name).toml" : "environments are: \(known.joined(separator: ", "))")
+        }
+        return environment
+    }
+
+    /// Reads and validates `migrations/`.
+    public func loadMigrations() throws(OrchestrateError) -> MigrationSet {
+        try MigrationSet.load(directory: migrationsDirectory, displayPrefix: "migrations/")
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import Postgres
+
+/// Reaching an environment's database: `sandbox:NAME` resolution, connection retries, and errors without secrets.
+enum EnvironmentDatabase {
+    /// The conninfo for `environment`; for `sandbox:NAME` the sandbox is started and the database created if needed.
+    static func conninfo(for environment: EnvironmentConfig, projectRoot: String,
+                         progress: ProgressHandler) throws(OrchestrateError) -> String {
+        let url = environment.databaseURL
+        guard url.hasPrefix("sandbox:") else { return url }
+        let name = String(url.dropFirst("sandbox:".count))
+        guard !name.isEmpty, name.utf8.count <= 63 else {
+            throw .usage("\(environment.path): `database_url` = \"\(url)\": expected sandbox:NAME with a database name of 1 to 63 bytes")
+        }
+        let sandbox = Sandbox(projectRoot: projectRoot)
+        switch try sandbox.start() {
+        case .alreadyRunning: break
+        case .started: progress(.notice("started the sandbox PostgreSQL (\(sandbox.directory))"))
+        case .initializedAndStarted: progress(.notice("created and started the sandbox PostgreSQL (\(sandbox.directory))"))
+        }
+        try sandbox.ensureDatabase(name)
+        return sandbox.conninfo(database: name)
+    }
+
+    /// A display form of the environment's database, without secrets.
+    static func display(_ environment: EnvironmentConfig) -> String {
+        environment.databaseURL.hasPrefix("sandbox:") ? environment.databaseURL : ConnInfo.redacted(environment.databaseURL)
+    }
+
+    /// Connects, retrying transient failures (a server starting, a serverless database waking up) with backoff.
+    static func connect(_ environment: EnvironmentConfig, conninfo: String, applicationName: String,
+                        retries: Int? = nil, progress: ProgressHandler) throws(OrchestrateError) -> Connection {
+        let attempts = (retries ?? environment.connectRetries) + 1
+        var delay = 0.5
+        for attempt in 1...attempts {
+            do {
+                return try Connection(conninfo: conninfo, applicationName: applicationName)
+            } catch let error {
+                if error.isTransientConnectFailure, attempt < attempts {
+                    progress(.warning("environment `\(environment.name)`: cannot connect yet (\(error.message)); attempt \(attempt + 1) of \(attempts) in \(delay)s"))
+                    Thread.sleep(forTimeInterval: delay)
+                    delay = min(delay * 2, 8)
+                    continue
+                }
+                throw connectionFailure(environment, error)
+            }
+        }
+        throw .operation("environment `\(environment.name)`: cannot connect")
+    }
+
+    /// The error for a failed connection: the database (without password), libpq's reason, and a hint.
+    static func connectionFailure(_ environment: EnvironmentConfig, _ error: PostgresError) -> OrchestrateError {
+        var hint = "check database_url in \(environment.path), and that the server is up"
+        if error.kind == .invalidConnectionString {
+            return .usage("\(environment.path): `database_url` is not a valid connection string: \(error.message)",
+                          hint: "use a URI (postgresql://user@host:5432/db?sslmode=require) or key=value pairs")
+        }
+        if let state = error.sqlState?.rawValue, state.hasPrefix("28") || error.message.contains("password") {
+            hint = "check the user and password (in the URL, ~/.pgpass or PGPASSWORD)"
+        } else if error.sqlState == .invalidCatalogName {
+            hint = "create the database, or fix its name in \(environment.path)"
+        }
+        return .operation("environment `\(environment.name)`: cannot connect to \(display(environment)): \(error.message)", hint: hint)
+    }
+}

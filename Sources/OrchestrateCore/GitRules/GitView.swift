@@ -1,0 +1,44 @@
+import Foundation
+import Git
+
+/// Read-only git answers for reports; every question degrades to "unknown" outside a repository.
+final class GitView {
+    private let repository: Repository?
+    private let prefix: String
+    private let head: ObjectID?
+
+    init(projectRoot: String) {
+        let repository = try? Repository.discover(from: projectRoot)
+        self.repository = repository
+        self.prefix = GitProvenance.relativePrefix(projectRoot: projectRoot, workdir: repository?.workdir)
+        self.head = (try? repository?.head().commit) ?? nil
+    }
+
+    /// The commits that changed `path` (project-relative) after `since` up to HEAD, newest first.
+    func commitsChanging(path: String, since: String?) -> [CommitSummary] {
+        guard let repository, let head else { return [] }
+        let hiding = since.flatMap { try? repository.resolve($0) }
+        let commits = (try? repository.commitsTouching(path: prefix + path, from: head, hiding: hiding, limit: 20)) ?? []
+        return commits.map(CommitSummary.init)
+    }
+
+    /// Whether git knows `commit`.
+    func knows(_ commit: String?) -> Bool {
+        guard let repository, let commit else { return false }
+        return (try? repository.resolve(commit)) != nil
+    }
+
+    /// The branches whose history contains `commit`.
+    func branchesContaining(_ commit: String?) -> [String] {
+        guard let repository, let commit, let id = try? repository.resolve(commit) else { return [] }
+        return (try? repository.branchesContaining(id)) ?? []
+    }
+}
+
+extension CommitSummary {
+    init(_ commit: CommitInfo) {
+        let formatter = ISO8601DateFormatter()
+        self.init(sha: commit.id.hex, shortSHA: commit.id.short, summary: commit.summary,
+                  author: "\(commit.authorName) <\(commit.authorEmail)>", time: formatter.string(from: commit.time))
+    }
+}

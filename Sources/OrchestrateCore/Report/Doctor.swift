@@ -1,0 +1,122 @@
+import Foundation
+import Git
+import Migrations
+import Postgres
+
+/// One line of `doctor`.
+public struct DoctorCheck: Sendable, Codable {
+    /// How a check came out.
+    public enum Outcome: String, Sendable, Codable { case ok, warning, failed }
+    /// What was checked, e.g. `environments/staging.toml` or `database staging`.
+    public var subject: String
+    public var outcome: Outcome
+    /// What was found, or what is wrong and how to fix it.
+    public var detail: String
+}
+
+/// `orchestrate doctor`: the setup checked line by line, the way a verify-setup script would.
+public enum Doctor {
+    /// Runs every check; a failed one never stops the others.
+    public static func run(projectRoot: String, processEnvironment: [String: String],
+                           progress: @escaping ProgressHandler) -> [DoctorCheck] {
+        var checks: [DoctorCheck] = [DoctorCheck(subject: "project", outcome: .ok, detail: projectRoot)]
+        let project: Project
+        do {
+            project = try Project.load(root: projectRoot, processEnvironment: processEnvironment)
+        } catch {
+            checks.append(DoctorCheck(subject: ".env / environments/", outcome: .failed, detail: error.description))
+            return checks
+        }
+        if project.environments.isEmpty && project.brokenEnvironments.isEmpty {
+            checks.append(DoctorCheck(subject: "environments/", outcome: .failed, detail: "no *.toml file: create environments/dev.toml"))
+        }
+        for name in project.environmentNames {
+            if let error = project.brokenEnvironments[name] {
+                checks.append(DoctorCheck(subject: "environments/\(name).toml", outcome: .failed, detail: error.description))
+            } else if let environment = project.environments[name] {
+                let stage = environment.promotesFrom.map { "promotes from \($0)" } ?? "first stage"
+                checks.append(DoctorCheck(subject: environment.path, outcome: .ok,
+                                          detail: "\(stage); database \(EnvironmentDatabase.display(environment))"))
+            }
+        }
+        if let error = project.pipelineError {
+            checks.append(DoctorCheck(subject: "pipeline", outcome: .failed, detail: error.description))
+        } else if let pipeline = project.pipeline {
+            let chain = pipeline.order.map { name in pipeline.source(of: name).map { "\($0) → \(name)" } ?? name }
+            checks.append(DoctorCheck(subject: "pipeline", outcome: .ok, detail: chain.joined(separator: ", ")))
+        }
+        do {
+            let migrations = try project.loadMigrations()
+            let heads = migrations.graph.heads
+            if heads.count > 1 {
+                checks.append(DoctorCheck(subject: "migrations/", outcome: .warning,
+                                          detail: "\(migrations.files.count) revisions, \(heads.count) heads (\(heads.joined(separator: ", "))): run `orchestrate merge`"))
+            } else {
+                checks.append(DoctorCheck(subject: "migrations/", outcome: .ok,
+                                          detail: "\(migrations.files.count) revisions, head \(heads.first ?? "none")"))
+            }
+        } catch {
+            checks.append(DoctorCheck(subject: "migrations/", outcome: .failed, detail: error.description))
+        }
+        do {
+            let repository = try Repository.discover(from: projectRoot)
+            let head = try repository.head()
+            let where_ = head.branch.map { "on branch \($0)" } ?? "detached HEAD"
+            let commit = head.commit.map { "at \($0.short)" } ?? "with no commit yet"
+            checks.append(DoctorCheck(subject: "git", outcome: .ok,
+                                      detail: "repository \(repository.workdir ?? repository.gitDirectory), \(where_) \(commit)\(repository.isShallow ? " (shallow clone)" : "")"))
+        } catch {
+            checks.append(DoctorCheck(subject: "git", outcome: error.code == .notARepository ? .warning : .failed,
+                                      detail: error.description))
+        }
+        let environments = project.environmentNames.compactMap { project.environments[$0] }
+        let results = ResultBox<[DoctorCheck]>(count: environments.count)
+        DispatchQueue.concurrentPerform(iterations: environments.count) { index in
+            results.set(index, checkDatabase(environments[index], projectRoot: projectRoot, progress: progress))
+        }
+        for index in environments.indices { checks += results.get(index) ?? [] }
+        return checks
+    }
+
+    private static func checkDatabase(_ environment: EnvironmentConfig, projectRoot: String,
+                                      progress: ProgressHandler) -> [DoctorCheck] {
+        let subject = "database \(environment.name)"
+        do {
+            let conninfo = try EnvironmentDatabase.conninfo(for: environment, projectRoot: projectRoot, progress: progress)
+            let connection = try EnvironmentDatabase.connect(environment, conninfo: conninfo, applicationName: "orchestrate doctor",
+                                                             retries: 0, progress: progress)
+            defer { connection.close() }
+            let version = (try? connection.query("SHOW server_version").rows.first?.first) ?? nil
+            var checks = [DoctorCheck(subject: subject, outcome: .ok,
+                                      detail: "reachable as \(connection.user) on \(EnvironmentDatabase.display(environment)), PostgreSQL \(version ?? "?")")]
+            if connection.serverVersionNumber < 120_000 {
+                checks.append(DoctorCheck(subject: subject, outcome: .warning, detail: "PostgreSQL older than 12 is not tested"))
+            }
+            let ledger = try Ledger(connection: connection, schema: environment.ledgerSchema)
+            if let installed = try ledger.installedVersion() {
+                let count = try connection.query("SELECT count(*) FROM \(ledger.table("revisions"))").rows.first?.first ?? nil
+                var detail = "ledger `\(environment.ledgerSchema)` version \(installed), \(count ?? "?") revision(s) applied"
+                var outcome = DoctorCheck.Outcome.ok
+                if installed > Ledger.currentVersion {
+                    outcome = .failed
+                    detail += "; newer than this orchestrate understands (\(Ledger.currentVersion)): upgrade orchestrate"
+                }
+                if let freeze = try ledger.freeze() {
+                    outcome = outcome == .failed ? .failed : .warning
+                    detail += "; \(freeze.summary)"
+                }
+                checks.append(DoctorCheck(subject: "ledger \(environment.name)", outcome: outcome, detail: detail))
+            } else {
+                checks.append(DoctorCheck(subject: "ledger \(environment.name)", outcome: .ok,
+                                          detail: "not created yet (the first upgrade or promote creates schema `\(environment.ledgerSchema)`)"))
+            }
+            return checks
+        } catch let error as OrchestrateError {
+            return [DoctorCheck(subject: subject, outcome: .failed, detail: error.description)]
+        } catch let error as PostgresError {
+            return [DoctorCheck(subject: subject, outcome: .failed, detail: error.description)]
+        } catch {
+            return [DoctorCheck(subject: subject, outcome: .failed, detail: "\(error)")]
+        }
+    }
+}

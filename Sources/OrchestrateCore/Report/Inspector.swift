@@ -1,0 +1,191 @@
+import Foundation
+import Git
+import Migrations
+import Postgres
+
+/// The reading commands: status, audit and doctor. They never write to an environment's database.
+public struct Inspector: Sendable {
+    /// The project.
+    public let project: Project
+    /// Where notices go (starting the sandbox, for instance).
+    public let progress: ProgressHandler
+
+    /// Makes an inspector over `project`.
+    public init(project: Project, progress: @escaping ProgressHandler) {
+        self.project = project
+        self.progress = progress
+    }
+
+    // MARK: - status
+
+    /// The status of `names` (all environments when empty), in pipeline order.
+    public func status(_ names: [String]) throws(OrchestrateError) -> [EnvironmentStatus] {
+        let selected = names.isEmpty ? project.environmentNames : names
+        for name in selected where project.environments[name] == nil && project.brokenEnvironments[name] == nil {
+            _ = try project.environment(name)
+        }
+        let migrations = try project.loadMigrations()
+        // Later stages need their source's applied set for "pending", so sources are read too.
+        var needed = selected
+        for name in selected {
+            if let source = project.pipeline?.source(of: name), !needed.contains(source) { needed.append(source) }
+        }
+        let snapshots = readSnapshots(needed)
+        let git = GitView(projectRoot: project.root)
+        return selected.map { name in
+            guard let environment = project.environments[name] else {
+                return .unreachable(nil, name: name, error: project.brokenEnvironments[name]?.description ?? "unknown")
+            }
+            guard let snapshot = snapshots[name], case .success(let state) = snapshot else {
+                if case .failure(let error) = snapshots[name] {
+                    return .unreachable(environment, name: name, error: error.description)
+                }
+                return .unreachable(environment, name: name, error: "not inspected")
+            }
+            let sourceName = project.pipeline?.source(of: name)
+            var sourceState: Snapshot?
+            if let sourceName, case .success(let found) = snapshots[sourceName] { sourceState = found }
+            return describe(environment, state, source: sourceState, sourceName: sourceName, migrations: migrations, git: git)
+        }
+    }
+
+    /// What was read from one database.
+    struct Snapshot: Sendable {
+        var serverVersion: String
+        var ledgerVersion: Int?
+        var applied: [AppliedRevision]
+        var freeze: Freeze?
+        var lock: LockHolder?
+    }
+
+    /// Reads every environment's database concurrently (a remote database costs one round trip of latency each).
+    private func readSnapshots(_ names: [String]) -> [String: Result<Snapshot, OrchestrateError>] {
+        let environments = names.compactMap { project.environments[$0] }
+        let results = ResultBox<Result<Snapshot, OrchestrateError>>(count: environments.count)
+        DispatchQueue.concurrentPerform(iterations: environments.count) { index in
+            results.set(index, Result { () throws(OrchestrateError) in try readSnapshot(environments[index]) })
+        }
+        var output: [String: Result<Snapshot, OrchestrateError>] = [:]
+        for (index, environment) in environments.enumerated() { output[environment.name] = results.get(index) }
+        return output
+    }
+
+    private func readSnapshot(_ environment: EnvironmentConfig) throws(OrchestrateError) -> Snapshot {
+        let conninfo = try EnvironmentDatabase.conninfo(for: environment, projectRoot: project.root, progress: progress)
+        let connection = try EnvironmentDatabase.connect(environment, conninfo: conninfo, applicationName: "orchestrate status",
+                                                         retries: 0, progress: progress)
+        defer { connection.close() }
+        do {
+            let ledger = try Ledger(connection: connection, schema: environment.ledgerSchema)
+            let version = try ledger.installedVersion()
+            let server = try connection.query("SHOW server_version").rows.first?.first ?? nil
+            let holder = try EnvironmentLock.findHolder(on: connection, key: EnvironmentLock.key(schema: environment.ledgerSchema),
+                                                        ledgerSchema: version == nil ? nil : environment.ledgerSchema)
+            guard version != nil else {
+                return Snapshot(serverVersion: server ?? "?", ledgerVersion: nil, applied: [], freeze: nil, lock: holder)
+            }
+            return Snapshot(serverVersion: server ?? "?", ledgerVersion: version, applied: try ledger.appliedRevisions(),
+                            freeze: try ledger.freeze(), lock: holder)
+        } catch {
+            throw .operation("environment `\(environment.name)`: cannot read the ledger: \(error.description)")
+        }
+    }
+
+    private func describe(_ environment: EnvironmentConfig, _ state: Snapshot, source: Snapshot?, sourceName: String?,
+                          migrations: MigrationSet, git: GitView) -> EnvironmentStatus {
+        let appliedRows = state.applied.filter { $0.state == .applied }
+        let appliedIDs = Set(appliedRows.map(\.revision))
+        let allIDs = Set(state.applied.map(\.revision))
+        var heads: [String] = []
+        var hasAppliedChild = Set<String>()
+        for row in state.applied { for parent in row.parents where allIDs.contains(parent) { hasAppliedChild.insert(parent) } }
+        heads = appliedRows.map(\.revision).filter { !hasAppliedChild.contains($0) }.sorted()
+
+        var pending: [String] = []
+        var ahead: [String] = []
+        var multipleHeads: [String] = []
+        if let sourceName {
+            _ = sourceName
+            if let source {
+                let sourceIDs = Set(source.applied.filter { $0.state == .applied }.map(\.revision))
+                let missing = sourceIDs.subtracting(allIDs)
+                pending = migrations.graph.topologicalOrder.filter { missing.contains($0) }
+                pending += missing.subtracting(pending).sorted()
+                ahead = appliedIDs.subtracting(sourceIDs).sorted()
+            }
+        } else {
+            pending = migrations.graph.topologicalOrder.filter { !allIDs.contains($0) }
+            if migrations.graph.heads.count > 1 { multipleHeads = migrations.graph.heads }
+        }
+        let last = appliedRows.max(by: { ($0.appliedAt, $0.revision) < ($1.appliedAt, $1.revision) }).map {
+            EnvironmentStatus.LastChange(
+                revision: $0.revision, appliedAt: $0.appliedAt,
+                by: ($0.osUser.map { $0 + ($0.isEmpty ? "" : "") } ?? $0.databaseUser) + ($0.host.map { "@" + $0 } ?? ""),
+                gitCommit: $0.gitCommit, promotedFrom: $0.promotedFrom)
+        }
+        var drift: [EnvironmentStatus.Drift] = []
+        var orphans: [EnvironmentStatus.Orphan] = []
+        for row in state.applied {
+            if let file = migrations.files[row.revision] {
+                if file.checksum != row.checksum {
+                    drift.append(.init(revision: row.revision, path: file.path, recordedChecksum: row.checksum,
+                                       fileChecksum: file.checksum,
+                                       commits: git.commitsChanging(path: file.path, since: row.gitCommit)))
+                }
+            } else {
+                let known = git.knows(row.gitCommit)
+                orphans.append(.init(revision: row.revision, gitCommit: row.gitCommit,
+                                     branches: known ? git.branchesContaining(row.gitCommit) : [], commitKnown: known))
+            }
+        }
+        let interrupted = state.applied.filter { $0.state != .applied }.map {
+            EnvironmentStatus.Interrupted(revision: $0.revision, state: $0.state == .running ? "interrupted while applying" : "interrupted while reverting",
+                                          statementsDone: $0.statementsDone ?? 0, statementsTotal: $0.statementsTotal ?? 0,
+                                          runInProgress: state.lock != nil)
+        }
+        return EnvironmentStatus(
+            name: environment.name, database: EnvironmentDatabase.display(environment), promotesFrom: environment.promotesFrom,
+            isProtected: environment.isProtected, branch: environment.branch, reachable: true, error: nil,
+            serverVersion: state.serverVersion, ledgerVersion: state.ledgerVersion, appliedCount: appliedRows.count,
+            headsApplied: heads, pending: pending, aheadOfSource: ahead, lastChange: last, lock: state.lock, freeze: state.freeze,
+            drift: drift, orphans: orphans, interrupted: interrupted, multipleHeads: multipleHeads)
+    }
+
+    // MARK: - audit
+
+    /// The newest `limit` events of `name`, newest first.
+    public func audit(_ name: String, limit: Int) throws(OrchestrateError) -> [LedgerEvent] {
+        let environment = try project.environment(name)
+        let conninfo = try EnvironmentDatabase.conninfo(for: environment, projectRoot: project.root, progress: progress)
+        let connection = try EnvironmentDatabase.connect(environment, conninfo: conninfo, applicationName: "orchestrate audit",
+                                                         retries: 0, progress: progress)
+        defer { connection.close() }
+        do {
+            let ledger = try Ledger(connection: connection, schema: environment.ledgerSchema)
+            guard try ledger.installedVersion() != nil else { return [] }
+            return try ledger.events(limit: limit)
+        } catch {
+            throw .operation("environment `\(name)`: cannot read the event log: \(error.description)")
+        }
+    }
+}
+
+/// A fixed-size, lock-protected array for results computed concurrently.
+final class ResultBox<T: Sendable>: @unchecked Sendable {
+    private var values: [T?]
+    private let lock = NSLock()
+
+    init(count: Int) { values = Array(repeating: nil, count: count) }
+
+    func set(_ index: Int, _ value: T) {
+        lock.lock()
+        values[index] = value
+        lock.unlock()
+    }
+
+    func get(_ index: Int) -> T? {
+        lock.lock()
+        defer { lock.unlock() }
+        return values[index]
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+import Postgres
+
+/// An open, locked environment: the lock connection, the work connection and the ledger, for one writing run.
+///
+/// Opening takes the environment lock before touching the ledger (so two first runs cannot both create it), checks
+/// for a connection pooler in transaction mode, creates or upgrades the ledger, and refuses a frozen environment.
+/// `close()` (or deinit) releases the lock and closes both connections.
+final class EnvironmentSession {
+    let environment: EnvironmentConfig
+    let lockConnection: Connection
+    let work: Connection
+    let lock: EnvironmentLock
+    let ledger: Ledger
+    var run: RunContext
+    let progress: ProgressHandler
+    private var closed = false
+
+    private init(environment: EnvironmentConfig, lockConnection: Connection, work: Connection, lock: EnvironmentLock,
+                 ledger: Ledger, run: RunContext, progress: @escaping ProgressHandler) {
+        self.environment = environment
+        self.lockConnection = lockConnection
+        self.work = work
+        self.lock = lock
+        self.ledger = ledger
+        self.run = run
+        self.progress = progress
+    }
+
+    /// Connects to `environment`, takes its lock and prepares the ledger; `command` names the run everywhere.
+    static func open(_ environment: EnvironmentConfig, projectRoot: String, command: String, actor: Actor,
+                     provenance: Provenance?, checkFreeze: Bool = true,
+                     progress: @escaping ProgressHandler) throws(OrchestrateError) -> EnvironmentSession {
+        let conninfo = try EnvironmentDatabase.conninfo(for: environment, projectRoot: projectRoot, progress: progress)
+        let applicationName = "orchestrate \(command)"
+        let lockConnection = try EnvironmentDatabase.connect(environment, conninfo: conninfo, applicationName: applicationName,
+                                                             progress: progress)
+        let probe: Ledger
+        do {
+            probe = try Ledger(connection: lockConnection, schema: environment.ledgerSchema)
+        } catch {
+            throw .operation("environment `\(environment.name)`: \(error.description)")
+        }
+        let lock = try EnvironmentLock.acquire(
+            on: lockConnection, environment: environment,
+            ledgerExists: { ((try? probe.installedVersion()) ?? nil) != nil }, progress: progress)
+        try detectPooler(lockConnection, environment: environment)
+
+        let work = try EnvironmentDatabase.connect(environment, conninfo: conninfo, applicationName: applicationName,
+                                                   retries: 0, progress: progress)
+        let ledger: Ledger
+        do {
+            ledger = try Ledger(connection: work, schema: environment.ledgerSchema)
+        } catch {
+            throw .operation("environment `\(environment.name)`: \(error.description)")
+        }
+        try ledger.ensure()
+        do {
+            try work.execute("SET lock_timeout = '\(environment.ddlLockTimeout.postgresValue)'; "
+                             + "SET statement_timeout = '\(environment.statementTimeout.postgresValue)'")
+        } catch {
+            throw .operation("environment `\(environment.name)`: cannot set timeouts: \(error.description)")
+        }
+        let run = RunContext(id: UUID().uuidString.lowercased(), environment: environment.name, command: command,
+                             actor: actor, git: provenance, lockPID: lockConnection.backendPID)
+        let session = EnvironmentSession(environment: environment, lockConnection: lockConnection, work: work, lock: lock,
+                                         ledger: ledger, run: run, progress: progress)
+        if checkFreeze {
+            let freeze: Freeze?
+            do { freeze = try ledger.freeze() } catch {
+                throw .operation("environment `\(environment.name)`: cannot read the ledger: \(error.description)")
+            }
+            if let freeze {
+                session.recordQuietly(action: command.split(separator: " ").first.map(String.init) ?? command,
+                                      outcome: "refused", message: "environment is frozen: \(freeze.reason)")
+                session.close()
+                throw .locked("environment `\(environment.name)` is \(freeze.summary)",
+                              hint: "`orchestrate unlock \(environment.name)` thaws it, once the reason no longer holds")
+            }
+        }
+        return session
+    }
+
+    /// A pooler in transaction mode hands each statement to any server connection, which breaks session locks.
+    private static func detectPooler(_ connection: Connection, environment: EnvironmentConfig) throws(OrchestrateError) {
+        let reported: Int32
+        do {
+            let first = try connection.query("SELECT pg_backend_pid()")
+            let second = try connection.query("SELECT pg_backend_pid()")
+            guard let a = first.rows.first?.first.flatMap({ $0.flatMap { Int32($0) } }),
+                  let b = second.rows.first?.first.flatMap({ $0.flatMap { Int32($0) } }) else { return }
+            guard a == b else {
+                throw OrchestrateError.usage(
+                    "environment `\(environment.name)`: the connection goes through a pooler in transaction mode (the server process changed between two statements), which breaks the environment lock",
+                    hint: "point database_url in \(environment.path) at the database directly (or at a session-mode pooler)")
+            }
+            reported = a
+        } catch let error as OrchestrateError {
+            throw error
+        } catch {
+            throw .operation("environment `\(environment.name)`: \(error)")
+        }
+        if reported != connection.backendPID {
+            throw .usage(
+                "environment `\(environment.name)`: the connection goes through a pooler (the server process \(reported) is not the one libpq was told about), which breaks the environment lock",
+                hint: "point database_url in \(environment.path) at the database directly (or at a session-mode pooler)")
+        }
+    }
+
+    /// Appends an event on the lock connection (autocommit, independent of any open transaction on the work
+    /// connection, and alive even when the work connection was killed). Failures to record are swallowed: the
+    /// caller is already reporting an error.
+    func recordQuietly(action: String, revision: String? = nil, outcome: String, message: String? = nil,
+                       durationMilliseconds: Int? = nil) {
+        let event = NewEvent(run: run, action: action, revision: revision, outcome: outcome, message: message,
+                             durationMilliseconds: durationMilliseconds)
+        guard let ledger = try? Ledger(connection: lockConnection, schema: environment.ledgerSchema) else { return }
+        try? ledger.record(event)
+    }
+
+    /// Appends an event, failing loudly.
+    func record(action: String, revision: String? = nil, outcome: String, message: String? = nil,
+                durationMilliseconds: Int? = nil) throws(OrchestrateError) {
+        let event = NewEvent(run: run, action: action, revision: revision, outcome: outcome, message: message,
+                             durationMilliseconds: durationMilliseconds)
+        do {
+            let ledger = try Ledger(connection: lockConnection, schema: environment.ledgerSchema)
+            try ledger.record(event)
+        } catch {
+            throw .operation("environment `\(environment.name)`: cannot write the event log: \(error.description)")
+        }
+    }
+
+    /// Releases the lock and closes both connections.
+    func close() {
+        guard !closed else { return }
+        closed = true
+        lock.release()
+        work.close()
+        lockConnection.close()
+    }
+
+    deinit { close() }
+}

@@ -1,0 +1,339 @@
+import Foundation
+import Migrations
+import Postgres
+
+/// The writing commands: upgrade, promote, downgrade, freeze and thaw, repair.
+///
+/// Each run loads what it needs, decides with the pure planner before anything runs, then takes the environment lock
+/// and executes. Every outcome, failures included, lands in the event log.
+public final class Orchestrator: Sendable {
+    /// The project.
+    public let project: Project
+    /// Who runs.
+    public let actor: Actor
+    /// Where progress goes.
+    public let progress: ProgressHandler
+
+    /// Makes an orchestrator for `project`.
+    public init(project: Project, actor: Actor = .current(), progress: @escaping ProgressHandler) {
+        self.project = project
+        self.actor = actor
+        self.progress = progress
+    }
+
+    // MARK: - upgrade
+
+    /// Applies migration files to a first-stage environment, up to `target` (default: the single head).
+    public func upgrade(_ name: String, to target: Target = .head) throws(OrchestrateError) -> RunReport {
+        let environment = try project.environment(name)
+        let pipeline = try project.validPipeline()
+        if let source = pipeline.source(of: name) {
+            throw .usage("environment `\(name)` promotes from `\(source)`: it takes revisions only from there",
+                         hint: "run `orchestrate promote \(name)`; `upgrade` is for first stages (\(pipeline.order.filter(pipeline.isFirstStage).joined(separator: ", ")))")
+        }
+        let migrations = try project.loadMigrations()
+        if case .head = target, migrations.graph.heads.count > 1 {
+            throw planError(.graph(.multipleHeads(migrations.graph.heads)), environment: name)
+        }
+        let resolvedTarget = try resolve(target, in: migrations.graph, environment: name)
+        let provenance = try GitProvenance.current(projectRoot: project.root, environment: environment, isFirstStage: true,
+                                                   progress: progress)
+        let session = try EnvironmentSession.open(environment, projectRoot: project.root, command: "upgrade \(name)",
+                                                  actor: actor, provenance: provenance, progress: progress)
+        defer { session.close() }
+        let applied = try readApplied(session)
+        try refuseInterrupted(applied, environment: name)
+        let plan: Plan
+        do throws(PlanError) {
+            plan = try Planner.upgrade(graph: migrations.graph, applied: Set(applied.map(\.revision)), to: resolvedTarget)
+        } catch {
+            throw planError(error, environment: name)
+        }
+        for row in applied {
+            if let file = migrations.files[row.revision], file.checksum != row.checksum {
+                progress(.warning("\(file.path) was edited after it was applied to `\(name)` (checksum \(row.checksum.prefix(12)) -> \(file.checksum.prefix(12))); later stages will refuse it until `orchestrate repair \(name) \(row.revision)` or the edit is reverted"))
+            }
+        }
+        let files = plan.revisions.compactMap { migrations.files[$0] }
+        try BranchGate.check(files: files, environment: environment, projectRoot: project.root)
+        return try execute(session: session, action: "upgrade", plan: plan) { (executor: RevisionExecutor) throws(OrchestrateError) -> [RunReport.Step] in
+            var steps: [RunReport.Step] = []
+            for file in files {
+                let ms = try executor.apply(file, promotedFrom: nil)
+                steps.append(.init(revision: file.revision, direction: "up", milliseconds: ms))
+            }
+            return steps
+        }
+    }
+
+    // MARK: - promote
+
+    /// Applies to `name` what its source stage runs and it lacks (only `target` and its ancestors with `--to`).
+    public func promote(_ name: String, to target: Target = .head) throws(OrchestrateError) -> RunReport {
+        let environment = try project.environment(name)
+        let pipeline = try project.validPipeline()
+        guard let sourceName = pipeline.source(of: name) else {
+            throw .usage("environment `\(name)` is a first stage: it has no `promotes_from`",
+                         hint: "run `orchestrate upgrade \(name)` to apply migration files to it")
+        }
+        let source = try project.environment(sourceName)
+        let migrations = try project.loadMigrations()
+        let sourceApplied = try readOnly(source, command: "promote \(name)") { (ledger: Ledger?) throws(OrchestrateError) -> [AppliedRevision] in
+            guard let ledger else { return [AppliedRevision]() }
+            do throws(PostgresError) { return try ledger.appliedRevisions() } catch {
+                throw .operation("environment `\(sourceName)`: cannot read the ledger: \(error.description)")
+            }
+        }
+        let sourceRunning = sourceApplied.filter { $0.state == .applied }
+        for row in sourceApplied where row.state != .applied {
+            progress(.warning("`\(sourceName)` has revision \(row.revision) \(row.state == .running ? "interrupted" : "half-reverted"); it is not promoted"))
+        }
+        let resolvedTarget: Target
+        switch target {
+        case .revision(let spec):
+            let graph = try ledgerGraph(sourceRunning, environment: sourceName)
+            do throws(GraphError) {
+                resolvedTarget = .revision(try migrations.graph.resolve(spec))
+            } catch {
+                do throws(GraphError) { resolvedTarget = .revision(try graph.resolve(spec)) } catch {
+                    throw planError(.graph(error), environment: sourceName)
+                }
+            }
+        default:
+            resolvedTarget = target
+        }
+        let provenance = try GitProvenance.current(projectRoot: project.root, environment: environment, isFirstStage: false,
+                                                   progress: progress)
+        let session = try EnvironmentSession.open(environment, projectRoot: project.root, command: "promote \(name)",
+                                                  actor: actor, provenance: provenance, progress: progress)
+        defer { session.close() }
+        let applied = try readApplied(session)
+        try refuseInterrupted(applied, environment: name)
+        let plan: Plan
+        do throws(PlanError) {
+            plan = try Planner.promote(graph: migrations.graph, applied: Set(applied.map(\.revision)),
+                                       sourceApplied: Set(sourceRunning.map(\.revision)), to: resolvedTarget)
+        } catch {
+            throw planError(error, environment: name, source: sourceName)
+        }
+        let sourceByID = Dictionary(sourceRunning.map { ($0.revision, $0) }, uniquingKeysWith: { a, _ in a })
+        var files: [MigrationFile] = []
+        for revision in plan.revisions {
+            guard let file = migrations.files[revision], let row = sourceByID[revision] else { continue }
+            if file.checksum != row.checksum {
+                session.recordQuietly(action: "promote", revision: revision, outcome: "refused",
+                                      message: "file edited after it was applied to \(sourceName)")
+                throw .policy(
+                    "\(file.path) differs from what `\(sourceName)` ran (checksum \(row.checksum.prefix(12)) there, \(file.checksum.prefix(12)) in the file): revision \(revision) was edited after it was applied, so promoting it would not promote what was tested",
+                    hint: "restore the file as `\(sourceName)` ran it, or, if the edit is harmless, `orchestrate repair \(sourceName) \(revision) --reason TEXT` to accept it there first")
+            }
+            files.append(file)
+        }
+        try BranchGate.check(files: files, environment: environment, projectRoot: project.root)
+        return try execute(session: session, action: "promote", plan: plan) { (executor: RevisionExecutor) throws(OrchestrateError) -> [RunReport.Step] in
+            var steps: [RunReport.Step] = []
+            for file in files {
+                let ms = try executor.apply(file, promotedFrom: sourceName)
+                steps.append(.init(revision: file.revision, direction: "up", milliseconds: ms))
+            }
+            return steps
+        }
+    }
+
+    // MARK: - downgrade
+
+    /// Reverts, newest first, what `name` runs beyond `target` (or its last `steps` revisions), with the down SQL
+    /// recorded in its ledger. Irreversible revisions are refused before anything runs.
+    public func downgrade(_ name: String, to target: Target?, steps: Int?) throws(OrchestrateError) -> RunReport {
+        let environment = try project.environment(name)
+        guard (target == nil) != (steps == nil) else {
+            throw .usage("downgrade needs exactly one of --to REV (or base) and --steps N")
+        }
+        let provenance = try GitProvenance.current(projectRoot: project.root, environment: environment,
+                                                   isFirstStage: project.pipeline?.isFirstStage(name) ?? true, progress: progress)
+        let session = try EnvironmentSession.open(environment, projectRoot: project.root, command: "downgrade \(name)",
+                                                  actor: actor, provenance: provenance, progress: progress)
+        defer { session.close() }
+        let applied = try readApplied(session)
+        try refuseInterrupted(applied, environment: name)
+        let graph = try ledgerGraph(applied, environment: name)
+        let appliedIDs = Set(applied.map(\.revision))
+        let irreversible = Set(applied.filter { !$0.isReversible }.map(\.revision))
+        let plan: Plan
+        do throws(PlanError) {
+            if let steps {
+                plan = try Planner.downgrade(graph: graph, applied: appliedIDs, steps: steps, irreversible: irreversible)
+            } else {
+                var resolved = target ?? .base
+                if case .revision(let spec) = resolved {
+                    do throws(GraphError) { resolved = .revision(try graph.resolve(spec)) } catch {
+                        if let files = try? project.loadMigrations(), let id = try? files.graph.resolve(spec) {
+                            throw PlanError.targetNotApplied(id)
+                        }
+                        throw PlanError.graph(error)
+                    }
+                }
+                plan = try Planner.downgrade(graph: graph, applied: appliedIDs, to: resolved, irreversible: irreversible)
+            }
+        } catch {
+            throw planError(error, environment: name)
+        }
+        let sql: [String: (up: String, down: String?)]
+        do throws(PostgresError) { sql = try session.ledger.sql(of: plan.revisions) } catch {
+            throw .operation("environment `\(name)`: cannot read the ledger: \(error.description)")
+        }
+        let rows = Dictionary(applied.map { ($0.revision, $0) }, uniquingKeysWith: { a, _ in a })
+        return try execute(session: session, action: "downgrade", plan: plan) { (executor: RevisionExecutor) throws(OrchestrateError) -> [RunReport.Step] in
+            var steps: [RunReport.Step] = []
+            for revision in plan.revisions {
+                guard let row = rows[revision], let down = sql[revision]?.down else { continue }
+                let ms = try executor.revert(row, down: down, displayPath: "\(name) ledger: \(revision) (down)")
+                steps.append(.init(revision: revision, direction: "down", milliseconds: ms))
+            }
+            return steps
+        }
+    }
+
+    // MARK: - freeze, thaw
+
+    /// Freezes `name`: every writing command refuses it until `unlock`.
+    public func freeze(_ name: String, reason: String) throws(OrchestrateError) {
+        let environment = try project.environment(name)
+        guard !reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw .usage("lock needs a --reason that says why the environment is frozen")
+        }
+        let provenance = try? GitProvenance.current(projectRoot: project.root, environment: environment, isFirstStage: true,
+                                                    progress: { _ in })
+        let session = try EnvironmentSession.open(environment, projectRoot: project.root, command: "lock \(name)", actor: actor,
+                                                  provenance: provenance ?? nil, checkFreeze: false, progress: progress)
+        defer { session.close() }
+        do {
+            if let existing = try session.ledger.freeze() {
+                throw OrchestrateError.locked("environment `\(name)` is already \(existing.summary)",
+                                              hint: "`orchestrate unlock \(name)` first to change the reason")
+            }
+            try session.work.query(
+                "INSERT INTO \(session.ledger.table("freezes")) (os_user, host, git_commit, reason) VALUES ($1, $2, $3, $4)",
+                [actor.osUser, actor.host, session.run.git?.commit, reason])
+        } catch let error as OrchestrateError {
+            throw error
+        } catch {
+            throw .operation("environment `\(name)`: cannot freeze: \(error)")
+        }
+        try session.record(action: "lock", outcome: "frozen", message: reason)
+    }
+
+    /// Thaws `name`. Returns the freeze that was lifted, or nil when it was not frozen.
+    @discardableResult
+    public func thaw(_ name: String) throws(OrchestrateError) -> Freeze? {
+        let environment = try project.environment(name)
+        let session = try EnvironmentSession.open(environment, projectRoot: project.root, command: "unlock \(name)", actor: actor,
+                                                  provenance: nil, checkFreeze: false, progress: progress)
+        defer { session.close() }
+        do {
+            guard let existing = try session.ledger.freeze() else { return nil }
+            try session.work.query("DELETE FROM \(session.ledger.table("freezes"))")
+            try session.record(action: "unlock", outcome: "thawed", message: "was: \(existing.reason)")
+            return existing
+        } catch let error as OrchestrateError {
+            throw error
+        } catch {
+            throw .operation("environment `\(name)`: cannot unlock: \(error)")
+        }
+    }
+
+    // MARK: - Shared steps
+
+    private func execute(session: EnvironmentSession, action: String, plan: Plan,
+                         _ body: (RevisionExecutor) throws(OrchestrateError) -> [RunReport.Step]) throws(OrchestrateError) -> RunReport {
+        let name = session.environment.name
+        let started = DispatchTime.now()
+        if plan.isEmpty {
+            progress(.notice("environment `\(name)`: nothing to do"))
+            return RunReport(environment: name, action: action, steps: [], gitCommit: session.run.git?.commit)
+        }
+        try session.record(action: action, outcome: "started",
+                           message: "\(plan.revisions.count) revision(s): \(plan.revisions.prefix(20).joined(separator: ", "))\(plan.revisions.count > 20 ? ", …" : "")")
+        do {
+            let steps = try body(RevisionExecutor(session: session, action: action))
+            session.recordQuietly(action: action, outcome: "succeeded", message: "\(steps.count) revision(s)",
+                                  durationMilliseconds: elapsed(since: started))
+            return RunReport(environment: name, action: action, steps: steps, gitCommit: session.run.git?.commit)
+        } catch {
+            session.recordQuietly(action: action, outcome: "failed", message: String(error.message.prefix(2000)),
+                                  durationMilliseconds: elapsed(since: started))
+            throw error
+        }
+    }
+
+    private func readApplied(_ session: EnvironmentSession) throws(OrchestrateError) -> [AppliedRevision] {
+        do throws(PostgresError) { return try session.ledger.appliedRevisions() } catch {
+            throw .operation("environment `\(session.environment.name)`: cannot read the ledger: \(error.description)")
+        }
+    }
+
+    private func refuseInterrupted(_ applied: [AppliedRevision], environment: String) throws(OrchestrateError) {
+        guard let row = applied.first(where: { $0.state != .applied }) else { return }
+        let phase = row.state == .running ? "applying" : "reverting"
+        throw .policy(
+            "environment `\(environment)`: revision \(row.revision) was interrupted while \(phase), at statement \((row.statementsDone ?? 0) + 1) of \(row.statementsTotal ?? 0) (non-transactional)",
+            hint: "check the database, then `orchestrate repair \(environment) \(row.revision) --applied|--reverted --reason TEXT`")
+    }
+
+    /// The graph of what an environment's ledger records (for downgrades and orphans).
+    private func ledgerGraph(_ applied: [AppliedRevision], environment: String) throws(OrchestrateError) -> RevisionGraph {
+        do throws(GraphError) {
+            return try RevisionGraph(applied.map { RevisionNode(id: $0.revision, parents: $0.parents) }, requireSingleRoot: false)
+        } catch {
+            throw .operation("environment `\(environment)`: the ledger is inconsistent: \(error.description)",
+                             hint: "inspect \(environment)'s ledger (`orchestrate audit \(environment)`)")
+        }
+    }
+
+    private func resolve(_ target: Target, in graph: RevisionGraph, environment: String) throws(OrchestrateError) -> Target {
+        guard case .revision(let spec) = target else { return target }
+        do throws(GraphError) { return .revision(try graph.resolve(spec)) } catch { throw planError(.graph(error), environment: environment) }
+    }
+
+    /// Opens a read-only connection to `environment` and hands its ledger (nil when there is none) to `body`.
+    func readOnly<T>(_ environment: EnvironmentConfig, command: String,
+                     _ body: (Ledger?) throws(OrchestrateError) -> T) throws(OrchestrateError) -> T {
+        let conninfo = try EnvironmentDatabase.conninfo(for: environment, projectRoot: project.root, progress: progress)
+        let connection = try EnvironmentDatabase.connect(environment, conninfo: conninfo,
+                                                         applicationName: "orchestrate \(command) (read)", progress: progress)
+        defer { connection.close() }
+        do {
+            let ledger = try Ledger(connection: connection, schema: environment.ledgerSchema)
+            return try body(try ledger.installedVersion() == nil ? nil : ledger)
+        } catch let error as OrchestrateError {
+            throw error
+        } catch {
+            throw .operation("environment `\(environment.name)`: \(error)")
+        }
+    }
+
+    /// A planner error as the user should see it.
+    func planError(_ error: PlanError, environment: String, source: String? = nil) -> OrchestrateError {
+        switch error {
+        case .graph(.multipleHeads(let heads)):
+            return .usage("migrations/ has \(heads.count) heads: \(heads.joined(separator: ", ")); upgrading to `head` needs exactly one",
+                          hint: "`orchestrate merge` joins them, or `orchestrate rebase \(heads.last ?? "REV") --onto \(heads.first ?? "REV")` for a revision no environment has applied; `--to REV` picks one")
+        case .graph(let graphError):
+            return .usage(graphError.description)
+        case .irreversible(let revisions):
+            return .policy("cannot downgrade `\(environment)`: \(revisions.joined(separator: ", ")) \(revisions.count == 1 ? "has" : "have") no `-- migrate:down` section (irreversible); nothing was run",
+                           hint: "downgrade to a revision above it, or write a new revision that undoes the change")
+        case .notInSource(let revision):
+            return .policy("revision \(revision) does not run in `\(source ?? "the source stage")`, so it cannot be promoted to `\(environment)`",
+                           hint: "promote it to `\(source ?? "the source")` first")
+        case .unknownToFiles(let revisions):
+            return .policy("`\(source ?? "the source stage")` runs \(revisions.joined(separator: ", ")), which \(revisions.count == 1 ? "has" : "have") no file in migrations/; nothing was run",
+                           hint: "check out the branch that has the file(s), or downgrade them in `\(source ?? "the source")`")
+        case .targetNotApplied(let revision):
+            return .usage("revision \(revision) is not applied to `\(environment)`, so it cannot be a downgrade target",
+                          hint: "`orchestrate status \(environment)` shows what it runs")
+        default:
+            return .usage("environment `\(environment)`: \(error.description)")
+        }
+    }
+}

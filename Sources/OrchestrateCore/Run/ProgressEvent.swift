@@ -1,0 +1,18 @@
+/// What a running command reports while it works; the command line renders these on stderr.
+public enum ProgressEvent: Sendable {
+    /// Something worth knowing that needs no action.
+    case notice(String)
+    /// Something that may need attention but does not stop the run.
+    case warning(String)
+    /// Waiting for the environment lock, held by `holder` (nil when unknown).
+    case waitingForLock(environment: String, holder: LockHolder?, waitedSeconds: Double)
+    /// A revision is about to run.
+    case revisionStarted(environment: String, revision: String, direction: String)
+    /// A revision finished.
+    case revisionFinished(environment: String, revision: String, direction: String, milliseconds: Int)
+    /// A revision is retried after a lock timeout.
+    case retrying(environment: String, revision: String, attempt: Int, of: Int, reason: String)
+}
+
+/// Receives progress events. Must be cheap: it is called on the working thread.
+public typealias ProgressHandler = @Sendable (ProgressEvent) -> Void

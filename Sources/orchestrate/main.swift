@@ -1,0 +1,4 @@
+import Foundation
+import OrchestrateCLI
+
+exit(Orchestrate.run(arguments: Array(CommandLine.arguments.dropFirst())))

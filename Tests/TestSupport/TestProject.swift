@@ -1,0 +1,179 @@
+import Foundation
+
+/// A user's project in a temporary folder: environments, migrations, an optional git repository, and a way to run
+/// the real `orchestrate` binary in it.
+public final class TestProject: @unchecked Sendable {
+    /// The project folder (world-readable, so a sandbox server running as `postgres` can use it).
+    public let root: String
+    /// Databases created for this project's environments, dropped by `cleanUp()`.
+    public private(set) var databases: [String] = []
+
+    /// Makes an empty project folder with `environments/` and `migrations/`.
+    public init() throws {
+        root = NSTemporaryDirectory() + "orchestrate-test-" + UUID().uuidString.prefix(8).lowercased()
+        try FileManager.default.createDirectory(atPath: root + "/environments", withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o755])
+        try FileManager.default.createDirectory(atPath: root + "/migrations", withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o755])
+        chmod(root, 0o755)
+    }
+
+    /// Writes `text` to `relativePath` (creating folders).
+    public func write(_ relativePath: String, _ text: String) throws {
+        let path = root + "/" + relativePath
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true)
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    /// Reads a file of the project.
+    public func read(_ relativePath: String) throws -> String {
+        try String(contentsOfFile: root + "/" + relativePath, encoding: .utf8)
+    }
+
+    /// Removes a file of the project.
+    public func remove(_ relativePath: String) throws {
+        try FileManager.default.removeItem(atPath: root + "/" + relativePath)
+    }
+
+    /// Writes a migration file `migrations/<id>.sql`.
+    public func migration(_ id: String, parent: String?, up: String, down: String? = nil, header: String = "") throws {
+        var text = parent.map { "-- parent: \($0)\n" } ?? ""
+        text += header
+        text += "-- migrate:up\n\(up)\n"
+        if let down { text += "-- migrate:down\n\(down)\n" }
+        try write("migrations/\(id).sql", text)
+    }
+
+    /// Creates a fresh database on the test server and writes `environments/<name>.toml` pointing at it.
+    @discardableResult
+    public func environment(_ name: String, promotesFrom: String? = nil, extra: String = "") throws -> String {
+        let database = try TestPostgres.createDatabase(prefix: "t_\(name.prefix(10))")
+        databases.append(database.name)
+        var text = "database_url = \"\(database.conninfo)\"\n"
+        if let promotesFrom { text += "promotes_from = \"\(promotesFrom)\"\n" }
+        text += extra
+        try write("environments/\(name).toml", text)
+        return database.name
+    }
+
+    /// The result of running the CLI.
+    public struct RunResult: Sendable {
+        public var exitCode: Int32
+        public var stdout: String
+        public var stderr: String
+        /// Both streams, for assertions that do not care where a line went.
+        public var output: String { stdout + stderr }
+    }
+
+    /// Runs the built `orchestrate` binary with `arguments` in the project folder (or `directory` below it).
+    @discardableResult
+    public func run(_ arguments: [String], in directory: String? = nil, environment: [String: String] = [:],
+                    stdin: String? = nil) throws -> RunResult {
+        try TestProject.runOrchestrate(arguments, directory: directory.map { root + "/" + $0 } ?? root,
+                                       environment: environment, stdin: stdin)
+    }
+
+    /// Runs the built `orchestrate` binary anywhere.
+    public static func runOrchestrate(_ arguments: [String], directory: String, environment: [String: String] = [:],
+                                      stdin: String? = nil) throws -> RunResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try binaryPath())
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        var env = ProcessInfo.processInfo.environment
+        env["NO_COLOR"] = "1"
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        return try runProcess(process, stdin: stdin)
+    }
+
+    /// Runs a configured process to its end, collecting both streams without deadlocking on full pipes.
+    public static func runProcess(_ process: Process, stdin: String? = nil) throws -> RunResult {
+        let out = Pipe(), err = Pipe(), input = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = stdin == nil ? FileHandle.nullDevice : input
+        try process.run()
+        if let stdin {
+            input.fileHandleForWriting.write(Data(stdin.utf8))
+            try? input.fileHandleForWriting.close()
+        }
+        let group = DispatchGroup()
+        let outData = Mutex(Data()), errData = Mutex(Data())
+        for (pipe, box) in [(out, outData), (err, errData)] {
+            group.enter()
+            DispatchQueue.global().async {
+                let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                box.withLock { $0 = data }
+                group.leave()
+            }
+        }
+        group.wait()
+        process.waitUntilExit()
+        return RunResult(exitCode: process.terminationStatus,
+                         stdout: String(decoding: outData.withLock { $0 }, as: UTF8.self),
+                         stderr: String(decoding: errData.withLock { $0 }, as: UTF8.self))
+    }
+
+    /// The `orchestrate` executable next to the test bundle (or `ORCHESTRATE_BIN`).
+    public static func binaryPath() throws -> String {
+        if let explicit = ProcessInfo.processInfo.environment["ORCHESTRATE_BIN"] { return explicit }
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("orchestrate").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        let fallback = FileManager.default.currentDirectoryPath + "/.build/debug/orchestrate"
+        if FileManager.default.isExecutableFile(atPath: fallback) { return fallback }
+        throw TestSupportError("cannot find the orchestrate binary; build it (swift build) or set ORCHESTRATE_BIN")
+    }
+
+    /// Runs `git` in the project with a fixed identity, failing the test on a non-zero exit.
+    @discardableResult
+    public func git(_ arguments: String...) throws -> String {
+        try TestProject.git(arguments, in: root)
+    }
+
+    /// Runs `git` in `directory` with a fixed identity and date.
+    @discardableResult
+    public static func git(_ arguments: [String], in directory: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/git")
+        process.arguments = ["-c", "init.defaultBranch=main", "-c", "core.autocrlf=false", "-c", "commit.gpgsign=false"] + arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        var env = ProcessInfo.processInfo.environment
+        env["GIT_AUTHOR_NAME"] = "Test Author"
+        env["GIT_AUTHOR_EMAIL"] = "author@example.com"
+        env["GIT_COMMITTER_NAME"] = "Test Author"
+        env["GIT_COMMITTER_EMAIL"] = "author@example.com"
+        env["GIT_CONFIG_NOSYSTEM"] = "1"
+        env["HOME"] = NSTemporaryDirectory()
+        process.environment = env
+        let result = try runProcess(process)
+        guard result.exitCode == 0 else {
+            throw TestSupportError("git \(arguments.joined(separator: " ")) failed: \(result.stderr)")
+        }
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Initialises a repository and commits everything.
+    public func gitInitAndCommit(_ message: String = "initial") throws {
+        try git("init", "-q")
+        try git("add", "-A")
+        try git("commit", "-q", "-m", message)
+    }
+
+    /// Drops the project's databases and removes its folder.
+    public func cleanUp() {
+        for database in databases { TestPostgres.dropDatabase(database) }
+        try? FileManager.default.removeItem(atPath: root)
+    }
+}
+
+/// A failure in test setup.
+public struct TestSupportError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
