@@ -40,6 +40,10 @@ public struct MigrationFile: Sendable, Hashable {
     /// Whether the revision can be reverted: it has a `-- migrate:down` section (possibly empty).
     public var isReversible: Bool { down != nil }
 
+    /// Whether the up section holds no statement (only blank lines or comments): such a file is still being written,
+    /// and applying it is refused.
+    public var hasEmptyUp: Bool { SQLSplitter.split(up).isEmpty }
+
     /// Creates a migration from its parts; `parse(path:bytes:)` is the usual way to get one.
     public init(
         revision: String, path: String, parents: [String], transactional: Bool, up: String, down: String?,
@@ -267,12 +271,8 @@ private struct MigrationFileParser {
             sections.down = text(fromLine: downIndex + 1, upTo: nil)
             sections.downStartLine = downIndex + 2
         }
-        if SQLSplitter.split(sections.up).isEmpty {
-            throw error(
-                line: upIndex,
-                "the up section is empty: expected SQL after '-- migrate:up'; write the statements that "
-                    + "upgrade the schema (or delete this file if the revision is not needed)")
-        }
+        // An up section without statements parses (a file fresh from `orchestrate new` must not break every
+        // command); applying it is refused (see `hasEmptyUp`).
         return sections
     }
 

@@ -124,34 +124,19 @@ public struct Sandbox: Sendable {
 
     private func run(_ executable: String, _ arguments: [String], as user: ServerUser, what: String,
                      logHint: String? = nil) throws(OrchestrateError) {
-        let process = Process()
-        let output = Pipe()
-        if let name = user.name {
-            process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
-            process.arguments = ["-u", name, "--", executable] + arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
-        }
-        process.currentDirectoryURL = URL(fileURLWithPath: "/")
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
         var environment = ProcessInfo.processInfo.environment
         environment["LC_ALL"] = "C"
-        process.environment = environment
-        do {
-            try process.run()
-        } catch {
-            throw .operation("sandbox: cannot run \(executable): \(error.localizedDescription)")
+        let outcome: ChildProcess.Outcome
+        if let name = user.name {
+            outcome = try ChildProcess.run("/usr/sbin/runuser", ["-u", name, "--", executable] + arguments, environment: environment)
+        } else {
+            outcome = try ChildProcess.run(executable, arguments, environment: environment)
         }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard outcome.status == 0 else {
+            let text = outcome.output.trimmingCharacters(in: .whitespacesAndNewlines)
             var hint = "see the output above"
             if let logHint { hint = "the server log is \(logHint)" }
-            throw .operation("sandbox: \(what) failed (exit \(process.terminationStatus)):\n\(text)", hint: hint)
+            throw .operation("sandbox: \(what) failed (exit \(outcome.status)):\n\(text)", hint: hint)
         }
     }
 

@@ -55,6 +55,10 @@ public final class Orchestrator: Sendable {
             }
         }
         let files = plan.revisions.compactMap { migrations.files[$0] }
+        if let empty = files.first(where: \.hasEmptyUp) {
+            throw .usage("\(empty.path):\(empty.upStartLine - 1): revision \(empty.revision) has no statement under `-- migrate:up`; nothing was run",
+                         hint: "write the change below `-- migrate:up`, or delete the file if the revision is not needed")
+        }
         try BranchGate.check(files: files, environment: environment, projectRoot: project.root)
         return try execute(session: session, action: "upgrade", plan: plan) { (executor: RevisionExecutor) throws(OrchestrateError) -> [RunReport.Step] in
             var steps: [RunReport.Step] = []
