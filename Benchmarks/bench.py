@@ -831,6 +831,72 @@ class Bench:
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# Profiles (callgrind counts instructions, repeatably, whatever the machine's load)
+# ---------------------------------------------------------------------------------------------------------------
+
+PROFILES = {
+    "help": "orchestrate --help",
+    "noop-1000": "orchestrate upgrade dev with 1,000 applied (nothing to do)",
+    "noop-5000": "orchestrate upgrade dev with 5,000 applied (nothing to do)",
+    "status-1000": "orchestrate status of three environments with 1,000 applied each",
+    "apply-1000": "orchestrate upgrade dev applying 1,000 revisions to an empty database (our own CPU only)",
+    "check-5000": "orchestrate check --base main on 5,000 revisions and 20,000 commits",
+}
+
+
+def profile(bench: Bench, scenario: str) -> str:
+    """Sets up `scenario`, runs our command once under valgrind's callgrind, and returns the annotated profile
+    (inclusive and exclusive, demangled). The raw file stays in Benchmarks/.work for kcachegrind."""
+    server = bench.server
+    kind, _, size = scenario.partition("-")
+    count = int(size) if size else 50
+    directory = bench.project(count, peers=False)
+    cwd = directory / "orchestrate"
+    env = bench.env()
+    if kind == "help":
+        args = ["--help"]
+    elif kind in ("noop", "apply"):
+        database = bench.fresh(f"profile_{kind}")
+        env = bench.env(dev=server.conninfo(database))
+        if kind == "noop":
+            run([str(BINARY), "upgrade", "dev"], cwd=cwd, env=env)
+        args = ["upgrade", "dev"]
+    elif kind == "status":
+        dbs = {stage: bench.fresh(f"profile_{stage}") for stage in ("dev", "staging", "production")}
+        env = bench.env(**{stage: server.conninfo(db) for stage, db in dbs.items()})
+        run([str(BINARY), "upgrade", "dev"], cwd=cwd, env=env)
+        run([str(BINARY), "promote", "staging"], cwd=cwd, env=env)
+        run([str(BINARY), "promote", "production"], cwd=cwd, env=env)
+        args = ["status"]
+    elif kind == "check":
+        cwd = WORK / "check"
+        if cwd.exists():
+            shutil.rmtree(cwd)
+        write_check_repository(cwd, bench.projects[count][0])
+        args = ["check", "--base", "main"]
+    else:
+        raise BenchError(f"unknown profile `{scenario}`; one of {', '.join(PROFILES)}")
+    output = WORK / f"callgrind.{scenario}.out"
+    started = time.perf_counter()
+    result = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={output}", str(BINARY), *args],
+                            cwd=cwd, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise BenchError(f"callgrind of `orchestrate {' '.join(args)}` exited {result.returncode}:\n{result.stderr[-3000:]}")
+    log(f"callgrind ran in {time.perf_counter() - started:.1f} s; raw profile: {output}")
+    sections = [f"# callgrind: {PROFILES[scenario]}", ""]
+    for inclusive in ("yes", "no"):
+        text = run(["callgrind_annotate", f"--inclusive={inclusive}", "--threshold=99", str(output)])
+        demangled = subprocess.run(["swift", "demangle", "--simplified"], input=text, capture_output=True, text=True).stdout or text
+        lines = demangled.splitlines()
+        # the header, the total, and the 40 heaviest functions
+        start = next((i for i, line in enumerate(lines) if "file:function" in line), 0)
+        total = next((line for line in lines if "PROGRAM TOTALS" in line), "")
+        sections += [f"## {'inclusive' if inclusive == 'yes' else 'exclusive (self)'} instructions", "", total, ""]
+        sections += [line[:220] for line in lines[start:start + 42]] + [""]
+    return "\n".join(sections)
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # The report
 # ---------------------------------------------------------------------------------------------------------------
 
@@ -942,6 +1008,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="Benchmark orchestrate against psql, Alembic and Sqitch.")
     parser.add_argument("--smoke", action="store_true", help="N = 50, one repetition, orchestrate only; asserts the schemas")
     parser.add_argument("--skip-sqitch-5000", action="store_true", help="skip Sqitch's single 5,000-revision deploy (minutes)")
+    parser.add_argument("--profile", metavar="SCENARIO", choices=sorted(PROFILES),
+                        help="run one scenario of ours under callgrind and print the heaviest functions: " + ", ".join(PROFILES))
     parser.add_argument("--quick", action="store_true", help="rehearse every step of the full run with small sizes; writes nothing")
     parser.add_argument("--output", default=str(BENCH / "results.md"), help="where the full run writes its table")
     args = parser.parse_args()
@@ -956,6 +1024,9 @@ def main() -> int:
     try:
         server.start()
         log(f"PostgreSQL {server.version()} on {server.dir} port {server.port}")
+        if args.profile:
+            print(profile(bench, args.profile))
+            return 0
         if args.smoke:
             bench.smoke_run()
         else:
