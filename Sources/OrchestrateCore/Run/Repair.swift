@@ -58,12 +58,17 @@ public enum RepairDecision: Sendable, Equatable {
 
 /// What `repair` did.
 public struct RepairReport: Sendable, Codable {
+    /// The environment repaired.
     public var environment: String
+    /// The revision whose ledger row was settled.
     public var revision: String
     /// `accepted` (the file's checksum), `applied` or `reverted` (an interrupted revision settled), or `unchanged`.
     public var outcome: String
+    /// The checksum the ledger held before.
     public var oldChecksum: String?
+    /// The checksum it holds now, when the file's was accepted.
     public var newChecksum: String?
+    /// The reason given, as recorded in the event log.
     public var reason: String
 }
 
