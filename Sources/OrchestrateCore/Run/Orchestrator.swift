@@ -55,11 +55,11 @@ public final class Orchestrator: Sendable {
             }
         }
         let files = plan.revisions.compactMap { migrations.files[$0] }
-        if let empty = files.first(where: \.hasEmptyUp) {
+        if let empty = files.first(where: { $0.hasEmptyUp && $0.parents.count < 2 }) {  // a merge may be SQL-free
             throw .usage("\(empty.path):\(empty.upStartLine - 1): revision \(empty.revision) has no statement under `-- migrate:up`; nothing was run",
                          hint: "write the change below `-- migrate:up`, or delete the file if the revision is not needed")
         }
-        try BranchGate.check(files: files, environment: environment, projectRoot: project.root)
+        try BranchGate.check(files: files, environment: environment, projectRoot: project.root, session: session, action: "upgrade")
         return try execute(session: session, action: "upgrade", plan: plan) { (executor: RevisionExecutor) throws(OrchestrateError) -> [RunReport.Step] in
             var steps: [RunReport.Step] = []
             for file in files {
@@ -133,7 +133,7 @@ public final class Orchestrator: Sendable {
             }
             files.append(file)
         }
-        try BranchGate.check(files: files, environment: environment, projectRoot: project.root)
+        try BranchGate.check(files: files, environment: environment, projectRoot: project.root, session: session, action: "promote")
         return try execute(session: session, action: "promote", plan: plan) { (executor: RevisionExecutor) throws(OrchestrateError) -> [RunReport.Step] in
             var steps: [RunReport.Step] = []
             for file in files {
