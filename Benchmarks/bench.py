@@ -374,15 +374,19 @@ class Server:
     def as_server(self, command: list[str]) -> list[str]:
         return ["runuser", "-u", "postgres", "--", *command] if self.root else command
 
-    def start(self) -> None:
+    def start(self, statement_stats: bool = False) -> None:
         os.chmod(self.dir, 0o755)
         if self.root:
             shutil.chown(self.dir, user="postgres")
         data = self.dir / "data"
         run(self.as_server([str(self.bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth-local=trust",
                             "-E", "UTF8", "--locale=C", "--no-sync"]), cwd="/")
+        # autovacuum off: its workers wake at random moments and analyse the catalogs the runs fill, which only
+        # adds noise to the server CPU of whichever tool happens to run then (every run gets a fresh database).
         options = (f"-c listen_addresses='' -k {self.dir} -p {self.port} -c fsync=off -c full_page_writes=off "
-                   "-c synchronous_commit=off -c max_connections=100")
+                   "-c synchronous_commit=off -c max_connections=100 -c autovacuum=off")
+        if statement_stats:
+            options += " -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all -c pg_stat_statements.track_planning=on"
         run(self.as_server([str(self.bindir / "pg_ctl"), "-D", str(data), "-l", str(self.dir / "server.log"), "-w",
                             "-t", "60", "-o", options, "start"]), cwd="/")
         self.started = True
@@ -720,7 +724,7 @@ class Bench:
         psql_ref = "psql, a transaction per file"
 
         # apply 1,000 and 100 -------------------------------------------------------------------------------------
-        self.apply(large, ["ours", "psql", "psql1", "alembic", "sqitch"], reps)
+        self.apply(large, ["ours", "psql", "psql1", "alembic", "sqitch"], reps if quick else 7)
         group = f"apply {large:,} revisions to an empty database"
         ours, ref = self.find(group, "orchestrate upgrade"), self.find(group, psql_ref)
         self.judge(f"apply {large:,}: wall ≤ 1.1× psql per file", ours.ratio_to(ref) <= 1.1, f"{ours.ratio_to(ref):.2f}×",
@@ -856,7 +860,37 @@ PROFILES = {
     "status-1000": "orchestrate status of three environments with 1,000 applied each",
     "apply-1000": "orchestrate upgrade dev applying 1,000 revisions to an empty database (our own CPU only)",
     "check-5000": "orchestrate check --base main on 5,000 revisions and 20,000 commits",
+    "server-1000": "the server's time by statement (pg_stat_statements) applying 1,000 revisions: orchestrate vs psql per file",
 }
+
+
+def server_profile(bench: Bench, count: int) -> str:
+    """Applies `count` revisions with orchestrate and with psql per file, each on a fresh database, and lists where
+    the server's time went, statement by statement (planning + execution, from pg_stat_statements)."""
+    server = bench.server
+    directory = bench.project(count, peers=True)
+    query = """
+        SELECT round(sum(total_plan_time + total_exec_time)::numeric, 1) AS ms, sum(calls) AS calls,
+               round((sum(total_plan_time + total_exec_time) / sum(calls))::numeric, 3) AS ms_per_call,
+               round(sum(total_plan_time)::numeric, 1) AS plan_ms,
+               CASE WHEN query ~* '^\\s*(create|alter|drop|comment)\\s' THEN upper(split_part(ltrim(query), ' ', 1) || ' ' || split_part(ltrim(query), ' ', 2)) || ' (every one)'
+                    ELSE left(regexp_replace(query, '\\s+', ' ', 'g'), 110) END AS statement
+          FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = '{db}'
+         GROUP BY statement ORDER BY 1 DESC LIMIT 12;"""
+    total_query = "SELECT round(sum(total_plan_time + total_exec_time)::numeric, 1), sum(calls) FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = '{db}';"
+    sections = [f"# the server's time by statement: applying {count:,} revisions", ""]
+    server.psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements;")
+    for tool in (bench.ours_upgrade(directory, count), bench.psql_tool(directory, count, single=False)):
+        env, database = tool.prepare()
+        server.psql("SELECT pg_stat_statements_reset();")
+        sample = timed(tool.command, env, tool.cwd, server, tool.name)
+        tool.verify(database)
+        total = server.psql(total_query.format(db=database)).strip()
+        sections += [f"## {tool.name}: {format_seconds(sample.wall)} wall, server CPU {format_seconds(sample.server_cpu)}; "
+                     f"statements: total ms|calls = {total}", "", "ms | calls | ms/call | planning ms | statement", "--- | --- | --- | --- | ---"]
+        sections += [line.replace("|", " | ") for line in server.psql(query.format(db=database)).splitlines()]
+        sections.append("")
+    return "\n".join(sections)
 
 
 def profile(bench: Bench, scenario: str, tool: str = "callgrind") -> str:
@@ -865,6 +899,8 @@ def profile(bench: Bench, scenario: str, tool: str = "callgrind") -> str:
     server = bench.server
     kind, _, size = scenario.partition("-")
     count = int(size) if size else 50
+    if kind == "server":
+        return server_profile(bench, count)
     directory = bench.project(count, peers=False)
     cwd = directory / "orchestrate"
     env = bench.env()
@@ -926,8 +962,8 @@ def profile(bench: Bench, scenario: str, tool: str = "callgrind") -> str:
 # ---------------------------------------------------------------------------------------------------------------
 
 def table(results: list[Result]) -> str:
-    lines = ["| measurement | tool | median wall | ratio to reference | own CPU (user+sys) | server CPU | peak RSS | runs |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = ["| measurement | tool | median wall | fastest | ratio to reference | own CPU (user+sys) | server CPU | peak RSS | runs |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     groups: dict[str, list[Result]] = {}
     for result in results:
         groups.setdefault(result.group, []).append(result)
@@ -935,7 +971,7 @@ def table(results: list[Result]) -> str:
         reference = next((r for r in members if r.reference), None)
         for result in members:
             if not result.samples:
-                lines.append(f"| {group} | {result.tool} | {result.note} | | | | | 0 |")
+                lines.append(f"| {group} | {result.tool} | {result.note} | | | | | | 0 |")
                 continue
             if reference is None or not reference.samples:
                 ratio = ""
@@ -943,7 +979,8 @@ def table(results: list[Result]) -> str:
                 ratio = "1 (reference)"
             else:
                 ratio = f"{result.ratio_to(reference):.3f}×"
-            lines.append(f"| {group} | {result.tool} | {format_seconds(result.wall)} | {ratio} | {format_seconds(result.cpu)} | "
+            fastest = format_seconds(min(s.wall for s in result.samples))
+            lines.append(f"| {group} | {result.tool} | {format_seconds(result.wall)} | {fastest} | {ratio} | {format_seconds(result.cpu)} | "
                          f"{format_seconds(result.server_cpu)} | {result.rss_mib:.1f} MiB | {len(result.samples)} |")
     return "\n".join(lines)
 
@@ -1051,7 +1088,7 @@ def main() -> int:
     server = Server()
     bench = Bench(server, args.smoke)
     try:
-        server.start()
+        server.start(statement_stats=(args.profile or "").startswith("server"))
         log(f"PostgreSQL {server.version()} on {server.dir} port {server.port}")
         if args.profile:
             print(profile(bench, args.profile, args.profile_tool))
