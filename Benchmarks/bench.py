@@ -898,6 +898,8 @@ def profile(bench: Bench, scenario: str, tool: str = "callgrind") -> str:
     (inclusive and exclusive, demangled). The raw file stays in Benchmarks/.work for kcachegrind."""
     server = bench.server
     kind, _, size = scenario.partition("-")
+    if kind not in {name.partition("-")[0] for name in PROFILES} or (size and not size.isdigit()):
+        raise BenchError(f"unknown profile `{scenario}`; one of {', '.join(PROFILES)} (or another size, e.g. noop-2000)")
     count = int(size) if size else 50
     if kind == "server":
         return server_profile(bench, count)
@@ -943,8 +945,8 @@ def profile(bench: Bench, scenario: str, tool: str = "callgrind") -> str:
     if tool == "massif":
         text = run(["ms_print", str(output)])
         demangled = subprocess.run(["swift", "demangle", "--simplified"], input=text, capture_output=True, text=True).stdout or text
-        return f"# massif (heap): {PROFILES[scenario]}\n\n" + "\n".join(line[:220] for line in demangled.splitlines()[:160])
-    sections = [f"# callgrind: {PROFILES[scenario]}", ""]
+        return f"# massif (heap): {PROFILES.get(scenario, scenario)}\n\n" + "\n".join(line[:220] for line in demangled.splitlines()[:160])
+    sections = [f"# callgrind: {PROFILES.get(scenario, scenario)}", ""]
     for inclusive in ("yes", "no"):
         text = run(["callgrind_annotate", f"--inclusive={inclusive}", "--threshold=99", str(output)])
         demangled = subprocess.run(["swift", "demangle", "--simplified"], input=text, capture_output=True, text=True).stdout or text
@@ -1030,7 +1032,7 @@ NOTES = """\
 ## How it was measured
 
 - Every timed run gets a fresh database on the harness's own PostgreSQL cluster (initdb in /tmp, Unix socket,
-  fsync off) and its resulting schema is compared with the expected one (every table, column and type, index
+  fsync off, autovacuum off so that its workers do not land on whichever run happens to be going) and its resulting schema is compared with the expected one (every table, column and type, index
   and constraint of `public`, from pg_catalog) before the figure counts.
 - Tools run round-robin, repetition by repetition, so a change in the machine's load hits them alike. Figures
   are medians; runs over 20 s are repeated 3 times; the 5,000-revision applies once. Where a tool and its
@@ -1051,7 +1053,10 @@ NOTES = """\
   revisions that a merge revision joins.
 - The machine is shared with other engineers' builds and tests: absolute times move with its load, which is why
   every figure is also given as a ratio to a reference measured in the same run, and why the absolute targets
-  also carry their equivalent as a ratio to the issue's reference figures.
+  also carry their equivalent as a ratio to the issue's reference figures. `fastest` is the best repetition, the
+  least disturbed by other processes.
+- Where the time goes for each missed target (callgrind instruction counts, which do not move with the load, and
+  the server's time by statement): `Benchmarks/profiles.md`; `bash Benchmarks/run.sh --profile SCENARIO` redoes them.
 """
 
 
@@ -1072,8 +1077,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="Benchmark orchestrate against psql, Alembic and Sqitch.")
     parser.add_argument("--smoke", action="store_true", help="N = 50, one repetition, orchestrate only; asserts the schemas")
     parser.add_argument("--skip-sqitch-5000", action="store_true", help="skip Sqitch's single 5,000-revision deploy (minutes)")
-    parser.add_argument("--profile", metavar="SCENARIO", choices=sorted(PROFILES),
-                        help="run one scenario of ours under callgrind and print the heaviest functions: " + ", ".join(PROFILES))
+    parser.add_argument("--profile", metavar="SCENARIO",
+                        help="run one scenario of ours under callgrind and print the heaviest functions: "
+                             + ", ".join(PROFILES) + " (another size works too, e.g. noop-2000)")
     parser.add_argument("--profile-tool", choices=["callgrind", "massif"], default="callgrind",
                         help="with --profile: callgrind (instructions, the default) or massif (heap at its peak)")
     parser.add_argument("--quick", action="store_true", help="rehearse every step of the full run with small sizes; writes nothing")
