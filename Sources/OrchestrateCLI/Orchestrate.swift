@@ -14,7 +14,7 @@ public struct Orchestrate: ParsableCommand {
         """,
         version: "0.1.0",
         subcommands: [
-            New.self, Heads.self, Status.self, Audit.self, Upgrade.self, Promote.self, Downgrade.self,
+            New.self, Heads.self, Status.self, Audit.self, PlanCommand.self, Upgrade.self, Promote.self, Downgrade.self,
             Lock.self, Unlock.self, Doctor.self, SandboxCommand.self,
         ]
     )
