@@ -24,6 +24,13 @@ enum ChildProcess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Nothing else crosses over: a server started here outlives us, and must not keep the caller's pipes or
+        // sockets open (a CI step, or Foundation's Process in a test, would wait for their end forever).
+        if let open = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") {
+            for descriptor in open.compactMap({ Int32($0) }) where descriptor > 2 {
+                posix_spawn_file_actions_addclose(&actions, descriptor)
+            }
+        }
 
         // Run in `/` (posix_spawn_file_actions_addchdir_np is not visible from Swift's Glibc module): a server user
         // such as `postgres` may not be allowed into the caller's working directory.

@@ -124,7 +124,7 @@ extension Orchestrator {
                 return report
             }
             let expected = before.applying(states[index + 1].differences(to: states[index]))
-            let differences = expected.differences(to: try snapshot())
+            let differences = Self.attributable(expected.differences(to: try snapshot()), drift: states[index + 1], before)
             report.checks.append(.init(
                 phase: "down", revision: file.revision, ok: differences.isEmpty,
                 problem: differences.isEmpty ? nil : "its down section does not undo what its up section did",
@@ -146,13 +146,22 @@ extension Orchestrator {
                 return report
             }
             let expected = before.applying(states[index].differences(to: states[index + 1]))
-            let differences = expected.differences(to: try snapshot())
+            let differences = Self.attributable(expected.differences(to: try snapshot()), drift: states[index], before)
             report.checks.append(.init(
                 phase: "up again", revision: file.revision, ok: differences.isEmpty,
                 problem: differences.isEmpty ? nil : "applied again after its down section, it gives a different schema than the first time",
                 differences: differences))
         }
         return report
+    }
+
+    /// The differences a step is to blame for: objects that had already drifted before it (left behind or removed by
+    /// an earlier faulty step, compared with the clean state `clean`) are that step's fault, not this one's, even
+    /// when this step drops them along with their table.
+    static func attributable(_ differences: [SchemaDifference], drift clean: SchemaSnapshot,
+                             _ before: SchemaSnapshot) -> [SchemaDifference] {
+        let drifted = Set(clean.differences(to: before).map(\.object))
+        return differences.filter { !drifted.contains($0.object) }
     }
 
     /// Refuses a `--url` database that already holds objects of its own: verify would change them.
