@@ -46,6 +46,21 @@ struct CrashSafetyTests {
         #expect(next.exitCode == 0, "\(next.output)")
     }
 
+    @Test("SIGTERM (a CI job cancelled) does the same and exits 143; revisions already done are named")
+    func sigterm() throws {
+        let (project, dev) = try Self.sleepingProject()
+        defer { project.cleanUp() }
+        let run = try BackgroundRun(project, ["upgrade", "dev"])
+        #expect(try waitUntil(timeout: 15) { try !backends(in: dev, running: "pg_sleep(30)").isEmpty })
+        run.send(SIGTERM)
+        let result = run.wait()
+        #expect(result.exitCode == 143, "\(result.output)")
+        #expect(result.stderr.contains("interrupted by SIGTERM while running revision 002_slow"))
+        #expect(result.stderr.contains("1 revision(s) before it were applied by this run and stay applied: 001_base"))
+        #expect(try TestPostgres.query(dev, "SELECT revision FROM orchestrate.revisions") == [["001_base"]])
+        #expect(try TestPostgres.query(dev, "SELECT to_regclass('public.doomed') IS NULL") == [["t"]])
+    }
+
     @Test("Ctrl-C while waiting for the environment lock exits 130 at once, having run nothing")
     func sigintWhileWaiting() throws {
         let (project, dev) = try Self.sleepingProject()

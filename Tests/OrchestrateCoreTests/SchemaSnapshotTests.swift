@@ -33,6 +33,17 @@ struct SchemaSnapshotTests {
         #expect(b.applying([]) == b)
     }
 
+    @Test("a step is not blamed for objects that had drifted before it")
+    func attribution() {
+        let clean = SchemaSnapshot(objects: ["table public.users": "", "index public.users_pkey": "pk"])
+        // An earlier faulty down section left `index public.stray` behind; this step's table drop took it along.
+        let before = SchemaSnapshot(objects: clean.objects.merging(["index public.stray": "x"]) { a, _ in a })
+        let differences = [SchemaDifference(object: "index public.stray", before: "x", after: nil),
+                           SchemaDifference(object: "table public.extra", before: nil, after: "")]
+        #expect(Orchestrator.attributable(differences, drift: clean, before).map(\.object) == ["table public.extra"])
+        #expect(Orchestrator.attributable(differences, drift: before, before).count == 2)
+    }
+
     @Test("a real catalog: tables, columns, defaults, constraints, indexes, views, functions, sequences, types")
     func readsCatalog() throws {
         let database = try TestPostgres.createDatabase(prefix: "t_snapshot")

@@ -324,15 +324,24 @@ public final class Orchestrator: Sendable {
 
     private static func run(_ items: [PreparedRun.Item], on executor: RevisionExecutor) throws(OrchestrateError) -> [RunReport.Step] {
         var steps: [RunReport.Step] = []
-        for item in items {
-            switch item {
-            case .apply(let file, let promotedFrom):
-                let ms = try executor.apply(file, promotedFrom: promotedFrom)
-                steps.append(.init(revision: file.revision, direction: "up", milliseconds: ms))
-            case .revert(let row, let down, let displayPath):
-                let ms = try executor.revert(row, down: down, displayPath: displayPath)
-                steps.append(.init(revision: row.revision, direction: "down", milliseconds: ms))
+        do throws(OrchestrateError) {
+            for item in items {
+                switch item {
+                case .apply(let file, let promotedFrom):
+                    let ms = try executor.apply(file, promotedFrom: promotedFrom)
+                    steps.append(.init(revision: file.revision, direction: "up", milliseconds: ms))
+                case .revert(let row, let down, let displayPath):
+                    let ms = try executor.revert(row, down: down, displayPath: displayPath)
+                    steps.append(.init(revision: row.revision, direction: "down", milliseconds: ms))
+                }
             }
+        } catch var error {
+            // Each revision committed on its own: say which ones this run completed before it stopped.
+            if !steps.isEmpty, !executor.insideBatch {
+                let verb = steps[0].direction == "up" ? "applied" : "reverted"
+                error.message += "\n\(steps.count) revision(s) before it were \(verb) by this run and stay \(verb): \(steps.map(\.revision).joined(separator: ", "))"
+            }
+            throw error
         }
         return steps
     }
