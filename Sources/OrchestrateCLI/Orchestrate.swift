@@ -15,7 +15,7 @@ public struct Orchestrate: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             New.self, Heads.self, Status.self, Audit.self, PlanCommand.self, Upgrade.self, Promote.self, Downgrade.self,
-            Lock.self, Unlock.self, Verify.self, Doctor.self, SandboxCommand.self,
+            Lock.self, Unlock.self, Repair.self, Merge.self, Rebase.self, Graph.self, Verify.self, Doctor.self, SandboxCommand.self,
         ]
     )
 

@@ -178,7 +178,7 @@ struct CrashSafetyTests {
         #expect(try TestPostgres.query(dev, "SELECT count(*) FROM orchestrate.revisions") == [["2"]])
     }
 
-    @Test("SIGKILL inside a non-transactional revision: status reports it interrupted, writing commands refuse")
+    @Test("SIGKILL inside a non-transactional revision: reported interrupted, writing commands refuse until repair")
     func sigkillNonTransactional() throws {
         let project = try TestProject()
         defer { project.cleanUp() }
@@ -213,6 +213,16 @@ struct CrashSafetyTests {
         }
         let plan = try project.run(["plan", "dev"])
         #expect(plan.exitCode == 1)
+
+        // Resolved with repair: finish the rest by hand, then say so.
+        try TestPostgres.query(dev, "CREATE INDEX CONCURRENTLY base_id2 ON base (id)")
+        let repair = try project.run(["repair", "dev", "002_index", "--applied", "--reason", "finished statement 3 by hand"])
+        #expect(repair.exitCode == 0, "\(repair.output)")
+        #expect(!(try project.run(["status", "dev"]).stdout.contains("interrupted")))
+        #expect(try project.run(["upgrade", "dev"]).stdout.contains("up to date"))
+        let down = try project.run(["downgrade", "dev", "--to", "001_base"])
+        #expect(down.exitCode == 0, "\(down.output)")
+        #expect(try TestPostgres.query(dev, "SELECT to_regclass('public.base_id') IS NULL AND to_regclass('public.base_id2') IS NULL") == [["t"]])
     }
 
     @Test("eight promotes of one environment at once: each revision applied exactly once, every exit 0 or 4")

@@ -205,3 +205,68 @@ struct EndToEndTests {
         #expect(index[0][0] == "t")
     }
 }
+
+/// The project's sandbox cluster, as a new user meets it.
+@Suite("sandbox")
+struct SandboxTests {
+    @Test("sandbox:NAME starts the sandbox on first use and creates the database; start, status and stop")
+    func sandboxLifecycle() throws {
+        let project = try TestProject()
+        defer {
+            _ = try? project.run(["sandbox", "stop"])
+            project.cleanUp()
+        }
+        try project.write("environments/dev.toml", "database_url = \"${DEV_URL:-sandbox:app_dev}\"\n")
+        try project.migration("001_root", parent: nil, up: "CREATE TABLE t (id int);\nDO $$ BEGIN RAISE NOTICE 'hello from the migration'; END $$;",
+                              down: "DROP TABLE t;")
+        let upgrade = try project.run(["upgrade", "dev"])
+        #expect(upgrade.exitCode == 0, "\(upgrade.output)")
+        #expect(upgrade.stderr.contains("started the sandbox PostgreSQL"))
+        // Server notices reach the user as notes, not lost and not raw libpq output.
+        #expect(upgrade.stderr.contains("note: dev: NOTICE: hello from the migration"))
+        let running = try project.run(["sandbox", "status"])
+        #expect(running.exitCode == 0)
+        #expect(running.stdout.contains("running: host="))
+        let status = try project.run(["status", "--json"])
+        #expect(status.stdout.contains("\"appliedCount\" : 1"))
+        #expect(try project.run(["sandbox", "start"]).stdout.contains("already running"))
+        let stopped = try project.run(["sandbox", "stop"])
+        #expect(stopped.stdout.contains("sandbox stopped"))
+        let after = try project.run(["sandbox", "status"])
+        #expect(after.exitCode == 1)
+        #expect(after.stdout.contains("not running"))
+        // Data survives a restart.
+        let again = try project.run(["status", "dev", "--json"])
+        #expect(again.stdout.contains("\"appliedCount\" : 1"), "\(again.output)")
+    }
+
+    @Test("doctor: one line per check, exit 0 when all pass")
+    func doctorHealthy() throws {
+        let project = try EndToEndTests.makeProject()
+        defer { project.cleanUp() }
+        try project.gitInitAndCommit()
+        #expect(try project.run(["upgrade", "dev"]).exitCode == 0)
+        let doctor = try project.run(["doctor"])
+        #expect(doctor.exitCode == 0, "\(doctor.output)")
+        for line in ["ok    environments/dev.toml: first stage", "ok    pipeline: dev, dev → staging, staging → production",
+                     "ok    migrations/: 3 revisions, head 003_email", "ok    git: repository",
+                     "ok    database dev: reachable as postgres", "ok    ledger dev: ledger `orchestrate` version 1, 3 revision(s) applied",
+                     "ok    ledger staging: not created yet"] {
+            #expect(doctor.stdout.contains(line), "missing \(line) in \(doctor.stdout)")
+        }
+    }
+
+    @Test("a ledger newer than this build is refused, not misread")
+    func newerLedger() throws {
+        let project = try EndToEndTests.makeProject()
+        defer { project.cleanUp() }
+        try project.gitInitAndCommit()
+        #expect(try project.run(["upgrade", "dev", "--to", "001"]).exitCode == 0)
+        try TestPostgres.query(project.databases[0], "UPDATE orchestrate.ledger_meta SET version = 99")
+        let result = try project.run(["upgrade", "dev"])
+        #expect(result.exitCode == 3)
+        #expect(result.stderr.contains("version 99, newer than this orchestrate"))
+        let rows = try TestPostgres.query(project.databases[0], "SELECT count(*) FROM orchestrate.revisions")
+        #expect(rows[0][0] == "1")
+    }
+}

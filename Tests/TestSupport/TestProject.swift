@@ -1,4 +1,5 @@
 import Foundation
+import OrchestrateCore
 
 /// A user's project in a temporary folder: environments, migrations, an optional git repository, and a way to run
 /// the real `orchestrate` binary in it.
@@ -74,18 +75,15 @@ public final class TestProject: @unchecked Sendable {
                                        environment: environment, stdin: stdin)
     }
 
-    /// Runs the built `orchestrate` binary anywhere.
+    /// Runs the built `orchestrate` binary anywhere (posix_spawn + waitpid, output through files: a sandbox server
+    /// started by the run outlives it and must not hold any pipe of ours open).
     public static func runOrchestrate(_ arguments: [String], directory: String, environment: [String: String] = [:],
                                       stdin: String? = nil) throws -> RunResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try binaryPath())
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
         var env = ProcessInfo.processInfo.environment
         env["NO_COLOR"] = "1"
         for (key, value) in environment { env[key] = value }
-        process.environment = env
-        return try runProcess(process, stdin: stdin)
+        let outcome = try ChildProcess.run(try binaryPath(), arguments, environment: env, directory: directory, stdin: stdin)
+        return RunResult(exitCode: outcome.status, stdout: outcome.stdout, stderr: outcome.stderr)
     }
 
     /// Runs a configured process to its end, collecting both streams without deadlocking on full pipes.
@@ -136,13 +134,9 @@ public final class TestProject: @unchecked Sendable {
         try TestProject.git(arguments, in: root)
     }
 
-    /// Runs `git` in `directory` with a fixed identity and date.
+    /// Runs `git` in `directory` with a fixed identity.
     @discardableResult
     public static func git(_ arguments: [String], in directory: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/git")
-        process.arguments = ["-c", "init.defaultBranch=main", "-c", "core.autocrlf=false", "-c", "commit.gpgsign=false"] + arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
         var env = ProcessInfo.processInfo.environment
         env["GIT_AUTHOR_NAME"] = "Test Author"
         env["GIT_AUTHOR_EMAIL"] = "author@example.com"
@@ -150,12 +144,14 @@ public final class TestProject: @unchecked Sendable {
         env["GIT_COMMITTER_EMAIL"] = "author@example.com"
         env["GIT_CONFIG_NOSYSTEM"] = "1"
         env["HOME"] = NSTemporaryDirectory()
-        process.environment = env
-        let result = try runProcess(process)
-        guard result.exitCode == 0 else {
-            throw TestSupportError("git \(arguments.joined(separator: " ")) failed: \(result.stderr)")
+        let outcome = try ChildProcess.run(
+            "/usr/bin/git",
+            ["-c", "init.defaultBranch=main", "-c", "core.autocrlf=false", "-c", "commit.gpgsign=false"] + arguments,
+            environment: env, directory: directory)
+        guard outcome.status == 0 else {
+            throw TestSupportError("git \(arguments.joined(separator: " ")) failed: \(outcome.stderr)")
         }
-        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        return outcome.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Initialises a repository and commits everything.

@@ -1,7 +1,7 @@
 import Foundation
 import Migrations
 
-/// Writing migration files: `new` (and, with the git issue, `merge` and `rebase`).
+/// Writing migration files: `new`, `merge` and `rebase` (see `Authoring+Rebase.swift`).
 public enum Authoring {
     /// Writes `migrations/<YYYYMMDDHHMMSS_slug>.sql` on top of the single head; returns its project-relative path.
     public static func newRevision(in project: Project, message: String, transactional: Bool = true,
@@ -12,15 +12,46 @@ public enum Authoring {
             throw .usage("migrations/ has \(heads.count) heads (\(heads.joined(separator: ", "))): a new revision needs a single parent",
                          hint: "`orchestrate merge` joins them first")
         }
+        let id = freshID(date: date, message: message, migrations: migrations, project: project)
+        let text = MigrationFile.render(parents: heads, transactional: transactional,
+                                        up: "-- \(message)\n", down: "\n")
+        return try write(text, revision: id, project: project)
+    }
+
+    /// Writes a merge revision whose parents are the current heads (two or more); returns its project-relative path
+    /// and its parents.
+    ///
+    /// The merge has no SQL of its own (a comment in the up section says where to put reconciling SQL if the two
+    /// lines of history need it) and an empty down section, so it applies and reverts as a no-op.
+    public static func mergeRevision(in project: Project, message: String? = nil,
+                                     date: Date = Date()) throws(OrchestrateError) -> (path: String, parents: [String]) {
+        let migrations = try project.loadMigrations()
+        let heads = migrations.graph.heads
+        guard heads.count > 1 else {
+            if let head = heads.first {
+                throw .usage("migrations/ has a single head (\(head)): there is nothing to merge",
+                             hint: "`orchestrate new MESSAGE` writes the next revision on top of it")
+            }
+            throw .usage("migrations/ has no revision: there is nothing to merge")
+        }
+        let text = message?.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty == false ? message! : "merge heads"
+        let id = freshID(date: date, message: text, migrations: migrations, project: project)
+        let body = MigrationFile.render(
+            parents: heads, transactional: true,
+            up: "-- Merges \(heads.joined(separator: " and ")). Add SQL here only if these lines of history need reconciling.\n",
+            down: "")
+        return (try write(body, revision: id, project: project), heads)
+    }
+
+    /// A `YYYYMMDDHHMMSS_slug` id that no file uses, moving the timestamp on by a second while it is taken.
+    static func freshID(date: Date, message: String, migrations: MigrationSet, project: Project) -> String {
         var id = RevisionID.make(date: date, message: message)
         var bump = 1
         while migrations.files[id] != nil || FileManager.default.fileExists(atPath: project.migrationsDirectory + "/\(id).sql") {
             id = RevisionID.make(date: date.addingTimeInterval(Double(bump)), message: message)
             bump += 1
         }
-        let text = MigrationFile.render(parents: heads, transactional: transactional,
-                                        up: "-- \(message)\n", down: "\n")
-        return try write(text, revision: id, project: project)
+        return id
     }
 
     /// Writes a file into `migrations/`, refusing to overwrite.

@@ -29,13 +29,18 @@ enum EnvironmentDatabase {
 
     /// Connects, retrying transient failures (a server starting, a serverless database waking up) with backoff.
     static func connect(_ environment: EnvironmentConfig, conninfo: String, applicationName: String,
-                        retries: Int? = nil, progress: ProgressHandler) throws(OrchestrateError) -> Connection {
+                        retries: Int? = nil, progress: @escaping ProgressHandler) throws(OrchestrateError) -> Connection {
         let attempts = (retries ?? environment.connectRetries) + 1
         var delay = 0.5
         for attempt in 1...attempts {
             try Interruption.check("while connecting to `\(environment.name)`; nothing was run")
             do {
-                return try Connection(conninfo: conninfo, applicationName: applicationName)
+                let name = environment.name
+                // Server notices (RAISE NOTICE in a migration, "… does not exist, skipping") are shown as progress,
+                // the way psql shows them, instead of being lost or written to stderr by libpq.
+                return try Connection(conninfo: conninfo, applicationName: applicationName, noticeHandler: { notice in
+                    progress(.notice("\(name): \(notice.severity): \(notice.message)"))
+                })
             } catch let error {
                 if error.isTransientConnectFailure, attempt < attempts {
                     progress(.warning("environment `\(environment.name)`: cannot connect yet (\(error.message)); attempt \(attempt + 1) of \(attempts) in \(delay)s"))

@@ -69,6 +69,18 @@ enum GitProvenance {
 
 /// The `branch = "…"` rule: a revision may be applied only if the commit that added its file is on that branch.
 enum BranchGate {
+    /// `check(files:environment:projectRoot:)`, with a refusal also written to the session's event log.
+    static func check(files: [MigrationFile], environment: EnvironmentConfig, projectRoot: String,
+                      session: EnvironmentSession, action: String) throws(OrchestrateError) {
+        do {
+            try check(files: files, environment: environment, projectRoot: projectRoot)
+        } catch {
+            session.recordQuietly(action: action, outcome: error.category == .policy ? "refused" : "failed",
+                                  message: String(error.message.prefix(2000)))
+            throw error
+        }
+    }
+
     /// Refuses the first file whose adding commit is not reachable from the environment's branch (local, else
     /// `origin/BRANCH`). Cheap when the branch tip already has the same file content.
     static func check(files: [MigrationFile], environment: EnvironmentConfig,

@@ -79,7 +79,7 @@ public enum Doctor {
     }
 
     private static func checkDatabase(_ environment: EnvironmentConfig, projectRoot: String,
-                                      progress: ProgressHandler) -> [DoctorCheck] {
+                                      progress: @escaping ProgressHandler) -> [DoctorCheck] {
         let subject = "database \(environment.name)"
         do {
             let conninfo = try EnvironmentDatabase.conninfo(for: environment, projectRoot: projectRoot, progress: progress)

@@ -32,7 +32,9 @@ public final class Orchestrator: Sendable {
         let session = try EnvironmentSession.open(context.environment, projectRoot: project.root, command: "upgrade \(name)",
                                                   actor: actor, provenance: provenance, progress: progress)
         defer { session.close() }
-        let prepared = try prepareUpgrade(context, applied: try readApplied(session), options: options)
+        let prepared = try prepareUpgrade(context, applied: try readApplied(session), options: options) { revision, outcome, message in
+            session.recordQuietly(action: "upgrade", revision: revision, outcome: outcome, message: message)
+        }
         return try execute(session: session, prepared)
     }
 
@@ -58,9 +60,10 @@ public final class Orchestrator: Sendable {
                               target: try resolve(target, in: migrations.graph, environment: name))
     }
 
-    /// Decides an upgrade from what the environment runs; refuses anything that must not run.
-    func prepareUpgrade(_ context: UpgradeContext, applied: [AppliedRevision],
-                        options: RunOptions) throws(OrchestrateError) -> PreparedRun {
+    /// Decides an upgrade from what the environment runs; refuses anything that must not run (`refused(revision,
+    /// outcome, message)` records a refusal where there is an event log).
+    func prepareUpgrade(_ context: UpgradeContext, applied: [AppliedRevision], options: RunOptions,
+                        refused: (String?, String, String) -> Void = { _, _, _ in }) throws(OrchestrateError) -> PreparedRun {
         let name = context.environment.name
         let migrations = context.migrations
         try refuseInterrupted(applied, environment: name)
@@ -76,11 +79,16 @@ public final class Orchestrator: Sendable {
             }
         }
         let files = plan.revisions.compactMap { migrations.files[$0] }
-        if let empty = files.first(where: \.hasEmptyUp) {
+        if let empty = files.first(where: { $0.hasEmptyUp && $0.parents.count < 2 }) {  // a merge may be SQL-free
             throw .usage("\(empty.path):\(empty.upStartLine - 1): revision \(empty.revision) has no statement under `-- migrate:up`; nothing was run",
                          hint: "write the change below `-- migrate:up`, or delete the file if the revision is not needed")
         }
-        try BranchGate.check(files: files, environment: context.environment, projectRoot: project.root)
+        do {
+            try BranchGate.check(files: files, environment: context.environment, projectRoot: project.root)
+        } catch {
+            refused(nil, error.category == .policy ? "refused" : "failed", String(error.message.prefix(2000)))
+            throw error
+        }
         return try PreparedRun(action: "upgrade", environment: context.environment, source: nil, plan: plan,
                                items: files.map { .apply($0, promotedFrom: nil) }, options: options)
     }
@@ -96,8 +104,8 @@ public final class Orchestrator: Sendable {
         let session = try EnvironmentSession.open(context.environment, projectRoot: project.root, command: "promote \(name)",
                                                   actor: actor, provenance: provenance, progress: progress)
         defer { session.close() }
-        let prepared = try preparePromote(context, applied: try readApplied(session), options: options) { revision, message in
-            session.recordQuietly(action: "promote", revision: revision, outcome: "refused", message: message)
+        let prepared = try preparePromote(context, applied: try readApplied(session), options: options) { revision, outcome, message in
+            session.recordQuietly(action: "promote", revision: revision, outcome: outcome, message: message)
         }
         return try execute(session: session, prepared)
     }
@@ -148,9 +156,9 @@ public final class Orchestrator: Sendable {
                               sourceRunning: sourceRunning, target: resolvedTarget)
     }
 
-    /// Decides a promote; `refused(revision, message)` records a refusal where there is an event log to write to.
+    /// Decides a promote; `refused(revision, outcome, message)` records a refusal where there is an event log.
     func preparePromote(_ context: PromoteContext, applied: [AppliedRevision], options: RunOptions,
-                        refused: (String, String) -> Void = { _, _ in }) throws(OrchestrateError) -> PreparedRun {
+                        refused: (String?, String, String) -> Void = { _, _, _ in }) throws(OrchestrateError) -> PreparedRun {
         let name = context.environment.name
         let sourceName = context.sourceName
         let migrations = context.migrations
@@ -167,14 +175,19 @@ public final class Orchestrator: Sendable {
         for revision in plan.revisions {
             guard let file = migrations.files[revision], let row = sourceByID[revision] else { continue }
             if file.checksum != row.checksum {
-                refused(revision, "file edited after it was applied to \(sourceName)")
+                refused(revision, "refused", "file edited after it was applied to \(sourceName)")
                 throw .policy(
                     "\(file.path) differs from what `\(sourceName)` ran (checksum \(row.checksum.prefix(12)) there, \(file.checksum.prefix(12)) in the file): revision \(revision) was edited after it was applied, so promoting it would not promote what was tested",
                     hint: "restore the file as `\(sourceName)` ran it, or, if the edit is harmless, `orchestrate repair \(sourceName) \(revision) --reason TEXT` to accept it there first")
             }
             files.append(file)
         }
-        try BranchGate.check(files: files, environment: context.environment, projectRoot: project.root)
+        do {
+            try BranchGate.check(files: files, environment: context.environment, projectRoot: project.root)
+        } catch {
+            refused(nil, error.category == .policy ? "refused" : "failed", String(error.message.prefix(2000)))
+            throw error
+        }
         return try PreparedRun(action: "promote", environment: context.environment, source: sourceName, plan: plan,
                                items: files.map { .apply($0, promotedFrom: sourceName) }, options: options)
     }
