@@ -14,11 +14,13 @@ public enum PlanRequest: Sendable, Equatable {
 public struct PlanReport: Sendable, Codable {
     /// One revision the run would apply or revert, in order.
     public struct Step: Sendable, Codable {
+        /// The revision id.
         public var revision: String
         /// `up` or `down`.
         public var direction: String
         /// The migration file, or where the ledger keeps the down SQL.
         public var path: String
+        /// Whether it runs in a transaction (with its ledger row).
         public var transactional: Bool
         /// For a non-transactional revision: how many statements run, each in autocommit.
         public var statements: Int?

@@ -8,6 +8,7 @@ public struct VerifyReport: Sendable, Codable {
     public struct Check: Sendable, Codable {
         /// `up`, `down` or `up again`.
         public var phase: String
+        /// The revision whose section ran.
         public var revision: String
         /// Whether the step ran and left the schema it should.
         public var ok: Bool
