@@ -116,7 +116,12 @@ public struct MigrationFile: Sendable, Hashable {
 
     /// The revision id of `path`: its last path component without `.sql`, validated.
     private static func revisionID(fromPath path: String) throws(MigrationError) -> String {
-        let name = path.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? path
+        let name: String
+        if path.utf8.allSatisfy({ $0 < 0x80 }) {
+            name = path.utf8.lastIndex(of: UInt8(ascii: "/")).map { String(path[path.index(after: $0)...]) } ?? path
+        } else {
+            name = path.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? path
+        }
         guard name.hasSuffix(".sql") else {
             throw MigrationError(
                 path: path, line: nil,
@@ -135,6 +140,9 @@ public struct MigrationFile: Sendable, Hashable {
 
     /// The offset of the first byte that is not part of well-formed UTF-8, or `nil` when all of it is.
     private static func firstInvalidUTF8Offset(_ bytes: [UInt8]) -> Int? {
+        if bytes.allSatisfy({ $0 < 0x80 }) {
+            return nil  // ASCII, the common case, is valid UTF-8.
+        }
         var iterator = bytes.makeIterator()
         var decoder = UTF8()
         var offset = 0
@@ -206,13 +214,50 @@ private struct MigrationFileParser {
         MigrationError(path: path, line: index + 1, message: message)
     }
 
+    /// The kind of 0-based line `index`. Most lines (SQL) do not start with `--` after leading whitespace,
+    /// which the bytes tell without making a String; the others go through `kind(of:)`.
+    func kind(ofLine index: Int) -> LineKind {
+        var position = lineStarts[index]
+        let end = index + 1 < lineStarts.count ? lineStarts[index + 1] - 1 : bytes.count
+        while position < end, Self.isASCIISpace(bytes[position]) { position += 1 }
+        guard end - position >= 2, bytes[position] == UInt8(ascii: "-"), bytes[position + 1] == UInt8(ascii: "-") else {
+            return .other
+        }
+        let lineBytes = bytes[lineStarts[index]..<end]
+        guard lineBytes.allSatisfy({ $0 < 0x80 }) else {
+            return Self.kind(of: line(index))
+        }
+        // ASCII without a newline: one byte per Character, so this is `kind(of:)` on bytes.
+        var bodyEnd = end
+        while bodyEnd > position, Self.isASCIISpace(bytes[bodyEnd - 1]) { bodyEnd -= 1 }
+        var bodyStart = position + 2
+        while bodyStart < bodyEnd, bytes[bodyStart] == UInt8(ascii: " ") || bytes[bodyStart] == UInt8(ascii: "\t") {
+            bodyStart += 1
+        }
+        let body = bytes[bodyStart..<bodyEnd]
+        if body.elementsEqual("migrate:up".utf8) {
+            return .upMarker
+        }
+        if body.elementsEqual("migrate:down".utf8) {
+            return .downMarker
+        }
+        let lowered = body.lazy.map { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") ? $0 + 32 : $0 }
+        if lowered.starts(with: "migrate".utf8),
+            lowered.dropFirst(7).drop(while: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") })
+                .first == UInt8(ascii: ":")
+        {
+            return .malformedMarker
+        }
+        return .other
+    }
+
     func parse() throws(MigrationError) -> Sections {
-        let lines = (0..<lineStarts.count).map(line)
-        let kinds = lines.map(Self.kind)
+        let lineIndices = 0..<lineStarts.count
+        let kinds = lineIndices.map(kind(ofLine:))
 
         guard let upIndex = kinds.firstIndex(of: .upMarker) else {
             if let malformed = kinds.firstIndex(of: .malformedMarker) {
-                throw malformedMarkerError(line: malformed, text: lines[malformed])
+                throw malformedMarkerError(line: malformed, text: line(malformed))
             }
             if let down = kinds.firstIndex(of: .downMarker) {
                 throw error(
@@ -231,10 +276,10 @@ private struct MigrationFileParser {
         var transactionLine: Int?
         var downIndex: Int?
 
-        for index in lines.indices {
+        for index in lineIndices {
             switch kinds[index] {
             case .malformedMarker:
-                throw malformedMarkerError(line: index, text: lines[index])
+                throw malformedMarkerError(line: index, text: line(index))
             case .upMarker:
                 if index != upIndex {
                     throw error(
@@ -259,7 +304,7 @@ private struct MigrationFileParser {
             case .other:
                 if index < upIndex {
                     try readHeaderLine(
-                        lines[index], index: index, into: &sections, parentLine: &parentLine,
+                        line(index), index: index, into: &sections, parentLine: &parentLine,
                         transactionLine: &transactionLine)
                 }
             }
@@ -346,7 +391,14 @@ private struct MigrationFileParser {
                     + "the root revision has no parent line at all")
         }
         var parents: [String] = []
-        for part in value.split(separator: ",", omittingEmptySubsequences: false) {
+        let parts: [Substring]
+        if value.utf8.allSatisfy({ $0 < 0x80 && $0 != newline }) {
+            parts = value.utf8.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false)
+                .map { value[$0.startIndex..<$0.endIndex] }
+        } else {
+            parts = value.split(separator: ",", omittingEmptySubsequences: false)
+        }
+        for part in parts {
             let id = Self.trimmed(String(part))
             guard !id.isEmpty else {
                 throw error(
@@ -400,6 +452,28 @@ private struct MigrationFileParser {
 
     /// The `(key, value)` of a comment `-- key: value` whose key matches `[a-z][a-z_-]*`, else `nil`.
     static func headerKey(in comment: String) -> (key: String, value: String)? {
+        let utf8 = comment.utf8
+        if utf8.allSatisfy({ $0 < 0x80 && $0 != newline }) {
+            // One byte per Character: the same rules, on bytes.
+            var position = utf8.index(utf8.startIndex, offsetBy: 2, limitedBy: utf8.endIndex) ?? utf8.endIndex
+            while position < utf8.endIndex, utf8[position] == UInt8(ascii: " ") || utf8[position] == UInt8(ascii: "\t") {
+                position = utf8.index(after: position)
+            }
+            let keyStart = position
+            while position < utf8.endIndex {
+                let byte = utf8[position]
+                let isKeyByte = (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+                    || (position != keyStart && (byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")))
+                if !isKeyByte {
+                    break
+                }
+                position = utf8.index(after: position)
+            }
+            guard position != keyStart, position < utf8.endIndex, utf8[position] == UInt8(ascii: ":") else {
+                return nil
+            }
+            return (String(comment[keyStart..<position]), trimmed(String(comment[utf8.index(after: position)...])))
+        }
         let body = comment.dropFirst(2).drop(while: { $0 == " " || $0 == "\t" })
         var keyEnd = body.startIndex
         for (position, character) in zip(body.indices, body) {
@@ -432,8 +506,20 @@ private struct MigrationFileParser {
         return nil
     }
 
+    /// Whether `byte` is one of the spaces `trimmed` removes: space, tab, CR, vertical tab, form feed.
+    static func isASCIISpace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0B || byte == 0x0C
+    }
+
     /// `text` without leading and trailing spaces, tabs and other ASCII whitespace.
     static func trimmed(_ text: String) -> String {
+        let utf8 = text.utf8
+        if utf8.allSatisfy({ $0 < 0x80 && $0 != newline }) {
+            // One byte per Character here (a CR LF pair, the only multi-byte ASCII Character, needs a newline).
+            guard let first = utf8.firstIndex(where: { !isASCIISpace($0) }) else { return "" }
+            let last = utf8.lastIndex(where: { !isASCIISpace($0) })!
+            return String(text[first...last])
+        }
         let isSpace: (Character) -> Bool = {
             $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\u{0B}" || $0 == "\u{0C}"
         }
