@@ -15,7 +15,7 @@ public struct Orchestrate: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             New.self, Heads.self, Status.self, Audit.self, Upgrade.self, Promote.self, Downgrade.self,
-            Lock.self, Unlock.self, Doctor.self, SandboxCommand.self,
+            Lock.self, Unlock.self, Doctor.self, Check.self, SandboxCommand.self,
         ]
     )
 

@@ -59,7 +59,7 @@ public struct Inspector: Sendable {
     }
 
     /// Reads every environment's database concurrently (a remote database costs one round trip of latency each).
-    private func readSnapshots(_ names: [String]) -> [String: Result<Snapshot, OrchestrateError>] {
+    func readSnapshots(_ names: [String]) -> [String: Result<Snapshot, OrchestrateError>] {
         let environments = names.compactMap { project.environments[$0] }
         let results = ResultBox<Result<Snapshot, OrchestrateError>>(count: environments.count)
         DispatchQueue.concurrentPerform(iterations: environments.count) { index in
