@@ -34,11 +34,31 @@ struct PullRequestCheckTests {
                              time: "2026-01-01T00:00:00Z")
     }
 
+    /// What a tree diff (without rename detection) reports between two sides' files.
+    static func diff(from old: [String: MigrationBlob], to new: [String: MigrationBlob]) -> [MigrationChange] {
+        Set(old.keys).union(new.keys).sorted().compactMap { path in
+            switch (old[path], new[path]) {
+            case (nil, _?): MigrationChange(kind: .added, oldPath: nil, newPath: path)
+            case (_?, nil): MigrationChange(kind: .deleted, oldPath: path, newPath: nil)
+            case (let a?, let b?) where a.blob != b.blob: MigrationChange(kind: .modified, oldPath: path, newPath: path)
+            default: nil
+            }
+        }
+    }
+
+    /// The input git would give for these three sides: HEAD in full, the changes on each side (HEAD's as given, for
+    /// renames, else diffed), and the merge base's and base's versions of the changed paths only.
     static func input(head: [String: MigrationBlob], base: [String: MigrationBlob], mergeBase: [String: MigrationBlob],
-                      changes: [MigrationChange] = [],
+                      changes: [MigrationChange]? = nil,
                       ledgers: [(environment: String, entries: [LedgerEntry])] = []) -> PullRequestCheckInput {
-        PullRequestCheckInput(migrationsDirectory: "migrations", baseName: "origin/main", mergeBaseCommit: mergeBaseCommit,
-                              head: head, base: base, mergeBase: mergeBase, headChanges: changes, ledgers: ledgers)
+        let headChanges = changes ?? diff(from: mergeBase, to: head)
+        let baseChanges = diff(from: mergeBase, to: base)
+        let changedPaths = Set((headChanges + baseChanges).flatMap { [$0.oldPath, $0.newPath].compactMap { $0 } })
+        return PullRequestCheckInput(
+            migrationsDirectory: "migrations", baseName: "origin/main", mergeBaseCommit: mergeBaseCommit, head: head,
+            headChanges: headChanges, baseChanges: baseChanges,
+            mergeBase: mergeBase.filter { changedPaths.contains($0.key) },
+            base: base.filter { path, _ in baseChanges.contains { $0.newPath == path } }, ledgers: ledgers)
     }
 
     /// The released history every test starts from: a <- b.
@@ -67,8 +87,8 @@ struct PullRequestCheckTests {
         base[theirs] = theirsBlob
 
         // Each side alone has one head.
-        #expect(PullRequestCheck(Self.input(head: head, base: head, mergeBase: Self.released)).findings(history: [:]).isEmpty)
-        #expect(PullRequestCheck(Self.input(head: base, base: base, mergeBase: Self.released)).findings(history: [:]).isEmpty)
+        #expect(PullRequestCheck(Self.input(head: head, base: Self.released, mergeBase: Self.released)).findings(history: [:]).isEmpty)
+        #expect(PullRequestCheck(Self.input(head: base, base: Self.released, mergeBase: Self.released)).findings(history: [:]).isEmpty)
 
         let check = PullRequestCheck(Self.input(head: head, base: base, mergeBase: Self.released,
                                                 changes: [MigrationChange(kind: .added, oldPath: nil, newPath: ours)]))
@@ -122,6 +142,20 @@ struct PullRequestCheckTests {
         let finding = try #require(PullRequestCheck(Self.input(head: Self.released, base: base, mergeBase: Self.released)).findings(history: [:]).first)
         #expect(finding.kind == .multipleHeads)
         #expect(finding.fix.contains("origin/main itself has several"))
+    }
+
+    @Test("a revision both sides added (a cherry-pick) is one revision; the base's own edits are taken")
+    func sameRevisionOnBothSides() {
+        var head = Self.released
+        let picked = Self.file("c", parent: "b")
+        head[picked.0] = picked.1
+        var base = Self.released
+        base[picked.0] = picked.1
+        // The base also moved a's file to CRLF: the merge takes its version, and nothing changes for HEAD.
+        base["migrations/a.sql"] = Self.raw("a", Self.text("a", parent: nil).replacingOccurrences(of: "\n", with: "\r\n")).1
+        let check = PullRequestCheck(Self.input(head: head, base: base, mergeBase: Self.released))
+        #expect(check.findings(history: [:]).isEmpty)
+        #expect(check.mergedHeads == ["c"])
     }
 
     @Test("a released file edited on HEAD's side names the commits and the way back")

@@ -53,6 +53,23 @@ public struct PullRequestCheck: Sendable {
     /// Parse errors and graph errors of one side's files; the graph when there are none.
     private static func validate(_ files: [String: MigrationBlob], prefix: String)
         -> (findings: [CheckFinding], graph: RevisionGraph?, count: Int) {
+        // The usual case, every file parses and the graph is valid, costs one graph build; only a failure pays
+        // for finding every error.
+        var nodes: [RevisionNode] = []
+        nodes.reserveCapacity(files.count)
+        for blob in files.values {
+            guard let node = blob.node else { break }
+            nodes.append(node)
+        }
+        if nodes.count == files.count, let graph = try? RevisionGraph(nodes) {
+            return ([], graph, nodes.count)
+        }
+        return allErrors(files, prefix: prefix)
+    }
+
+    /// Every parse and graph error of `files`.
+    private static func allErrors(_ files: [String: MigrationBlob], prefix: String)
+        -> (findings: [CheckFinding], graph: RevisionGraph?, count: Int) {
         var findings: [CheckFinding] = []
         var parsed: [(path: String, file: MigrationBlob)] = []
         var parsedIDs = Set<String>()
@@ -60,9 +77,9 @@ public struct PullRequestCheck: Sendable {
         parsed.reserveCapacity(files.count)
         parsedIDs.reserveCapacity(files.count)
         for (path, blob) in files {
-            if let file = blob.file {
+            if let node = blob.node {
                 parsed.append((path, blob))
-                parsedIDs.insert(file.revision)
+                parsedIDs.insert(node.id)
             } else if let error = blob.error {
                 brokenIDs.insert(revisionID(of: path))
                 findings.append(CheckFinding(
@@ -76,24 +93,24 @@ public struct PullRequestCheck: Sendable {
         var lostParents = Set<String>()
         var nodes: [RevisionNode] = []
         nodes.reserveCapacity(parsed.count)
-        for (_, blob) in parsed {
-            let file = blob.file!
+        for (path, blob) in parsed {
+            let node = blob.node!
             var parents: [String] = []
-            for parent in file.parents {
+            for parent in node.parents {
                 if parsedIDs.contains(parent) {
                     parents.append(parent)
                     continue
                 }
-                lostParents.insert(file.revision)
+                lostParents.insert(node.id)
                 guard !brokenIDs.contains(parent) else { continue }  // its file failed to parse: already reported
                 missingParents.append(CheckFinding(
-                    kind: .invalidGraph, file: file.path, line: files[file.path]?.parentLine,
-                    revisions: [CheckedRevision(revision: file.revision, file: file.path, side: .head, parents: file.parents)],
-                    message: "revision \(file.revision) names parent \(parent), which does not exist at HEAD "
+                    kind: .invalidGraph, file: path, line: blob.parentLine,
+                    revisions: [CheckedRevision(revision: node.id, file: path, side: .head, parents: node.parents)],
+                    message: "revision \(node.id) names parent \(parent), which does not exist at HEAD "
                         + "(there is no \(prefix)\(parent).sql)",
-                    fix: "fix the `-- parent:` line of \(file.path), or restore \(prefix)\(parent).sql"))
+                    fix: "fix the `-- parent:` line of \(path), or restore \(prefix)\(parent).sql"))
             }
-            nodes.append(RevisionNode(id: file.revision, parents: parents))
+            nodes.append(RevisionNode(id: node.id, parents: parents))
         }
         findings += missingParents.sorted { ($0.file ?? "", $0.message) < ($1.file ?? "", $1.message) }
         let graph: RevisionGraph
@@ -161,23 +178,20 @@ public struct PullRequestCheck: Sendable {
     /// Checks the files the merge would hold; returns the merged heads.
     private mutating func checkMergedResult(_ input: PullRequestCheckInput, headGraph: RevisionGraph) -> [String] {
         // Each path as git's merge resolves it: a side's change wins over the unchanged side; when both sides
-        // changed it (a conflict git will report), HEAD's version stands.
+        // changed it (a conflict git will report), HEAD's version stands. Only paths the base changed can differ
+        // from HEAD's files.
         var overrides: [String: MigrationBlob?] = [:]
-        for (path, theirs) in input.base where input.head[path]?.blob != theirs.blob {
-            let ours = input.head[path]
-            let original = input.mergeBase[path]
-            if let original {
-                let oursChanged = ours?.blob != original.blob
-                let theirsChanged = theirs.blob != original.blob
-                if theirsChanged && !oursChanged { overrides[path] = .some(theirs) }
-            } else if ours == nil {
+        var addedOnBase = Set<String>()
+        for change in input.baseChanges {
+            for path in Set([change.oldPath, change.newPath].compactMap { $0 }) {
+                let theirs = input.base[path]
+                let original = input.mergeBase[path]
+                guard theirs?.blob != original?.blob, input.head[path]?.blob == original?.blob else { continue }
                 overrides[path] = .some(theirs)
             }
+            if change.kind == .added || change.kind == .renamed, let path = change.newPath { addedOnBase.insert(path) }
         }
-        for (path, original) in input.mergeBase where input.base[path] == nil {
-            // Deleted on the base's side and unchanged on HEAD's: the merge deletes it.
-            if input.head[path]?.blob == original.blob { overrides[path] = .some(nil) }
-        }
+        let addedOnHead = Set(input.headChanges.filter { $0.kind == .added || $0.kind == .renamed }.compactMap(\.newPath))
 
         let graph: RevisionGraph
         var files = input.head
@@ -186,7 +200,7 @@ public struct PullRequestCheck: Sendable {
         } else {
             for (path, blob) in overrides {
                 if let blob {
-                    guard blob.file != nil else {
+                    guard blob.node != nil else {
                         issues.append(.ready(CheckFinding(
                             kind: .invalidMergedGraph, file: path, line: blob.error?.line,
                             message: "\(path) on \(baseName) does not parse, so the merged result cannot be checked: "
@@ -200,7 +214,7 @@ public struct PullRequestCheck: Sendable {
                 }
             }
             do {
-                graph = try RevisionGraph(files.values.compactMap { $0.file.map { RevisionNode(id: $0.revision, parents: $0.parents) } })
+                graph = try RevisionGraph(files.values.compactMap(\.node))
             } catch {
                 issues.append(.ready(Self.graphFinding(error, files: files, prefix: directoryPrefix, kind: .invalidMergedGraph,
                                                        where: "after merging \(baseName)")))
@@ -212,11 +226,11 @@ public struct PullRequestCheck: Sendable {
 
         func side(_ revision: String) -> CheckSide {
             let path = directoryPrefix + revision + ".sql"
-            if input.mergeBase[path] != nil { return .mergeBase }
-            switch (input.head[path] != nil, input.base[path] != nil) {
+            switch (addedOnHead.contains(path), addedOnBase.contains(path)) {
             case (true, true): return .both
             case (true, false): return .head
-            default: return .base
+            case (false, true): return .base
+            case (false, false): return .mergeBase
             }
         }
         var revisions: [CheckedRevision] = []

@@ -12,17 +12,19 @@ public final class MigrationBlob: Sendable {
     public let checksum: String
     /// The 1-based line of the `-- parent:` header, when the file has one.
     public let parentLine: Int?
-    /// The parsed file; nil when parsing failed (see `error`).
-    public let file: MigrationFile?
+    /// The revision and its parents, when the file parsed; nil when it did not (see `error`).
+    ///
+    /// Only what the checks need is kept, not the SQL: thousands of files are held at once.
+    public let node: RevisionNode?
     /// Why parsing failed; nil when it did not.
     public let error: MigrationError?
 
     /// Makes a blob from its parts (tests use this; git-read files come from `read`).
-    public init(blob: String, checksum: String, parentLine: Int?, file: MigrationFile?, error: MigrationError?) {
+    public init(blob: String, checksum: String, parentLine: Int?, node: RevisionNode?, error: MigrationError?) {
         self.blob = blob
         self.checksum = checksum
         self.parentLine = parentLine
-        self.file = file
+        self.node = node
         self.error = error
     }
 
@@ -31,10 +33,11 @@ public final class MigrationBlob: Sendable {
         let parentLine = headerLine(ofKey: "parent", in: bytes)
         do {
             let file = try MigrationFile.parse(path: path, bytes: bytes)
-            return MigrationBlob(blob: blob, checksum: file.checksum, parentLine: parentLine, file: file, error: nil)
+            return MigrationBlob(blob: blob, checksum: file.checksum, parentLine: parentLine,
+                                 node: RevisionNode(id: file.revision, parents: file.parents), error: nil)
         } catch {
             return MigrationBlob(blob: blob, checksum: Checksum.sha256Hex(normalizing: bytes), parentLine: parentLine,
-                                 file: nil, error: error)
+                                 node: nil, error: error)
         }
     }
 
@@ -107,11 +110,12 @@ public struct LedgerEntry: Sendable, Hashable {
     }
 }
 
-/// Everything `PullRequestCheck` looks at, as plain values: the migration files of three commits and the changes.
+/// Everything `PullRequestCheck` looks at, as plain values: HEAD's migration files, and what changed since the
+/// merge base on each side.
 ///
-/// Paths are repository-relative and name `.sql` files directly in `migrationsDirectory`. The three maps hold every
-/// such file of HEAD, the base and their merge base; the reader shares `MigrationBlob`s between them by blob id, so
-/// building them reads only blobs that differ.
+/// Paths are repository-relative and name `.sql` files directly in `migrationsDirectory`. Only HEAD's files are
+/// given in full (rule 1 reads them all); of the merge base and the base, only the versions of changed paths are
+/// given, so a check reads no more than what lies between the merge base and the two tips.
 public struct PullRequestCheckInput: Sendable {
     /// The folder holding the migrations, repository-relative, without a trailing slash (`migrations`).
     public var migrationsDirectory: String
@@ -119,28 +123,31 @@ public struct PullRequestCheckInput: Sendable {
     public var baseName: String
     /// The merge base's commit id (40 hex digits).
     public var mergeBaseCommit: String
-    /// HEAD's migration files by path.
+    /// Every migration file at HEAD, by path.
     public var head: [String: MigrationBlob]
-    /// The base's migration files by path.
-    public var base: [String: MigrationBlob]
-    /// The merge base's migration files by path.
-    public var mergeBase: [String: MigrationBlob]
-    /// The changes from the merge base to HEAD under `migrationsDirectory`, renames detected.
+    /// The changes from the merge base to HEAD, renames detected.
     public var headChanges: [MigrationChange]
+    /// The changes from the merge base to the base (renames need not be detected).
+    public var baseChanges: [MigrationChange]
+    /// The merge base's version of each path named by `headChanges` or `baseChanges` that it holds.
+    public var mergeBase: [String: MigrationBlob]
+    /// The base's version of each path named by `baseChanges` that it holds.
+    public var base: [String: MigrationBlob]
     /// The ledgers read for `--env`, by environment name, in the order asked.
     public var ledgers: [(environment: String, entries: [LedgerEntry])]
 
     /// Makes an input.
     public init(migrationsDirectory: String, baseName: String, mergeBaseCommit: String, head: [String: MigrationBlob],
-                base: [String: MigrationBlob], mergeBase: [String: MigrationBlob], headChanges: [MigrationChange],
-                ledgers: [(environment: String, entries: [LedgerEntry])] = []) {
+                headChanges: [MigrationChange], baseChanges: [MigrationChange], mergeBase: [String: MigrationBlob],
+                base: [String: MigrationBlob], ledgers: [(environment: String, entries: [LedgerEntry])] = []) {
         self.migrationsDirectory = migrationsDirectory
         self.baseName = baseName
         self.mergeBaseCommit = mergeBaseCommit
         self.head = head
-        self.base = base
-        self.mergeBase = mergeBase
         self.headChanges = headChanges
+        self.baseChanges = baseChanges
+        self.mergeBase = mergeBase
+        self.base = base
         self.ledgers = ledgers
     }
 }

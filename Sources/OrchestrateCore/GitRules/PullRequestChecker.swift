@@ -4,9 +4,9 @@ import Migrations
 
 /// `orchestrate check`: reads what `PullRequestCheck` needs from git and returns its report.
 ///
-/// Reads only what lies between the merge base and the two tips: the three commits' `migrations/` trees (a tree
-/// listing each), the blobs of HEAD's files plus those that differ on the other sides (each blob once, by id), the
-/// diff from the merge base to HEAD, and, for findings only, the commits that explain them. No `git` process runs.
+/// Reads only what lies between the merge base and the two tips: HEAD's `migrations/` (rule 1 parses every file),
+/// the diffs from the merge base to each tip and the blobs they name (each blob once), and, for findings only, the
+/// commits that explain them. No `git` process runs.
 public enum PullRequestChecker {
     /// Checks HEAD of the repository holding `projectRoot` against `base` (nil: the default base, see `chooseBase`).
     ///
@@ -59,15 +59,32 @@ public enum PullRequestChecker {
         let directory = GitProvenance.relativePrefix(projectRoot: projectRoot, workdir: repository.workdir) + "migrations"
         var reader = BlobReader(repository: repository)
         let headFiles = try reader.files(of: headCommit, directory: directory)
-        let baseFiles = baseCommit == headCommit ? headFiles : try reader.files(of: baseCommit, directory: directory)
-        let mergeBaseFiles = mergeBase == headCommit ? headFiles
-            : mergeBase == baseCommit ? baseFiles : try reader.files(of: mergeBase, directory: directory)
-        let changes = try repository.diff(from: mergeBase, to: headCommit, directory: directory, detectRenames: true)
-            .map(MigrationChange.init)
+        // Of the merge base and the base, only what changed since the merge base: two tree diffs and their blobs.
+        func isMigration(_ path: String?) -> Bool {
+            guard let path, path.hasSuffix(".sql"), path.hasPrefix(directory + "/") else { return false }
+            return !path.utf8.dropFirst(directory.utf8.count + 1).contains(UInt8(ascii: "/"))
+        }
+        let headChanges = try repository.diff(from: mergeBase, to: headCommit, directory: directory, detectRenames: true)
+            .filter { isMigration($0.oldPath) || isMigration($0.newPath) }
+        let baseChanges = try repository.diff(from: mergeBase, to: baseCommit, directory: directory, detectRenames: false)
+            .filter { isMigration($0.oldPath) || isMigration($0.newPath) }
+        var mergeBaseFiles: [String: MigrationBlob] = [:]
+        var baseFiles: [String: MigrationBlob] = [:]
+        for change in headChanges + baseChanges {
+            if let path = change.oldPath, let blob = change.oldBlob, isMigration(path) {
+                mergeBaseFiles[path] = try reader.file(path, blob: blob)
+            }
+        }
+        for change in baseChanges {
+            if let path = change.newPath, let blob = change.newBlob, isMigration(path) {
+                baseFiles[path] = try reader.file(path, blob: blob)
+            }
+        }
 
         let input = PullRequestCheckInput(
             migrationsDirectory: directory, baseName: base.name, mergeBaseCommit: mergeBase.hex, head: headFiles,
-            base: baseFiles, mergeBase: mergeBaseFiles, headChanges: changes, ledgers: ledgers)
+            headChanges: headChanges.map(MigrationChange.init), baseChanges: baseChanges.map(MigrationChange.init),
+            mergeBase: mergeBaseFiles, base: baseFiles, ledgers: ledgers)
         let check = PullRequestCheck(input)
         let tips: [CheckSide: ObjectID] = [.head: headCommit, .both: headCommit, .base: baseCommit, .mergeBase: mergeBase]
         var history: [HistoryQuery: [CommitSummary]] = [:]
@@ -144,7 +161,8 @@ public enum PullRequestChecker {
 
 /// Reads migration files out of commits, each blob once: the three sides of a check share most of their files.
 ///
-/// Blobs are read one after the other (a repository is used from one thread), then parsed on every core.
+/// Many files (HEAD's whole `migrations/`) are read and parsed on every core, each thread with its own repository
+/// handle (libgit2 handles are not shared between threads); a few are read on the caller's handle.
 struct BlobReader {
     private struct Key: Hashable {
         var blob: ObjectID
@@ -152,7 +170,10 @@ struct BlobReader {
     }
 
     let repository: Repository
+    /// Files read one by one (the merge base's and the base's changed files), by blob and path.
     private var cache: [Key: MigrationBlob] = [:]
+    /// The files of the last `files(of:directory:)`, which `file(_:blob:)` also draws on.
+    private var listed: [String: MigrationBlob] = [:]
 
     init(repository: Repository) {
         self.repository = repository
@@ -161,33 +182,84 @@ struct BlobReader {
     /// The `.sql` files directly in `directory` of `commit`, by repository-relative path.
     mutating func files(of commit: ObjectID, directory: String) throws(GitError) -> [String: MigrationBlob] {
         let entries = try repository.files(in: commit, directory: directory).filter { $0.path.hasSuffix(".sql") }
-        var unread: [(key: Key, bytes: [UInt8])] = []
-        for entry in entries {
-            let key = Key(blob: entry.blob, path: entry.path)
-            if cache[key] == nil { unread.append((key, try repository.blobContents(entry.blob))) }
-        }
-        let parsed = Self.parse(unread.map { ($0.key.path, $0.key.blob.hex, $0.bytes) })
-        for (item, blob) in zip(unread, parsed) { cache[item.key] = blob }
         var files: [String: MigrationBlob] = [:]
         files.reserveCapacity(entries.count)
-        for entry in entries { files[entry.path] = cache[Key(blob: entry.blob, path: entry.path)] }
+        for (entry, file) in zip(entries, try read(entries)) { files[entry.path] = file }
+        listed = files
         return files
     }
 
-    /// Parses `items` (path, blob id, bytes), on all cores when there are many; results in input order.
-    static func parse(_ items: [(path: String, blob: String, bytes: [UInt8])]) -> [MigrationBlob] {
-        let cores = ProcessInfo.processInfo.activeProcessorCount
-        guard items.count >= 512, cores > 1 else {
-            return items.map { MigrationBlob.read(path: $0.path, blob: $0.blob, bytes: $0.bytes) }
+    /// One file: `path` holding `blob`; read at most once.
+    mutating func file(_ path: String, blob: ObjectID) throws(GitError) -> MigrationBlob {
+        let key = Key(blob: blob, path: path)
+        if let cached = cache[key] { return cached }
+        if let known = listed[path], known.blob == blob.hex { return known }
+        let file = MigrationBlob.read(path: path, blob: blob.hex, bytes: try repository.blobContents(blob))
+        cache[key] = file
+        return file
+    }
+
+    /// Reads and parses `entries`, in their order; on all cores when there are many.
+    private func read(_ entries: [TreeEntryFile]) throws(GitError) -> [MigrationBlob] {
+        let workers = min(ProcessInfo.processInfo.activeProcessorCount, 8)
+        guard entries.count >= 256, workers > 1 else {
+            var files: [MigrationBlob] = []
+            files.reserveCapacity(entries.count)
+            for entry in entries {
+                files.append(MigrationBlob.read(path: entry.path, blob: entry.blob.hex, bytes: try repository.blobContents(entry.blob)))
+            }
+            return files
         }
-        let chunks = cores * 4
-        let size = (items.count + chunks - 1) / chunks
-        let results = ResultBox<[MigrationBlob]>(count: chunks)
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            let range = min(chunk * size, items.count)..<min((chunk + 1) * size, items.count)
-            results.set(chunk, items[range].map { MigrationBlob.read(path: $0.path, blob: $0.blob, bytes: $0.bytes) })
+        // Small chunks handed out in turn, so that a thread slowed down by other work does not hold up the rest.
+        let chunkSize = 128
+        let chunkCount = (entries.count + chunkSize - 1) / chunkSize
+        let location = repository.workdir ?? repository.gitDirectory
+        let next = ChunkCounter()
+        let results = ResultBox<Result<[MigrationBlob], GitError>>(count: chunkCount)
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            // A thread that cannot open its own handle leaves its chunks to the others and to the caller.
+            guard let own = try? Repository.discover(from: location) else { return }
+            while let chunk = next.take(below: chunkCount) {
+                let range = chunk * chunkSize..<min((chunk + 1) * chunkSize, entries.count)
+                results.set(chunk, Result { () throws(GitError) in
+                    var files: [MigrationBlob] = []
+                    files.reserveCapacity(range.count)
+                    for entry in entries[range] {
+                        files.append(MigrationBlob.read(path: entry.path, blob: entry.blob.hex, bytes: try own.blobContents(entry.blob)))
+                    }
+                    return files
+                })
+            }
         }
-        return (0..<chunks).flatMap { results.get($0) ?? [] }
+        var files: [MigrationBlob] = []
+        files.reserveCapacity(entries.count)
+        for chunk in 0..<chunkCount {
+            switch results.get(chunk) {
+            case .success(let part): files += part
+            case .failure(let error): throw error
+            case nil:
+                // No thread could take this chunk (none could open the repository): read it here.
+                let range = chunk * chunkSize..<min((chunk + 1) * chunkSize, entries.count)
+                for entry in entries[range] {
+                    files.append(MigrationBlob.read(path: entry.path, blob: entry.blob.hex, bytes: try repository.blobContents(entry.blob)))
+                }
+            }
+        }
+        return files
+    }
+}
+
+/// Hands out chunk numbers 0, 1, 2… to threads, each once.
+private final class ChunkCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var next = 0
+
+    func take(below count: Int) -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard next < count else { return nil }
+        next += 1
+        return next - 1
     }
 }
 
