@@ -13,7 +13,10 @@ plus two ordinary commits, like a pull request; main then gets a few more commit
 runs on a realistic pull request. With --diverge, main also adds a revision after the fork, so the merged
 result has two heads and check reports them (exit 1).
 
-Usage: make-check-repo.py DIR [--revisions 5000] [--commits 20000] [--diverge]
+With --repack, the objects are repacked with deltas afterwards (`git repack -adf`), as a server packs a clone;
+fast-import's own pack keeps every blob whole and scattered between commits, which is slower to read.
+
+Usage: make-check-repo.py DIR [--revisions 5000] [--commits 20000] [--diverge] [--repack]
 """
 import argparse
 import os
@@ -37,6 +40,7 @@ def main():
     parser.add_argument("--revisions", type=int, default=5000)
     parser.add_argument("--commits", type=int, default=20000)
     parser.add_argument("--diverge", action="store_true", help="main also adds a revision after the fork")
+    parser.add_argument("--repack", action="store_true", help="repack with deltas, like a clone from a server")
     args = parser.parse_args()
     if args.commits < args.revisions + 20:
         sys.exit("--commits must exceed --revisions by at least 20")
@@ -115,6 +119,8 @@ def main():
     feature = commit("feature", feature, "Change module 2 on the feature branch", [("src/module_2.txt", "feature 2\n")])
 
     subprocess.run(git + ["fast-import", "--quiet"], input=b"".join(out), cwd=directory, check=True, env=env)
+    if args.repack:
+        subprocess.run(git + ["repack", "-adfq"], cwd=directory, check=True, env=env)
     subprocess.run(git + ["checkout", "-q", "-f", "feature"], cwd=directory, check=True, env=env)
     count = subprocess.run(["git", "rev-list", "--count", "--all"], cwd=directory, check=True, env=env,
                            capture_output=True, text=True).stdout.strip()

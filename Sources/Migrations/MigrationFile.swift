@@ -116,8 +116,17 @@ public struct MigrationFile: Sendable, Hashable {
 
     /// The revision id of `path`: its last path component without `.sql`, validated.
     private static func revisionID(fromPath path: String) throws(MigrationError) -> String {
+        // The usual path, `…/<valid id>.sql` in ASCII, read on bytes.
+        let fast: String?? = path.utf8.withContiguousStorageIfAvailable { buffer in
+            guard buffer.count > 4, buffer.allSatisfy({ $0 < 0x80 && $0 != newline }),
+                  buffer[(buffer.count - 4)...].elementsEqual(".sql".utf8) else { return nil }
+            let start = (buffer.lastIndex(of: UInt8(ascii: "/")) ?? -1) + 1
+            let revision = String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<(buffer.count - 4)]), as: UTF8.self)
+            return RevisionID.isValid(revision) ? revision : nil
+        }
+        if let fast = fast ?? nil { return fast }
         let name: String
-        if path.utf8.allSatisfy({ $0 < 0x80 }) {
+        if isSingleLineASCII(path) {
             name = path.utf8.lastIndex(of: UInt8(ascii: "/")).map { String(path[path.index(after: $0)...]) } ?? path
         } else {
             name = path.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? path
@@ -161,6 +170,12 @@ public struct MigrationFile: Sendable, Hashable {
 
 private let newline = UInt8(ascii: "\n")
 
+/// Whether `text` is ASCII without a newline: then each byte is one Character, and byte-level code is exact.
+private func isSingleLineASCII(_ text: String) -> Bool {
+    text.utf8.withContiguousStorageIfAvailable { $0.allSatisfy { $0 < 0x80 && $0 != newline } }
+        ?? text.utf8.allSatisfy { $0 < 0x80 && $0 != newline }
+}
+
 /// The line-by-line reader behind `MigrationFile.parse(path:bytes:)`; works on normalised, valid UTF-8.
 private struct MigrationFileParser {
     struct Sections {
@@ -190,8 +205,11 @@ private struct MigrationFileParser {
         self.path = path
         self.bytes = bytes
         var starts = [0]
-        for (offset, byte) in bytes.enumerated() where byte == newline {
-            starts.append(offset + 1)
+        starts.reserveCapacity(32)
+        bytes.withUnsafeBufferPointer { buffer in
+            for offset in buffer.indices where buffer[offset] == newline {
+                starts.append(offset + 1)
+            }
         }
         self.lineStarts = starts
     }
@@ -392,7 +410,7 @@ private struct MigrationFileParser {
         }
         var parents: [String] = []
         let parts: [Substring]
-        if value.utf8.allSatisfy({ $0 < 0x80 && $0 != newline }) {
+        if isSingleLineASCII(value) {
             parts = value.utf8.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false)
                 .map { value[$0.startIndex..<$0.endIndex] }
         } else {
@@ -453,7 +471,7 @@ private struct MigrationFileParser {
     /// The `(key, value)` of a comment `-- key: value` whose key matches `[a-z][a-z_-]*`, else `nil`.
     static func headerKey(in comment: String) -> (key: String, value: String)? {
         let utf8 = comment.utf8
-        if utf8.allSatisfy({ $0 < 0x80 && $0 != newline }) {
+        if isSingleLineASCII(comment) {
             // One byte per Character: the same rules, on bytes.
             var position = utf8.index(utf8.startIndex, offsetBy: 2, limitedBy: utf8.endIndex) ?? utf8.endIndex
             while position < utf8.endIndex, utf8[position] == UInt8(ascii: " ") || utf8[position] == UInt8(ascii: "\t") {
@@ -513,13 +531,17 @@ private struct MigrationFileParser {
 
     /// `text` without leading and trailing spaces, tabs and other ASCII whitespace.
     static func trimmed(_ text: String) -> String {
-        let utf8 = text.utf8
-        if utf8.allSatisfy({ $0 < 0x80 && $0 != newline }) {
+        let fast: String?? = text.utf8.withContiguousStorageIfAvailable { buffer in
             // One byte per Character here (a CR LF pair, the only multi-byte ASCII Character, needs a newline).
-            guard let first = utf8.firstIndex(where: { !isASCIISpace($0) }) else { return "" }
-            let last = utf8.lastIndex(where: { !isASCIISpace($0) })!
-            return String(text[first...last])
+            guard buffer.allSatisfy({ $0 < 0x80 && $0 != newline }) else { return nil }
+            var start = 0
+            var end = buffer.count
+            while start < end, isASCIISpace(buffer[start]) { start += 1 }
+            while end > start, isASCIISpace(buffer[end - 1]) { end -= 1 }
+            if start == 0, end == buffer.count { return text }
+            return String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<end]), as: UTF8.self)
         }
+        if let fast = fast ?? nil { return fast }
         let isSpace: (Character) -> Bool = {
             $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\u{0B}" || $0 == "\u{0C}"
         }

@@ -305,6 +305,32 @@ struct CheckTests {
         #expect(result.stdout.hasPrefix("::error file=db/migrations/001.sql,"))
     }
 
+    @Test("outside a repository, before the first commit, and without common history: exit 3 with the way out")
+    func gitFailures() throws {
+        let project = try TestProject()
+        defer { project.cleanUp() }
+        try project.write("environments/dev.toml", "database_url = \"sandbox:unused\"\n")
+        try project.migration("001", parent: nil, up: "SELECT 1;")
+        // TestProject folders live in the temporary folder, which is not inside a repository.
+        let outside = try project.run(["check"])
+        #expect(outside.exitCode == 3, "\(outside.output)")
+        #expect(outside.stderr.contains("is not in a git repository"))
+        #expect(outside.stderr.contains("hint: check compares git commits"))
+
+        try project.git("init", "-q")
+        let unborn = try project.run(["check"])
+        #expect(unborn.exitCode == 3, "\(unborn.output)")
+        #expect(unborn.stderr.contains("has no commit yet"))
+
+        try Self.commit(project, "first")
+        try project.git("checkout", "-q", "--orphan", "unrelated")
+        try Self.commit(project, "a new root")
+        let unrelated = try project.run(["check", "--base", "main"])
+        #expect(unrelated.exitCode == 3, "\(unrelated.output)")
+        #expect(unrelated.stderr.contains("have no common history"))
+        #expect(unrelated.stderr.contains("--base REF"))
+    }
+
     @Test(.enabled(if: geteuid() == 0, "giving the repository to another user (chown) needs root"))
     func repositoryOwnedByAnotherUser() throws {
         let project = try Self.makeRepository()
@@ -369,5 +395,11 @@ struct CheckEnvironmentTests {
         let unknown = try project.run(["check", "--base", "main", "--env", "nope"])
         #expect(unknown.exitCode == 2)
         #expect(unknown.stderr.contains("unknown environment `nope`"))
+
+        try project.write("environments/gone.toml", "database_url = \"host=/tmp/orchestrate-no-such-socket-dir port=1 dbname=x user=x\"\n")
+        let unreachable = try project.run(["check", "--base", "main", "--env", "gone"])
+        #expect(unreachable.exitCode == 3, "\(unreachable.output)")
+        #expect(unreachable.stderr.contains("gone"))
+        #expect(unreachable.stdout.isEmpty)
     }
 }

@@ -9,6 +9,7 @@ struct Check: ParsableCommand {
         1) HEAD's migrations parse and form a valid graph; 2) HEAD's and REF's migrations together have one head; \
         3) no file that exists at the merge base is edited, renamed or deleted on HEAD's side (line endings and a BOM \
         do not count). With --env, also fails on revisions those environments applied whose file changed since. \
+        Check reads commits: uncommitted changes are not checked. \
         --base defaults to the branch's upstream, else origin/HEAD, else main. \
         Exit codes: 0 clean; 1 findings; 2 bad usage or an invalid migration file at HEAD; 3 git or database failure \
         (a shallow clone without the merge base, another user's repository, an unknown base).
