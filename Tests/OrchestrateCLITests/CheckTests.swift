@@ -281,6 +281,7 @@ struct CheckTests {
         #expect(shallow.stderr.contains("is a shallow clone and lacks the history needed to find the merge base"))
         #expect(shallow.stderr.contains("`git fetch --unshallow`"))
         #expect(shallow.stderr.contains("`fetch-depth: 0`"))
+        #expect(shallow.stderr.contains("hint: to keep the clone small instead, deepen it until it holds the merge base: `git fetch --deepen=200`"))
         #expect(shallow.stdout.isEmpty, "never pass silently")
 
         // With the history fetched, the check runs (and finds the two heads).

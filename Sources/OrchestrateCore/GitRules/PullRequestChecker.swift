@@ -153,6 +153,10 @@ public enum PullRequestChecker {
         switch error.code {
         case .notARepository:
             return .operation("git: \(error.message)", hint: "check compares git commits: run it in a clone of the project's repository")
+        case .shallowHistory:
+            return .operation("git: \(error.message)",
+                              hint: "to keep the clone small instead, deepen it until it holds the merge base: "
+                                  + "`git fetch --deepen=200` (repeat if needed)")
         default:
             return .operation("git: \(error.message)")
         }
