@@ -27,13 +27,24 @@ public final class Orchestrator: Sendable {
     public func upgrade(_ name: String, to target: Target = .head,
                         options: RunOptions = RunOptions()) throws(OrchestrateError) -> RunReport {
         let context = try upgradeContext(name, to: target)
-        let provenance = try GitProvenance.current(projectRoot: project.root, environment: context.environment,
-                                                   isFirstStage: true, progress: progress)
-        let session = try EnvironmentSession.open(context.environment, projectRoot: project.root, command: "upgrade \(name)",
+        return try locked(context.environment, action: "upgrade", isFirstStage: true) { (applied, refused) throws(OrchestrateError) in
+            try prepareUpgrade(context, applied: applied, options: options, refused: refused)
+        }
+    }
+
+    /// The shell of every applying run: provenance, the locked session, the decision over what the environment runs
+    /// (`prepare`, which records refusals through its second argument), then the execution.
+    private func locked(
+        _ environment: EnvironmentConfig, action: String, isFirstStage: Bool,
+        prepare: ([AppliedRevision], (String?, String, String) -> Void) throws(OrchestrateError) -> PreparedRun
+    ) throws(OrchestrateError) -> RunReport {
+        let provenance = try GitProvenance.current(projectRoot: project.root, environment: environment,
+                                                   isFirstStage: isFirstStage, progress: progress)
+        let session = try EnvironmentSession.open(environment, projectRoot: project.root, command: "\(action) \(environment.name)",
                                                   actor: actor, provenance: provenance, progress: progress)
         defer { session.close() }
-        let prepared = try prepareUpgrade(context, applied: try readApplied(session), options: options) { revision, outcome, message in
-            session.recordQuietly(action: "upgrade", revision: revision, outcome: outcome, message: message)
+        let prepared = try prepare(try readApplied(session)) { revision, outcome, message in
+            session.recordQuietly(action: action, revision: revision, outcome: outcome, message: message)
         }
         return try execute(session: session, prepared)
     }
@@ -99,15 +110,9 @@ public final class Orchestrator: Sendable {
     public func promote(_ name: String, to target: Target = .head,
                         options: RunOptions = RunOptions()) throws(OrchestrateError) -> RunReport {
         let context = try promoteContext(name, to: target)
-        let provenance = try GitProvenance.current(projectRoot: project.root, environment: context.environment,
-                                                   isFirstStage: false, progress: progress)
-        let session = try EnvironmentSession.open(context.environment, projectRoot: project.root, command: "promote \(name)",
-                                                  actor: actor, provenance: provenance, progress: progress)
-        defer { session.close() }
-        let prepared = try preparePromote(context, applied: try readApplied(session), options: options) { revision, outcome, message in
-            session.recordQuietly(action: "promote", revision: revision, outcome: outcome, message: message)
+        return try locked(context.environment, action: "promote", isFirstStage: false) { (applied, refused) throws(OrchestrateError) in
+            try preparePromote(context, applied: applied, options: options, refused: refused)
         }
-        return try execute(session: session, prepared)
     }
 
     /// What `promote` knows before it touches the target: the source stage's state and the resolved target.
