@@ -38,7 +38,7 @@ final class EnvironmentSession {
         let lockConnection = try EnvironmentDatabase.connect(environment, conninfo: conninfo, applicationName: applicationName,
                                                              progress: progress)
         // A client host that vanishes without closing its socket would otherwise keep the lock for hours.
-        for setting in SessionSettings.lockConnection { _ = try? lockConnection.execute(setting) }
+        _ = try? lockConnection.execute(SessionSettings.lockConnection.joined(separator: "; "))
         let probe: Ledger
         do {
             probe = try Ledger(connection: lockConnection, schema: environment.ledgerSchema)
@@ -70,9 +70,8 @@ final class EnvironmentSession {
             throw error
         }
         do {
-            for setting in SessionSettings.work(environment, serverVersion: work.serverVersionNumber) {
-                try work.execute(setting)
-            }
+            // One round trip for all settings: it matters on a remote database.
+            try work.execute(SessionSettings.work(environment, serverVersion: work.serverVersionNumber).joined(separator: "; "))
         } catch {
             Interruption.unregister(cancelToken)
             throw .operation("environment `\(environment.name)`: cannot set timeouts: \(error.description)")
