@@ -42,7 +42,47 @@ public struct MigrationFile: Sendable, Hashable {
 
     /// Whether the up section holds no statement (only blank lines or comments): such a file is still being written,
     /// and applying it is refused.
-    public var hasEmptyUp: Bool { SQLSplitter.split(up).isEmpty }
+    public var hasEmptyUp: Bool { !MigrationFile.containsCode(up) }
+
+    /// Whether `sql` holds anything but white space, `;`, `--` comments and (nested) block comments: a linear scan
+    /// over the UTF-8 bytes, much cheaper than splitting the statements (it runs for every revision applied).
+    static func containsCode(_ sql: String) -> Bool {
+        var bytes = sql.utf8.makeIterator()
+        var pending: UInt8? = nil
+        func next() -> UInt8? {
+            if let byte = pending { pending = nil; return byte }
+            return bytes.next()
+        }
+        while let byte = next() {
+            switch byte {
+            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"), 0x0B, 0x0C, UInt8(ascii: ";"):
+                continue
+            case UInt8(ascii: "-"):
+                guard let following = next() else { return true }
+                guard following == UInt8(ascii: "-") else { return true }
+                while let skipped = next(), skipped != UInt8(ascii: "\n") {}
+            case UInt8(ascii: "/"):
+                guard let following = next() else { return true }
+                guard following == UInt8(ascii: "*") else { return true }
+                var depth = 1
+                var previous: UInt8 = 0
+                while depth > 0, let current = next() {
+                    if previous == UInt8(ascii: "/"), current == UInt8(ascii: "*") {
+                        depth += 1
+                        previous = 0
+                    } else if previous == UInt8(ascii: "*"), current == UInt8(ascii: "/") {
+                        depth -= 1
+                        previous = 0
+                    } else {
+                        previous = current
+                    }
+                }
+            default:
+                return true
+            }
+        }
+        return false
+    }
 
     /// Creates a migration from its parts; `parse(path:bytes:)` is the usual way to get one.
     public init(
