@@ -41,5 +41,5 @@ if [ "$peers" = 1 ] && ! "$here/.venv/bin/python" -c 'import alembic, psycopg2' 
 fi
 
 echo "building the release binary" >&2
-(cd "$root" && swift build -c release >&2)
+(cd "$root" && swift build -c release --static-swift-stdlib >&2)
 exec python3 "$here/bench.py" "$@"

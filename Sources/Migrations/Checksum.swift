@@ -10,6 +10,9 @@ public enum Checksum {
     ///
     /// A lone `CR` (not followed by `LF`) is kept. The result is what the parser reads and what is hashed.
     public static func normalize(_ bytes: [UInt8]) -> [UInt8] {
+        if !bytes.contains(0x0D), !bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
+            return bytes  // Nothing to change (the common case): no copy.
+        }
         var start = 0
         if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF {
             start = 3

@@ -42,7 +42,47 @@ public struct MigrationFile: Sendable, Hashable {
 
     /// Whether the up section holds no statement (only blank lines or comments): such a file is still being written,
     /// and applying it is refused.
-    public var hasEmptyUp: Bool { SQLSplitter.split(up).isEmpty }
+    public var hasEmptyUp: Bool { !MigrationFile.containsCode(up) }
+
+    /// Whether `sql` holds anything but white space, `;`, `--` comments and (nested) block comments: a linear scan
+    /// over the UTF-8 bytes, much cheaper than splitting the statements (it runs for every revision applied).
+    static func containsCode(_ sql: String) -> Bool {
+        var bytes = sql.utf8.makeIterator()
+        var pending: UInt8? = nil
+        func next() -> UInt8? {
+            if let byte = pending { pending = nil; return byte }
+            return bytes.next()
+        }
+        while let byte = next() {
+            switch byte {
+            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"), 0x0B, 0x0C, UInt8(ascii: ";"):
+                continue
+            case UInt8(ascii: "-"):
+                guard let following = next() else { return true }
+                guard following == UInt8(ascii: "-") else { return true }
+                while let skipped = next(), skipped != UInt8(ascii: "\n") {}
+            case UInt8(ascii: "/"):
+                guard let following = next() else { return true }
+                guard following == UInt8(ascii: "*") else { return true }
+                var depth = 1
+                var previous: UInt8 = 0
+                while depth > 0, let current = next() {
+                    if previous == UInt8(ascii: "/"), current == UInt8(ascii: "*") {
+                        depth += 1
+                        previous = 0
+                    } else if previous == UInt8(ascii: "*"), current == UInt8(ascii: "/") {
+                        depth -= 1
+                        previous = 0
+                    } else {
+                        previous = current
+                    }
+                }
+            default:
+                return true
+            }
+        }
+        return false
+    }
 
     /// Creates a migration from its parts; `parse(path:bytes:)` is the usual way to get one.
     public init(
@@ -116,7 +156,21 @@ public struct MigrationFile: Sendable, Hashable {
 
     /// The revision id of `path`: its last path component without `.sql`, validated.
     private static func revisionID(fromPath path: String) throws(MigrationError) -> String {
-        let name = path.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? path
+        // The usual path, `…/<valid id>.sql` in ASCII, read on bytes.
+        let fast: String?? = path.utf8.withContiguousStorageIfAvailable { buffer in
+            guard buffer.count > 4, buffer.allSatisfy({ $0 < 0x80 && $0 != newline }),
+                  buffer[(buffer.count - 4)...].elementsEqual(".sql".utf8) else { return nil }
+            let start = (buffer.lastIndex(of: UInt8(ascii: "/")) ?? -1) + 1
+            let revision = String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<(buffer.count - 4)]), as: UTF8.self)
+            return RevisionID.isValid(revision) ? revision : nil
+        }
+        if let fast = fast ?? nil { return fast }
+        let name: String
+        if isSingleLineASCII(path) {
+            name = path.utf8.lastIndex(of: UInt8(ascii: "/")).map { String(path[path.index(after: $0)...]) } ?? path
+        } else {
+            name = path.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? path
+        }
         guard name.hasSuffix(".sql") else {
             throw MigrationError(
                 path: path, line: nil,
@@ -135,6 +189,9 @@ public struct MigrationFile: Sendable, Hashable {
 
     /// The offset of the first byte that is not part of well-formed UTF-8, or `nil` when all of it is.
     private static func firstInvalidUTF8Offset(_ bytes: [UInt8]) -> Int? {
+        if bytes.allSatisfy({ $0 < 0x80 }) {
+            return nil  // ASCII, the common case, is valid UTF-8.
+        }
         var iterator = bytes.makeIterator()
         var decoder = UTF8()
         var offset = 0
@@ -152,6 +209,12 @@ public struct MigrationFile: Sendable, Hashable {
 }
 
 private let newline = UInt8(ascii: "\n")
+
+/// Whether `text` is ASCII without a newline: then each byte is one Character, and byte-level code is exact.
+private func isSingleLineASCII(_ text: String) -> Bool {
+    text.utf8.withContiguousStorageIfAvailable { $0.allSatisfy { $0 < 0x80 && $0 != newline } }
+        ?? text.utf8.allSatisfy { $0 < 0x80 && $0 != newline }
+}
 
 /// The line-by-line reader behind `MigrationFile.parse(path:bytes:)`; works on normalised, valid UTF-8.
 private struct MigrationFileParser {
@@ -182,8 +245,11 @@ private struct MigrationFileParser {
         self.path = path
         self.bytes = bytes
         var starts = [0]
-        for (offset, byte) in bytes.enumerated() where byte == newline {
-            starts.append(offset + 1)
+        starts.reserveCapacity(32)
+        bytes.withUnsafeBufferPointer { buffer in
+            for offset in buffer.indices where buffer[offset] == newline {
+                starts.append(offset + 1)
+            }
         }
         self.lineStarts = starts
     }
@@ -206,13 +272,50 @@ private struct MigrationFileParser {
         MigrationError(path: path, line: index + 1, message: message)
     }
 
+    /// The kind of 0-based line `index`. Most lines (SQL) do not start with `--` after leading whitespace,
+    /// which the bytes tell without making a String; the others go through `kind(of:)`.
+    func kind(ofLine index: Int) -> LineKind {
+        var position = lineStarts[index]
+        let end = index + 1 < lineStarts.count ? lineStarts[index + 1] - 1 : bytes.count
+        while position < end, Self.isASCIISpace(bytes[position]) { position += 1 }
+        guard end - position >= 2, bytes[position] == UInt8(ascii: "-"), bytes[position + 1] == UInt8(ascii: "-") else {
+            return .other
+        }
+        let lineBytes = bytes[lineStarts[index]..<end]
+        guard lineBytes.allSatisfy({ $0 < 0x80 }) else {
+            return Self.kind(of: line(index))
+        }
+        // ASCII without a newline: one byte per Character, so this is `kind(of:)` on bytes.
+        var bodyEnd = end
+        while bodyEnd > position, Self.isASCIISpace(bytes[bodyEnd - 1]) { bodyEnd -= 1 }
+        var bodyStart = position + 2
+        while bodyStart < bodyEnd, bytes[bodyStart] == UInt8(ascii: " ") || bytes[bodyStart] == UInt8(ascii: "\t") {
+            bodyStart += 1
+        }
+        let body = bytes[bodyStart..<bodyEnd]
+        if body.elementsEqual("migrate:up".utf8) {
+            return .upMarker
+        }
+        if body.elementsEqual("migrate:down".utf8) {
+            return .downMarker
+        }
+        let lowered = body.lazy.map { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") ? $0 + 32 : $0 }
+        if lowered.starts(with: "migrate".utf8),
+            lowered.dropFirst(7).drop(while: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") })
+                .first == UInt8(ascii: ":")
+        {
+            return .malformedMarker
+        }
+        return .other
+    }
+
     func parse() throws(MigrationError) -> Sections {
-        let lines = (0..<lineStarts.count).map(line)
-        let kinds = lines.map(Self.kind)
+        let lineIndices = 0..<lineStarts.count
+        let kinds = lineIndices.map(kind(ofLine:))
 
         guard let upIndex = kinds.firstIndex(of: .upMarker) else {
             if let malformed = kinds.firstIndex(of: .malformedMarker) {
-                throw malformedMarkerError(line: malformed, text: lines[malformed])
+                throw malformedMarkerError(line: malformed, text: line(malformed))
             }
             if let down = kinds.firstIndex(of: .downMarker) {
                 throw error(
@@ -231,10 +334,10 @@ private struct MigrationFileParser {
         var transactionLine: Int?
         var downIndex: Int?
 
-        for index in lines.indices {
+        for index in lineIndices {
             switch kinds[index] {
             case .malformedMarker:
-                throw malformedMarkerError(line: index, text: lines[index])
+                throw malformedMarkerError(line: index, text: line(index))
             case .upMarker:
                 if index != upIndex {
                     throw error(
@@ -259,7 +362,7 @@ private struct MigrationFileParser {
             case .other:
                 if index < upIndex {
                     try readHeaderLine(
-                        lines[index], index: index, into: &sections, parentLine: &parentLine,
+                        line(index), index: index, into: &sections, parentLine: &parentLine,
                         transactionLine: &transactionLine)
                 }
             }
@@ -346,7 +449,14 @@ private struct MigrationFileParser {
                     + "the root revision has no parent line at all")
         }
         var parents: [String] = []
-        for part in value.split(separator: ",", omittingEmptySubsequences: false) {
+        let parts: [Substring]
+        if isSingleLineASCII(value) {
+            parts = value.utf8.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false)
+                .map { value[$0.startIndex..<$0.endIndex] }
+        } else {
+            parts = value.split(separator: ",", omittingEmptySubsequences: false)
+        }
+        for part in parts {
             let id = Self.trimmed(String(part))
             guard !id.isEmpty else {
                 throw error(
@@ -400,6 +510,28 @@ private struct MigrationFileParser {
 
     /// The `(key, value)` of a comment `-- key: value` whose key matches `[a-z][a-z_-]*`, else `nil`.
     static func headerKey(in comment: String) -> (key: String, value: String)? {
+        let utf8 = comment.utf8
+        if isSingleLineASCII(comment) {
+            // One byte per Character: the same rules, on bytes.
+            var position = utf8.index(utf8.startIndex, offsetBy: 2, limitedBy: utf8.endIndex) ?? utf8.endIndex
+            while position < utf8.endIndex, utf8[position] == UInt8(ascii: " ") || utf8[position] == UInt8(ascii: "\t") {
+                position = utf8.index(after: position)
+            }
+            let keyStart = position
+            while position < utf8.endIndex {
+                let byte = utf8[position]
+                let isKeyByte = (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+                    || (position != keyStart && (byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")))
+                if !isKeyByte {
+                    break
+                }
+                position = utf8.index(after: position)
+            }
+            guard position != keyStart, position < utf8.endIndex, utf8[position] == UInt8(ascii: ":") else {
+                return nil
+            }
+            return (String(comment[keyStart..<position]), trimmed(String(comment[utf8.index(after: position)...])))
+        }
         let body = comment.dropFirst(2).drop(while: { $0 == " " || $0 == "\t" })
         var keyEnd = body.startIndex
         for (position, character) in zip(body.indices, body) {
@@ -432,8 +564,24 @@ private struct MigrationFileParser {
         return nil
     }
 
+    /// Whether `byte` is one of the spaces `trimmed` removes: space, tab, CR, vertical tab, form feed.
+    static func isASCIISpace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0B || byte == 0x0C
+    }
+
     /// `text` without leading and trailing spaces, tabs and other ASCII whitespace.
     static func trimmed(_ text: String) -> String {
+        let fast: String?? = text.utf8.withContiguousStorageIfAvailable { buffer in
+            // One byte per Character here (a CR LF pair, the only multi-byte ASCII Character, needs a newline).
+            guard buffer.allSatisfy({ $0 < 0x80 && $0 != newline }) else { return nil }
+            var start = 0
+            var end = buffer.count
+            while start < end, isASCIISpace(buffer[start]) { start += 1 }
+            while end > start, isASCIISpace(buffer[end - 1]) { end -= 1 }
+            if start == 0, end == buffer.count { return text }
+            return String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<end]), as: UTF8.self)
+        }
+        if let fast = fast ?? nil { return fast }
         let isSpace: (Character) -> Bool = {
             $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\u{0B}" || $0 == "\u{0C}"
         }

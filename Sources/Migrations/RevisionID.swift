@@ -14,6 +14,9 @@ public enum RevisionID {
 
     /// Returns whether `id` matches `[A-Za-z0-9][A-Za-z0-9_.-]*` (ASCII only, not empty).
     public static func isValid(_ id: String) -> Bool {
+        if let valid = id.utf8.withContiguousStorageIfAvailable({ isValid(bytes: $0) }) {
+            return valid
+        }
         var bytes = id.utf8.makeIterator()
         guard let first = bytes.next(), isAlphanumeric(first) else {
             return false
@@ -27,6 +30,16 @@ public enum RevisionID {
             }
         }
         return true
+    }
+
+    /// `isValid` over the id's UTF-8 bytes.
+    private static func isValid(bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let first = bytes.first, isAlphanumeric(first) else {
+            return false
+        }
+        return bytes.dropFirst().allSatisfy {
+            isAlphanumeric($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-")
+        }
     }
 
     /// Makes `YYYYMMDDHHMMSS_slug` from `date` (in UTC) and a free-text `message`.

@@ -25,13 +25,25 @@ struct OutputOptions: ParsableArguments {
     var json = false
 }
 
+/// How a writing run groups revisions into transactions.
+struct TransactionOptions: ParsableArguments {
+    @Flag(name: .long, help: "Run every revision in one transaction: all land or none (refused when a revision is non-transactional). Same as transaction = \"all\" in the environment's file.")
+    var singleTransaction = false
+
+    var options: RunOptions { RunOptions(singleTransaction: singleTransaction) }
+}
+
 /// Asks for confirmation before work on a protected environment: `--yes`, or the environment's name typed on a
-/// terminal. Without either nothing runs.
-func confirmProtected(_ environment: EnvironmentConfig, action: String, yes: Bool) throws(OrchestrateError) {
+/// terminal after the plan (from `preview`, when it can be computed) is shown. Without either nothing runs.
+func confirmProtected(_ environment: EnvironmentConfig, action: String, yes: Bool,
+                      preview: () throws(OrchestrateError) -> PlanReport? = { nil }) throws(OrchestrateError) {
     guard environment.isProtected, !yes else { return }
     guard isatty(STDIN_FILENO) == 1, Console.stderrIsTerminal else {
         throw .policy("environment `\(environment.name)` is protected: \(action) needs --yes when there is no terminal to confirm on; nothing was run",
                       hint: "rerun with --yes once the plan (`orchestrate plan \(environment.name)`) is what you expect")
+    }
+    if let report = try preview() {
+        for line in PlanPrinter.lines(report) { Console.err(line) }
     }
     FileHandle.standardError.write(Data("`\(environment.name)` is protected. Type its name to \(action): ".utf8))
     guard let answer = readLine(strippingNewline: true), answer.trimmingCharacters(in: .whitespaces) == environment.name else {

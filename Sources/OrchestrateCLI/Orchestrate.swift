@@ -14,8 +14,9 @@ public struct Orchestrate: ParsableCommand {
         """,
         version: "0.1.0",
         subcommands: [
-            New.self, Heads.self, Status.self, Audit.self, Upgrade.self, Promote.self, Downgrade.self,
-            Lock.self, Unlock.self, Repair.self, Merge.self, Rebase.self, Graph.self, Doctor.self, SandboxCommand.self,
+            New.self, Heads.self, Graph.self, Check.self, Status.self, Audit.self, PlanCommand.self, Upgrade.self,
+            Promote.self, Downgrade.self, Lock.self, Unlock.self, Repair.self, Merge.self, Rebase.self, Verify.self,
+            Doctor.self, SandboxCommand.self,
         ]
     )
 

@@ -13,6 +13,8 @@ public struct OrchestrateError: Error, Sendable, CustomStringConvertible {
         case operation = 3
         /// The environment is locked by another run or frozen (exit 4).
         case locked = 4
+        /// Stopped by Ctrl-C or SIGTERM after rolling back (exit 128 + the signal: 130 for Ctrl-C).
+        case interrupted = 130
     }
 
     /// Which exit code this failure maps to.
@@ -23,6 +25,8 @@ public struct OrchestrateError: Error, Sendable, CustomStringConvertible {
     public var hint: String?
     /// Set on a revision failure caused by PostgreSQL's `lock_timeout` (55P03), which is worth a retry.
     var isLockTimeout = false
+    /// The signal that stopped the run, for `.interrupted`.
+    public var signalNumber: Int32 = 2
 
     /// Makes an error of the given class.
     public init(_ category: Category, _ message: String, hint: String? = nil) {
@@ -32,7 +36,7 @@ public struct OrchestrateError: Error, Sendable, CustomStringConvertible {
     }
 
     /// The process exit code for this failure.
-    public var exitCode: Int32 { category.rawValue }
+    public var exitCode: Int32 { category == .interrupted ? 128 + signalNumber : category.rawValue }
 
     public var description: String {
         guard let hint else { return message }
@@ -52,6 +56,13 @@ public struct OrchestrateError: Error, Sendable, CustomStringConvertible {
     /// A database or git operation failed.
     public static func operation(_ message: String, hint: String? = nil) -> OrchestrateError {
         OrchestrateError(.operation, message, hint: hint)
+    }
+
+    /// The run was stopped by `signal` (Ctrl-C: SIGINT) after rolling back.
+    public static func interrupted(signal: Int32, _ message: String, hint: String? = nil) -> OrchestrateError {
+        var error = OrchestrateError(.interrupted, message, hint: hint)
+        error.signalNumber = signal
+        return error
     }
 
     /// The environment is locked or frozen.

@@ -207,6 +207,10 @@ struct MigrationFileErrorTests {
         #expect(try parse("-- parent: r1\n-- migrate:up\n\n  \n-- migrate:down\nSELECT 1;\n").hasEmptyUp)
         #expect(try parse("-- migrate:up\n-- just a comment\n/* and /* nested */ block */\n").hasEmptyUp)
         #expect(try !parse("-- migrate:up\nSELECT 1;\n").hasEmptyUp)
+        #expect(try !parse("-- migrate:up\n/* a */ -- b\n  x\n").hasEmptyUp)
+        #expect(try !parse("-- migrate:up\n- 1\n").hasEmptyUp)
+        #expect(try !parse("-- migrate:up\n/ 2\n").hasEmptyUp)
+        #expect(try parse("-- migrate:up\n;\n/* /* nested; */ still comment */ ;\n-- x\n").hasEmptyUp)
     }
 
     @Test("unknown header key")

@@ -9,13 +9,16 @@ struct Upgrade: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var output: OutputOptions
+    @OptionGroup var transaction: TransactionOptions
     @Argument(help: "The environment (a first stage, e.g. dev).") var environment: String
     @Option(name: .long, help: ArgumentHelp("The revision to reach: an id, a unique prefix, or head.", valueName: "rev"))
     var to: String = "head"
 
     func run() throws {
         let project = try global.loadProject()
-        let report = try Orchestrator(project: project, progress: Console.progress).upgrade(environment, to: Target(to))
+        Interrupts.install()
+        let report = try Orchestrator(project: project, progress: Console.progress)
+            .upgrade(environment, to: Target(to), options: transaction.options)
         try RunReportPrinter.print(report, json: output.json)
     }
 }
@@ -27,6 +30,7 @@ struct Promote: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var output: OutputOptions
+    @OptionGroup var transaction: TransactionOptions
     @Argument(help: "The environment to promote to (e.g. staging).") var environment: String
     @Option(name: .long, help: ArgumentHelp("Promote only this revision and its ancestors (it must run in the source stage).", valueName: "rev"))
     var to: String = "head"
@@ -34,8 +38,12 @@ struct Promote: ParsableCommand {
 
     func run() throws {
         let project = try global.loadProject()
-        try confirmProtected(try project.environment(environment), action: "promote", yes: yes)
-        let report = try Orchestrator(project: project, progress: Console.progress).promote(environment, to: Target(to))
+        let orchestrator = Orchestrator(project: project, progress: Console.progress)
+        try confirmProtected(try project.environment(environment), action: "promote", yes: yes) { () throws(OrchestrateError) -> PlanReport? in
+            try orchestrator.plan(environment, .forward(Target(to)), options: transaction.options)
+        }
+        Interrupts.install()
+        let report = try orchestrator.promote(environment, to: Target(to), options: transaction.options)
         try RunReportPrinter.print(report, json: output.json)
     }
 }
@@ -47,6 +55,7 @@ struct Downgrade: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var output: OutputOptions
+    @OptionGroup var transaction: TransactionOptions
     @Argument(help: "The environment.") var environment: String
     @Option(name: .long, help: ArgumentHelp("The revision to go back to (it stays applied), or base.", valueName: "rev"))
     var to: String?
@@ -62,9 +71,12 @@ struct Downgrade: ParsableCommand {
 
     func run() throws {
         let project = try global.loadProject()
-        try confirmProtected(try project.environment(environment), action: "downgrade", yes: yes)
-        let report = try Orchestrator(project: project, progress: Console.progress)
-            .downgrade(environment, to: to.map(Target.init), steps: steps)
+        let orchestrator = Orchestrator(project: project, progress: Console.progress)
+        try confirmProtected(try project.environment(environment), action: "downgrade", yes: yes) { () throws(OrchestrateError) -> PlanReport? in
+            try orchestrator.plan(environment, .downgrade(to: to.map(Target.init), steps: steps), options: transaction.options)
+        }
+        Interrupts.install()
+        let report = try orchestrator.downgrade(environment, to: to.map(Target.init), steps: steps, options: transaction.options)
         try RunReportPrinter.print(report, json: output.json)
     }
 }

@@ -33,6 +33,7 @@ enum EnvironmentDatabase {
         let attempts = (retries ?? environment.connectRetries) + 1
         var delay = 0.5
         for attempt in 1...attempts {
+            try Interruption.check("while connecting to `\(environment.name)`; nothing was run")
             do {
                 let name = environment.name
                 // Server notices (RAISE NOTICE in a migration, "… does not exist, skipping") are shown as progress,
@@ -43,7 +44,10 @@ enum EnvironmentDatabase {
             } catch let error {
                 if error.isTransientConnectFailure, attempt < attempts {
                     progress(.warning("environment `\(environment.name)`: cannot connect yet (\(error.message)); attempt \(attempt + 1) of \(attempts) in \(delay)s"))
-                    Thread.sleep(forTimeInterval: delay)
+                    let deadline = Date().addingTimeInterval(delay)
+                    while Date() < deadline, Interruption.signal == nil {
+                        Thread.sleep(forTimeInterval: min(0.05, max(0, deadline.timeIntervalSinceNow)))
+                    }
                     delay = min(delay * 2, 8)
                     continue
                 }

@@ -61,6 +61,7 @@ final class EnvironmentLock {
         var lastReport: Date?
         var pollInterval = 0.05
         while true {
+            try Interruption.check("while waiting for the lock of `\(environment.name)`; nothing was run")
             do {
                 if try connection.tryAdvisoryLock(key) {
                     return EnvironmentLock(connection: connection, key: key)

@@ -200,7 +200,7 @@ final class FileLock: Sendable {
     private let descriptor: Int32
 
     init(path: String) throws(OrchestrateError) {
-        let descriptor = open(path, O_CREAT | O_RDWR, 0o644)
+        let descriptor = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw .operation("cannot open lock file \(path): \(String(cString: strerror(errno)))")
         }

@@ -15,6 +15,8 @@ final class EnvironmentSession {
     var run: RunContext
     let progress: ProgressHandler
     private var closed = false
+    /// The work connection's registration with `Interruption`.
+    private var cancelToken: Int?
 
     private init(environment: EnvironmentConfig, lockConnection: Connection, work: Connection, lock: EnvironmentLock,
                  ledger: Ledger, run: RunContext, progress: @escaping ProgressHandler) {
@@ -35,6 +37,8 @@ final class EnvironmentSession {
         let applicationName = "orchestrate \(command)"
         let lockConnection = try EnvironmentDatabase.connect(environment, conninfo: conninfo, applicationName: applicationName,
                                                              progress: progress)
+        // A client host that vanishes without closing its socket would otherwise keep the lock for hours.
+        _ = try? lockConnection.execute(SessionSettings.lockConnection.joined(separator: "; "))
         let probe: Ledger
         do {
             probe = try Ledger(connection: lockConnection, schema: environment.ledgerSchema)
@@ -45,26 +49,38 @@ final class EnvironmentSession {
             on: lockConnection, environment: environment,
             ledgerExists: { ((try? probe.installedVersion()) ?? nil) != nil }, progress: progress)
         try detectPooler(lockConnection, environment: environment)
+        OrphanedWork.end(on: lockConnection, environment: environment, progress: progress)
 
-        let work = try EnvironmentDatabase.connect(environment, conninfo: conninfo, applicationName: applicationName,
-                                                   retries: 0, progress: progress)
+        let work = try EnvironmentDatabase.connect(
+            environment, conninfo: conninfo,
+            applicationName: OrphanedWork.applicationName(command: command, lockPID: lockConnection.backendPID),
+            retries: 0, progress: progress)
+        let cancelToken = Interruption.register(work)
         let ledger: Ledger
         do {
             ledger = try Ledger(connection: work, schema: environment.ledgerSchema)
         } catch {
+            Interruption.unregister(cancelToken)
             throw .operation("environment `\(environment.name)`: \(error.description)")
         }
-        try ledger.ensure()
         do {
-            try work.execute("SET lock_timeout = '\(environment.ddlLockTimeout.postgresValue)'; "
-                             + "SET statement_timeout = '\(environment.statementTimeout.postgresValue)'")
+            try ledger.ensure()
         } catch {
+            Interruption.unregister(cancelToken)
+            throw error
+        }
+        do {
+            // One round trip for all settings: it matters on a remote database.
+            try work.execute(SessionSettings.work(environment, serverVersion: work.serverVersionNumber).joined(separator: "; "))
+        } catch {
+            Interruption.unregister(cancelToken)
             throw .operation("environment `\(environment.name)`: cannot set timeouts: \(error.description)")
         }
         let run = RunContext(id: UUID().uuidString.lowercased(), environment: environment.name, command: command,
                              actor: actor, git: provenance, lockPID: lockConnection.backendPID)
         let session = EnvironmentSession(environment: environment, lockConnection: lockConnection, work: work, lock: lock,
                                          ledger: ledger, run: run, progress: progress)
+        session.cancelToken = cancelToken
         if checkFreeze {
             let freeze: Freeze?
             do { freeze = try ledger.freeze() } catch {
@@ -135,6 +151,7 @@ final class EnvironmentSession {
     func close() {
         guard !closed else { return }
         closed = true
+        Interruption.unregister(cancelToken)
         lock.release()
         work.close()
         lockConnection.close()

@@ -24,7 +24,39 @@ public final class Orchestrator: Sendable {
     // MARK: - upgrade
 
     /// Applies migration files to a first-stage environment, up to `target` (default: the single head).
-    public func upgrade(_ name: String, to target: Target = .head) throws(OrchestrateError) -> RunReport {
+    public func upgrade(_ name: String, to target: Target = .head,
+                        options: RunOptions = RunOptions()) throws(OrchestrateError) -> RunReport {
+        let context = try upgradeContext(name, to: target)
+        return try locked(context.environment, action: "upgrade", isFirstStage: true) { (applied, refused) throws(OrchestrateError) in
+            try prepareUpgrade(context, applied: applied, options: options, refused: refused)
+        }
+    }
+
+    /// The shell of every applying run: provenance, the locked session, the decision over what the environment runs
+    /// (`prepare`, which records refusals through its second argument), then the execution.
+    private func locked(
+        _ environment: EnvironmentConfig, action: String, isFirstStage: Bool,
+        prepare: ([AppliedRevision], (String?, String, String) -> Void) throws(OrchestrateError) -> PreparedRun
+    ) throws(OrchestrateError) -> RunReport {
+        let provenance = try GitProvenance.current(projectRoot: project.root, environment: environment,
+                                                   isFirstStage: isFirstStage, progress: progress)
+        let session = try EnvironmentSession.open(environment, projectRoot: project.root, command: "\(action) \(environment.name)",
+                                                  actor: actor, provenance: provenance, progress: progress)
+        defer { session.close() }
+        let prepared = try prepare(try readApplied(session)) { revision, outcome, message in
+            session.recordQuietly(action: action, revision: revision, outcome: outcome, message: message)
+        }
+        return try execute(session: session, prepared)
+    }
+
+    /// What `upgrade` knows before it touches the database.
+    struct UpgradeContext {
+        var environment: EnvironmentConfig
+        var migrations: MigrationSet
+        var target: Target
+    }
+
+    func upgradeContext(_ name: String, to target: Target) throws(OrchestrateError) -> UpgradeContext {
         let environment = try project.environment(name)
         let pipeline = try project.validPipeline()
         if let source = pipeline.source(of: name) {
@@ -35,17 +67,20 @@ public final class Orchestrator: Sendable {
         if case .head = target, migrations.graph.heads.count > 1 {
             throw planError(.graph(.multipleHeads(migrations.graph.heads)), environment: name)
         }
-        let resolvedTarget = try resolve(target, in: migrations.graph, environment: name)
-        let provenance = try GitProvenance.current(projectRoot: project.root, environment: environment, isFirstStage: true,
-                                                   progress: progress)
-        let session = try EnvironmentSession.open(environment, projectRoot: project.root, command: "upgrade \(name)",
-                                                  actor: actor, provenance: provenance, progress: progress)
-        defer { session.close() }
-        let applied = try readApplied(session)
+        return UpgradeContext(environment: environment, migrations: migrations,
+                              target: try resolve(target, in: migrations.graph, environment: name))
+    }
+
+    /// Decides an upgrade from what the environment runs; refuses anything that must not run (`refused(revision,
+    /// outcome, message)` records a refusal where there is an event log).
+    func prepareUpgrade(_ context: UpgradeContext, applied: [AppliedRevision], options: RunOptions,
+                        refused: (String?, String, String) -> Void = { _, _, _ in }) throws(OrchestrateError) -> PreparedRun {
+        let name = context.environment.name
+        let migrations = context.migrations
         try refuseInterrupted(applied, environment: name)
         let plan: Plan
         do throws(PlanError) {
-            plan = try Planner.upgrade(graph: migrations.graph, applied: Set(applied.map(\.revision)), to: resolvedTarget)
+            plan = try Planner.upgrade(graph: migrations.graph, applied: Set(applied.map(\.revision)), to: context.target)
         } catch {
             throw planError(error, environment: name)
         }
@@ -59,21 +94,37 @@ public final class Orchestrator: Sendable {
             throw .usage("\(empty.path):\(empty.upStartLine - 1): revision \(empty.revision) has no statement under `-- migrate:up`; nothing was run",
                          hint: "write the change below `-- migrate:up`, or delete the file if the revision is not needed")
         }
-        try BranchGate.check(files: files, environment: environment, projectRoot: project.root, session: session, action: "upgrade")
-        return try execute(session: session, action: "upgrade", plan: plan) { (executor: RevisionExecutor) throws(OrchestrateError) -> [RunReport.Step] in
-            var steps: [RunReport.Step] = []
-            for file in files {
-                let ms = try executor.apply(file, promotedFrom: nil)
-                steps.append(.init(revision: file.revision, direction: "up", milliseconds: ms))
-            }
-            return steps
+        do {
+            try BranchGate.check(files: files, environment: context.environment, projectRoot: project.root)
+        } catch {
+            refused(nil, error.category == .policy ? "refused" : "failed", String(error.message.prefix(2000)))
+            throw error
         }
+        return try PreparedRun(action: "upgrade", environment: context.environment, source: nil, plan: plan,
+                               items: files.map { .apply($0, promotedFrom: nil) }, options: options)
     }
 
     // MARK: - promote
 
     /// Applies to `name` what its source stage runs and it lacks (only `target` and its ancestors with `--to`).
-    public func promote(_ name: String, to target: Target = .head) throws(OrchestrateError) -> RunReport {
+    public func promote(_ name: String, to target: Target = .head,
+                        options: RunOptions = RunOptions()) throws(OrchestrateError) -> RunReport {
+        let context = try promoteContext(name, to: target)
+        return try locked(context.environment, action: "promote", isFirstStage: false) { (applied, refused) throws(OrchestrateError) in
+            try preparePromote(context, applied: applied, options: options, refused: refused)
+        }
+    }
+
+    /// What `promote` knows before it touches the target: the source stage's state and the resolved target.
+    struct PromoteContext {
+        var environment: EnvironmentConfig
+        var sourceName: String
+        var migrations: MigrationSet
+        var sourceRunning: [AppliedRevision]
+        var target: Target
+    }
+
+    func promoteContext(_ name: String, to target: Target) throws(OrchestrateError) -> PromoteContext {
         let environment = try project.environment(name)
         let pipeline = try project.validPipeline()
         guard let sourceName = pipeline.source(of: name) else {
@@ -106,49 +157,52 @@ public final class Orchestrator: Sendable {
         default:
             resolvedTarget = target
         }
-        let provenance = try GitProvenance.current(projectRoot: project.root, environment: environment, isFirstStage: false,
-                                                   progress: progress)
-        let session = try EnvironmentSession.open(environment, projectRoot: project.root, command: "promote \(name)",
-                                                  actor: actor, provenance: provenance, progress: progress)
-        defer { session.close() }
-        let applied = try readApplied(session)
+        return PromoteContext(environment: environment, sourceName: sourceName, migrations: migrations,
+                              sourceRunning: sourceRunning, target: resolvedTarget)
+    }
+
+    /// Decides a promote; `refused(revision, outcome, message)` records a refusal where there is an event log.
+    func preparePromote(_ context: PromoteContext, applied: [AppliedRevision], options: RunOptions,
+                        refused: (String?, String, String) -> Void = { _, _, _ in }) throws(OrchestrateError) -> PreparedRun {
+        let name = context.environment.name
+        let sourceName = context.sourceName
+        let migrations = context.migrations
         try refuseInterrupted(applied, environment: name)
         let plan: Plan
         do throws(PlanError) {
             plan = try Planner.promote(graph: migrations.graph, applied: Set(applied.map(\.revision)),
-                                       sourceApplied: Set(sourceRunning.map(\.revision)), to: resolvedTarget)
+                                       sourceApplied: Set(context.sourceRunning.map(\.revision)), to: context.target)
         } catch {
             throw planError(error, environment: name, source: sourceName)
         }
-        let sourceByID = Dictionary(sourceRunning.map { ($0.revision, $0) }, uniquingKeysWith: { a, _ in a })
+        let sourceByID = Dictionary(context.sourceRunning.map { ($0.revision, $0) }, uniquingKeysWith: { a, _ in a })
         var files: [MigrationFile] = []
         for revision in plan.revisions {
             guard let file = migrations.files[revision], let row = sourceByID[revision] else { continue }
             if file.checksum != row.checksum {
-                session.recordQuietly(action: "promote", revision: revision, outcome: "refused",
-                                      message: "file edited after it was applied to \(sourceName)")
+                refused(revision, "refused", "file edited after it was applied to \(sourceName)")
                 throw .policy(
                     "\(file.path) differs from what `\(sourceName)` ran (checksum \(row.checksum.prefix(12)) there, \(file.checksum.prefix(12)) in the file): revision \(revision) was edited after it was applied, so promoting it would not promote what was tested",
                     hint: "restore the file as `\(sourceName)` ran it, or, if the edit is harmless, `orchestrate repair \(sourceName) \(revision) --reason TEXT` to accept it there first")
             }
             files.append(file)
         }
-        try BranchGate.check(files: files, environment: environment, projectRoot: project.root, session: session, action: "promote")
-        return try execute(session: session, action: "promote", plan: plan) { (executor: RevisionExecutor) throws(OrchestrateError) -> [RunReport.Step] in
-            var steps: [RunReport.Step] = []
-            for file in files {
-                let ms = try executor.apply(file, promotedFrom: sourceName)
-                steps.append(.init(revision: file.revision, direction: "up", milliseconds: ms))
-            }
-            return steps
+        do {
+            try BranchGate.check(files: files, environment: context.environment, projectRoot: project.root)
+        } catch {
+            refused(nil, error.category == .policy ? "refused" : "failed", String(error.message.prefix(2000)))
+            throw error
         }
+        return try PreparedRun(action: "promote", environment: context.environment, source: sourceName, plan: plan,
+                               items: files.map { .apply($0, promotedFrom: sourceName) }, options: options)
     }
 
     // MARK: - downgrade
 
     /// Reverts, newest first, what `name` runs beyond `target` (or its last `steps` revisions), with the down SQL
     /// recorded in its ledger. Irreversible revisions are refused before anything runs.
-    public func downgrade(_ name: String, to target: Target?, steps: Int?) throws(OrchestrateError) -> RunReport {
+    public func downgrade(_ name: String, to target: Target?, steps: Int?,
+                          options: RunOptions = RunOptions()) throws(OrchestrateError) -> RunReport {
         let environment = try project.environment(name)
         guard (target == nil) != (steps == nil) else {
             throw .usage("downgrade needs exactly one of --to REV (or base) and --steps N")
@@ -158,7 +212,15 @@ public final class Orchestrator: Sendable {
         let session = try EnvironmentSession.open(environment, projectRoot: project.root, command: "downgrade \(name)",
                                                   actor: actor, provenance: provenance, progress: progress)
         defer { session.close() }
-        let applied = try readApplied(session)
+        let prepared = try prepareDowngrade(environment, applied: try readApplied(session), ledger: session.ledger,
+                                            to: target, steps: steps, options: options)
+        return try execute(session: session, prepared)
+    }
+
+    /// Decides a downgrade from the ledger (its graph, and the down SQL it recorded).
+    func prepareDowngrade(_ environment: EnvironmentConfig, applied: [AppliedRevision], ledger: Ledger?, to target: Target?,
+                          steps: Int?, options: RunOptions) throws(OrchestrateError) -> PreparedRun {
+        let name = environment.name
         try refuseInterrupted(applied, environment: name)
         let graph = try ledgerGraph(applied, environment: name)
         let appliedIDs = Set(applied.map(\.revision))
@@ -182,20 +244,19 @@ public final class Orchestrator: Sendable {
         } catch {
             throw planError(error, environment: name)
         }
-        let sql: [String: (up: String, down: String?)]
-        do throws(PostgresError) { sql = try session.ledger.sql(of: plan.revisions) } catch {
-            throw .operation("environment `\(name)`: cannot read the ledger: \(error.description)")
+        var sql: [String: (up: String, down: String?)] = [:]
+        if let ledger {
+            do throws(PostgresError) { sql = try ledger.sql(of: plan.revisions) } catch {
+                throw .operation("environment `\(name)`: cannot read the ledger: \(error.description)")
+            }
         }
         let rows = Dictionary(applied.map { ($0.revision, $0) }, uniquingKeysWith: { a, _ in a })
-        return try execute(session: session, action: "downgrade", plan: plan) { (executor: RevisionExecutor) throws(OrchestrateError) -> [RunReport.Step] in
-            var steps: [RunReport.Step] = []
-            for revision in plan.revisions {
-                guard let row = rows[revision], let down = sql[revision]?.down else { continue }
-                let ms = try executor.revert(row, down: down, displayPath: "\(name) ledger: \(revision) (down)")
-                steps.append(.init(revision: revision, direction: "down", milliseconds: ms))
-            }
-            return steps
+        let items: [PreparedRun.Item] = plan.revisions.compactMap { revision in
+            guard let row = rows[revision], let down = sql[revision]?.down else { return nil }
+            return .revert(row, down: down, displayPath: "\(name) ledger: \(revision) (down)")
         }
+        return try PreparedRun(action: "downgrade", environment: environment, source: nil, plan: plan, items: items,
+                               options: options)
     }
 
     // MARK: - freeze, thaw
@@ -248,35 +309,68 @@ public final class Orchestrator: Sendable {
 
     // MARK: - Shared steps
 
-    private func execute(session: EnvironmentSession, action: String, plan: Plan,
-                         _ body: (RevisionExecutor) throws(OrchestrateError) -> [RunReport.Step]) throws(OrchestrateError) -> RunReport {
+    /// Runs a prepared plan on a locked session: a "started" event, the revisions (in one transaction when asked),
+    /// then "succeeded", "failed" or "interrupted".
+    private func execute(session: EnvironmentSession, _ prepared: PreparedRun) throws(OrchestrateError) -> RunReport {
         let name = session.environment.name
+        let action = prepared.action
         let started = DispatchTime.now()
-        if plan.isEmpty {
+        if prepared.plan.isEmpty {
             progress(.notice("environment `\(name)`: nothing to do"))
             return RunReport(environment: name, action: action, steps: [], gitCommit: session.run.git?.commit)
         }
-        try session.record(action: action, outcome: "started",
-                           message: "\(plan.revisions.count) revision(s): \(plan.revisions.prefix(20).joined(separator: ", "))\(plan.revisions.count > 20 ? ", …" : "")")
+        try session.record(action: action, outcome: "started", message: prepared.startedMessage)
         do {
-            let steps = try body(RevisionExecutor(session: session, action: action))
+            let executor = RevisionExecutor(session: session, action: action)
+            let steps: [RunReport.Step]
+            if prepared.singleTransaction {
+                steps = try executor.batch(count: prepared.items.count) { (inner: RevisionExecutor) throws(OrchestrateError) -> [RunReport.Step] in
+                    try Self.run(prepared.items, on: inner)
+                }
+            } else {
+                steps = try Self.run(prepared.items, on: executor)
+            }
             session.recordQuietly(action: action, outcome: "succeeded", message: "\(steps.count) revision(s)",
                                   durationMilliseconds: elapsed(since: started))
             return RunReport(environment: name, action: action, steps: steps, gitCommit: session.run.git?.commit)
         } catch {
-            session.recordQuietly(action: action, outcome: "failed", message: String(error.message.prefix(2000)),
-                                  durationMilliseconds: elapsed(since: started))
+            session.recordQuietly(action: action, outcome: error.category == .interrupted ? "interrupted" : "failed",
+                                  message: String(error.message.prefix(2000)), durationMilliseconds: elapsed(since: started))
             throw error
         }
     }
 
-    private func readApplied(_ session: EnvironmentSession) throws(OrchestrateError) -> [AppliedRevision] {
+    private static func run(_ items: [PreparedRun.Item], on executor: RevisionExecutor) throws(OrchestrateError) -> [RunReport.Step] {
+        var steps: [RunReport.Step] = []
+        do throws(OrchestrateError) {
+            for item in items {
+                switch item {
+                case .apply(let file, let promotedFrom):
+                    let ms = try executor.apply(file, promotedFrom: promotedFrom)
+                    steps.append(.init(revision: file.revision, direction: "up", milliseconds: ms))
+                case .revert(let row, let down, let displayPath):
+                    let ms = try executor.revert(row, down: down, displayPath: displayPath)
+                    steps.append(.init(revision: row.revision, direction: "down", milliseconds: ms))
+                }
+            }
+        } catch var error {
+            // Each revision committed on its own: say which ones this run completed before it stopped.
+            if !steps.isEmpty, !executor.insideBatch {
+                let verb = steps[0].direction == "up" ? "applied" : "reverted"
+                error.message += "\n\(steps.count) revision(s) before it were \(verb) by this run and stay \(verb): \(steps.map(\.revision).joined(separator: ", "))"
+            }
+            throw error
+        }
+        return steps
+    }
+
+    func readApplied(_ session: EnvironmentSession) throws(OrchestrateError) -> [AppliedRevision] {
         do throws(PostgresError) { return try session.ledger.appliedRevisions() } catch {
             throw .operation("environment `\(session.environment.name)`: cannot read the ledger: \(error.description)")
         }
     }
 
-    private func refuseInterrupted(_ applied: [AppliedRevision], environment: String) throws(OrchestrateError) {
+    func refuseInterrupted(_ applied: [AppliedRevision], environment: String) throws(OrchestrateError) {
         guard let row = applied.first(where: { $0.state != .applied }) else { return }
         let phase = row.state == .running ? "applying" : "reverting"
         throw .policy(
@@ -285,7 +379,7 @@ public final class Orchestrator: Sendable {
     }
 
     /// The graph of what an environment's ledger records (for downgrades and orphans).
-    private func ledgerGraph(_ applied: [AppliedRevision], environment: String) throws(OrchestrateError) -> RevisionGraph {
+    func ledgerGraph(_ applied: [AppliedRevision], environment: String) throws(OrchestrateError) -> RevisionGraph {
         do throws(GraphError) {
             return try RevisionGraph(applied.map { RevisionNode(id: $0.revision, parents: $0.parents) }, requireSingleRoot: false)
         } catch {
@@ -294,7 +388,7 @@ public final class Orchestrator: Sendable {
         }
     }
 
-    private func resolve(_ target: Target, in graph: RevisionGraph, environment: String) throws(OrchestrateError) -> Target {
+    func resolve(_ target: Target, in graph: RevisionGraph, environment: String) throws(OrchestrateError) -> Target {
         guard case .revision(let spec) = target else { return target }
         do throws(GraphError) { return .revision(try graph.resolve(spec)) } catch { throw planError(.graph(error), environment: environment) }
     }
@@ -328,8 +422,9 @@ public final class Orchestrator: Sendable {
             return .policy("cannot downgrade `\(environment)`: \(revisions.joined(separator: ", ")) \(revisions.count == 1 ? "has" : "have") no `-- migrate:down` section (irreversible); nothing was run",
                            hint: "downgrade to a revision above it, or write a new revision that undoes the change")
         case .notInSource(let revision):
-            return .policy("revision \(revision) does not run in `\(source ?? "the source stage")`, so it cannot be promoted to `\(environment)`",
-                           hint: "promote it to `\(source ?? "the source")` first")
+            let sourceIsFirst = source.map { project.pipeline?.isFirstStage($0) ?? false } ?? false
+            return .policy("revision \(revision) does not run in `\(source ?? "the source stage")`, so it cannot be promoted to `\(environment)`: promote takes only what the source stage already runs; nothing was run",
+                           hint: "`orchestrate \(sourceIsFirst ? "upgrade" : "promote") \(source ?? "SOURCE") --to \(revision)` first, or pick a revision it runs (`orchestrate status \(source ?? "")`)")
         case .unknownToFiles(let revisions):
             return .policy("`\(source ?? "the source stage")` runs \(revisions.joined(separator: ", ")), which \(revisions.count == 1 ? "has" : "have") no file in migrations/; nothing was run",
                            hint: "check out the branch that has the file(s), or downgrade them in `\(source ?? "the source")`")

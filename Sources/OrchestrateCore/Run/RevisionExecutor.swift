@@ -4,12 +4,21 @@ import Postgres
 
 /// Runs revisions on a locked session and keeps the ledger in step with what ran.
 ///
-/// A transactional revision runs with its ledger row and event in one transaction: it is recorded if and only if it
-/// ran. A non-transactional one runs statement by statement in autocommit, its row marked `running` before the first
-/// statement and `applied` after the last, so a crash in between leaves "interrupted at statement k of n".
+/// What each revision sends comes from `RevisionSteps` (shared with `plan --sql`). A transactional revision runs with
+/// its ledger row and event in one transaction: it is recorded if and only if it ran. A non-transactional one runs
+/// statement by statement in autocommit, its row marked `running` before the first statement and `applied` after the
+/// last, so a crash in between leaves "interrupted at statement k of n". Inside `batch` (a single-transaction run)
+/// revisions open no transaction of their own and the whole batch is retried as one.
 struct RevisionExecutor {
     let session: EnvironmentSession
     let action: String
+    /// True inside `batch`: the revisions share the batch's transaction.
+    private(set) var insideBatch = false
+
+    init(session: EnvironmentSession, action: String) {
+        self.session = session
+        self.action = action
+    }
 
     var environment: EnvironmentConfig { session.environment }
 
@@ -18,24 +27,14 @@ struct RevisionExecutor {
     func apply(_ file: MigrationFile, promotedFrom: String?) throws(OrchestrateError) -> Int {
         session.progress(.revisionStarted(environment: environment.name, revision: file.revision, direction: "up"))
         let started = DispatchTime.now()
-        if file.transactional {
+        let steps = RevisionSteps.apply(file, promotedFrom: promotedFrom, ownTransaction: !insideBatch)
+        let source = SQLSource(revision: file.revision, path: file.path)
+        if file.transactional && !insideBatch {
             try withLockRetries(revision: file.revision) { () throws(OrchestrateError) in
-                try runTransactional(file: file, sql: file.up, sqlStartLine: file.upStartLine, direction: "up") {
-                    () throws(PostgresError) in try insertRow(file, promotedFrom: promotedFrom, state: .applied, statements: nil,
-                                                               durationMilliseconds: elapsed(since: started))
-                }
+                try perform(steps, source: source, direction: "up", started: started)
             }
         } else {
-            try runStatements(file: file, sql: file.up, sqlStartLine: file.upStartLine, direction: "up",
-                              begin: { (count: Int) throws(PostgresError) in
-                                  try insertRow(file, promotedFrom: promotedFrom, state: .running, statements: count,
-                                                durationMilliseconds: nil)
-                              },
-                              finish: { () throws(PostgresError) in
-                                  try session.work.query(
-                                      "UPDATE \(session.ledger.table("revisions")) SET state = 'applied', duration_ms = $2::bigint, applied_at = clock_timestamp() WHERE revision = $1",
-                                      [file.revision, String(elapsed(since: started))])
-                              })
+            try perform(steps, source: source, direction: "up", started: started)
         }
         let milliseconds = elapsed(since: started)
         session.progress(.revisionFinished(environment: environment.name, revision: file.revision, direction: "up",
@@ -48,26 +47,15 @@ struct RevisionExecutor {
     func revert(_ applied: AppliedRevision, down: String, displayPath: String) throws(OrchestrateError) -> Int {
         session.progress(.revisionStarted(environment: environment.name, revision: applied.revision, direction: "down"))
         let started = DispatchTime.now()
-        let pseudoFile = LedgerSQL(revision: applied.revision, path: displayPath)
-        let delete = { () throws(PostgresError) in
-            try session.work.query("DELETE FROM \(session.ledger.table("revisions")) WHERE revision = $1", [applied.revision])
-            let event = session.ledger.eventInsert(NewEvent(run: session.run, action: action, revision: applied.revision,
-                                                            outcome: "reverted", message: nil,
-                                                            durationMilliseconds: elapsed(since: started)))
-            try session.work.query(event.sql, event.parameters)
-        }
-        if applied.transactional {
+        let steps = RevisionSteps.revert(revision: applied.revision, down: down, transactional: applied.transactional,
+                                         ownTransaction: !insideBatch)
+        let source = SQLSource(revision: applied.revision, path: displayPath)
+        if applied.transactional && !insideBatch {
             try withLockRetries(revision: applied.revision) { () throws(OrchestrateError) in
-                try runTransactional(file: pseudoFile, sql: down, sqlStartLine: 1, direction: "down", record: delete)
+                try perform(steps, source: source, direction: "down", started: started)
             }
         } else {
-            try runStatements(file: pseudoFile, sql: down, sqlStartLine: 1, direction: "down",
-                              begin: { (count: Int) throws(PostgresError) in
-                                  try session.work.query(
-                                      "UPDATE \(session.ledger.table("revisions")) SET state = 'reverting', statements_total = $2::integer, statements_done = 0 WHERE revision = $1",
-                                      [applied.revision, String(count)])
-                              },
-                              finish: delete)
+            try perform(steps, source: source, direction: "down", started: started)
         }
         let milliseconds = elapsed(since: started)
         session.progress(.revisionFinished(environment: environment.name, revision: applied.revision, direction: "down",
@@ -75,38 +63,131 @@ struct RevisionExecutor {
         return milliseconds
     }
 
-    // MARK: - Transactional
+    /// Runs `body` in one transaction (every revision of a single-transaction run): all of them land or none. A lock
+    /// timeout retries the whole batch; any other failure rolls all of it back.
+    func batch<T>(count: Int, _ body: (RevisionExecutor) throws(OrchestrateError) -> T) throws(OrchestrateError) -> T {
+        var inner = self
+        inner.insideBatch = true
+        var result: T?
+        let source = SQLSource(revision: "(single transaction)", path: environment.path)
+        try withLockRetries(revision: "the single transaction of \(count) revision(s)") { () throws(OrchestrateError) in
+            try checkInterrupt(source: source, direction: action, statement: nil)
+            do throws(PostgresError) {
+                try session.work.execute("BEGIN")
+            } catch {
+                throw failure(source: source, direction: action, error: error, sql: nil, sqlStartLine: 1)
+            }
+            do throws(OrchestrateError) {
+                result = try body(inner)
+            } catch var error {
+                rollback()
+                if error.category != .interrupted {
+                    error.hint = "the single transaction was rolled back: none of the \(count) revision(s) were applied"
+                }
+                throw error
+            }
+            do throws(PostgresError) {
+                try session.work.execute("COMMIT")
+            } catch {
+                rollback()
+                throw failure(source: source, direction: action, error: error, sql: nil, sqlStartLine: 1)
+            }
+        }
+        guard let result else { throw .operation("the single transaction produced no result") }
+        return result
+    }
 
-    private func runTransactional(file: some SQLSource, sql: String, sqlStartLine: Int, direction: String,
-                                  record: () throws(PostgresError) -> Void) throws(OrchestrateError) {
+    // MARK: - Steps
+
+    /// Sends `steps` in order on the work connection, turning every failure into an error that names the file, line
+    /// and statement, after rolling back what is still open.
+    private func perform(_ steps: [RunStep], source: SQLSource, direction: String,
+                         started: DispatchTime) throws(OrchestrateError) {
         let work = session.work
-        do {
-            try work.execute("BEGIN")
-        } catch {
-            throw failure(file: file, direction: direction, error: error, sql: nil, sqlStartLine: sqlStartLine)
+        // For a non-transactional revision: the statement running, and how many there are.
+        var progress: (Int, Int)?
+        for step in steps {
+            switch step {
+            case .begin:
+                try checkInterrupt(source: source, direction: direction, statement: nil)
+                do {
+                    try work.execute("BEGIN")
+                } catch {
+                    throw failure(source: source, direction: direction, error: error, sql: nil, sqlStartLine: 1)
+                }
+            case .commit:
+                do {
+                    try work.execute("COMMIT")
+                } catch {
+                    rollback()
+                    throw failure(source: source, direction: direction, error: error, sql: nil, sqlStartLine: 1)
+                }
+            case .section(let sql, let startLine):
+                try checkInterrupt(source: source, direction: direction, statement: nil)
+                do {
+                    try work.execute(sql)
+                } catch {
+                    rollback()
+                    throw failure(source: source, direction: direction, error: error, sql: sql, sqlStartLine: startLine)
+                }
+                guard work.transactionStatus == .inTransaction else {
+                    // The script ended our transaction itself (COMMIT/ROLLBACK inside the file): its effects may be
+                    // committed without a ledger row. Say so loudly; nothing more can be made atomic here.
+                    session.recordQuietly(action: action, revision: source.revision, outcome: "failed",
+                                          message: "the \(direction) SQL ended the transaction itself")
+                    throw .operation(
+                        "\(source.path): revision \(source.revision) ended its own transaction (COMMIT or ROLLBACK in the \(direction) section); what it ran before that may be committed and is NOT recorded",
+                        hint: "remove transaction control from the file, or mark it `-- transaction: false`; then check the database and use `orchestrate repair`")
+                }
+            case .statement(let statement, let index, let total, let startLine):
+                progress = (index, total)
+                try checkInterrupt(source: source, direction: direction, statement: progress)
+                do {
+                    try work.execute(statement.text)
+                } catch {
+                    var message = failure(source: source, direction: direction, error: error, sql: statement.text,
+                                          sqlStartLine: startLine + statement.line - 1, statement: progress)
+                    if let invalid = invalidIndexes(mentionedIn: statement.text), !invalid.isEmpty {
+                        message.message += "\nit left INVALID index(es) behind: \(invalid.joined(separator: ", ")) — drop them (DROP INDEX CONCURRENTLY) before retrying"
+                    }
+                    throw message
+                }
+            case .ledger(let write):
+                let commands = session.ledger.commands(for: write, run: session.run, action: action,
+                                                       durationMilliseconds: elapsed(since: started))
+                for command in commands {
+                    do {
+                        try work.query(command.sql, command.parameters)
+                    } catch {
+                        rollback()
+                        throw failure(source: source, direction: direction, error: error, sql: nil, sqlStartLine: 1,
+                                      statement: progress)
+                    }
+                }
+            }
         }
-        do {
-            try work.execute(sql)
-        } catch {
-            rollback()
-            throw failure(file: file, direction: direction, error: error, sql: sql, sqlStartLine: sqlStartLine)
+    }
+
+    /// Stops before the next step once a signal arrived: rolls back what is open and records the interruption.
+    private func checkInterrupt(source: SQLSource, direction: String, statement: (Int, Int)?) throws(OrchestrateError) {
+        guard let signal = Interruption.signal else { return }
+        rollback()
+        throw interrupted(source: source, direction: direction, signal: signal, statement: statement, location: source.path)
+    }
+
+    private func interrupted(source: SQLSource, direction: String, signal: Int32, statement: (Int, Int)?,
+                             location: String) -> OrchestrateError {
+        var text = "interrupted by \(Interruption.signalName(signal)) while running revision \(source.revision) (\(direction)) at \(location)"
+        let hint: String
+        if let (index, total) = statement {
+            text += ", statement \(index) of \(total) (non-transactional revision)"
+            hint = "statements 1 to \(index - 1) of \(total) are committed and the revision is marked interrupted; check the database, then `orchestrate repair \(environment.name) \(source.revision) --applied|--reverted --reason TEXT`"
+        } else {
+            text += "; it was rolled back: nothing of it remains"
+            hint = "rerun the command when you are ready"
         }
-        guard work.transactionStatus == .inTransaction else {
-            // The script ended our transaction itself (COMMIT/ROLLBACK inside the file): its effects may be committed
-            // without a ledger row. Say so loudly; nothing more can be made atomic here.
-            session.recordQuietly(action: action, revision: file.revision, outcome: "failed",
-                                  message: "the \(direction) SQL ended the transaction itself")
-            throw .operation(
-                "\(file.path): revision \(file.revision) ended its own transaction (COMMIT or ROLLBACK in the \(direction) section); what it ran before that may be committed and is NOT recorded",
-                hint: "remove transaction control from the file, or mark it `-- transaction: false`; then check the database and use `orchestrate repair`")
-        }
-        do {
-            try record()
-            try work.execute("COMMIT")
-        } catch {
-            rollback()
-            throw failure(file: file, direction: direction, error: error, sql: nil, sqlStartLine: sqlStartLine)
-        }
+        session.recordQuietly(action: action, revision: source.revision, outcome: "interrupted", message: text)
+        return .interrupted(signal: signal, text, hint: hint)
     }
 
     private func rollback() {
@@ -128,46 +209,13 @@ struct RevisionExecutor {
                 attempt += 1
                 session.progress(.retrying(environment: environment.name, revision: revision, attempt: attempt,
                                            of: environment.ddlLockRetries,
-                                           reason: "lock_timeout (\(environment.ddlLockTimeout)) waiting for a table lock"))
-                Thread.sleep(forTimeInterval: delay)
+                                           reason: "lock_timeout (ddl_lock_timeout = \(environment.ddlLockTimeout)) waiting for a table lock"))
+                let deadline = Date().addingTimeInterval(delay)
+                while Date() < deadline, Interruption.signal == nil {
+                    Thread.sleep(forTimeInterval: min(0.05, max(0, deadline.timeIntervalSinceNow)))
+                }
                 delay = min(delay * 2, 10)
             }
-        }
-    }
-
-    // MARK: - Statement by statement
-
-    private func runStatements(file: some SQLSource, sql: String, sqlStartLine: Int, direction: String,
-                               begin: (Int) throws(PostgresError) -> Void,
-                               finish: () throws(PostgresError) -> Void) throws(OrchestrateError) {
-        let statements = SQLSplitter.split(sql)
-        let work = session.work
-        let table = session.ledger.table("revisions")
-        do {
-            try begin(statements.count)
-        } catch {
-            throw failure(file: file, direction: direction, error: error, sql: nil, sqlStartLine: sqlStartLine)
-        }
-        for (index, statement) in statements.enumerated() {
-            do {
-                try work.execute(statement.text)
-                try work.query("UPDATE \(table) SET statements_done = $2::integer WHERE revision = $1",
-                               [file.revision, String(index + 1)])
-            } catch {
-                var message = failure(file: file, direction: direction, error: error, sql: statement.text,
-                                      sqlStartLine: sqlStartLine + statement.line - 1,
-                                      statement: (index + 1, statements.count))
-                if let invalid = invalidIndexes(mentionedIn: statement.text), !invalid.isEmpty {
-                    message.message += "\nit left INVALID index(es) behind: \(invalid.joined(separator: ", ")) — drop them (DROP INDEX CONCURRENTLY) before retrying"
-                }
-                message.hint = "statements 1 to \(index) of \(statements.count) are committed; fix the cause, then `orchestrate repair \(environment.name) \(file.revision) --applied|--reverted --reason TEXT` once the database matches one of them"
-                throw message
-            }
-        }
-        do {
-            try finish()
-        } catch {
-            throw failure(file: file, direction: direction, error: error, sql: nil, sqlStartLine: sqlStartLine)
         }
     }
 
@@ -187,16 +235,19 @@ struct RevisionExecutor {
 
     /// The error for a failed revision, with PostgreSQL's message, the file position and the SQLSTATE; the failure is
     /// also written to the event log (after the rollback, on the lock connection).
-    private func failure(file: some SQLSource, direction: String, error: PostgresError, sql: String?, sqlStartLine: Int,
+    private func failure(source: SQLSource, direction: String, error: PostgresError, sql: String?, sqlStartLine: Int,
                          statement: (Int, Int)? = nil) -> OrchestrateError {
-        var location = file.path
+        var location = source.path
         if let sql, let position = error.position {
             let (line, column) = SourceLocation.lineAndColumn(ofCharacterPosition: position, in: sql)
             location += ":\(sqlStartLine + line - 1):\(column)"
-        } else if statement != nil {
+        } else if sql != nil {
             location += ":\(sqlStartLine)"
         }
-        var text = "revision \(file.revision) failed (\(direction)) at \(location): \(error.message)"
+        if let signal = Interruption.signal, error.sqlState == .queryCanceled || error.kind == .connectionLost {
+            return interrupted(source: source, direction: direction, signal: signal, statement: statement, location: location)
+        }
+        var text = "revision \(source.revision) failed (\(direction)) at \(location): \(error.message)"
         if let state = error.sqlState { text += " [SQLSTATE \(state.rawValue)]" }
         if let statement { text += "\nin statement \(statement.0) of \(statement.1) (non-transactional revision)" }
         if let detail = error.detail { text += "\nDETAIL: \(detail)" }
@@ -204,48 +255,28 @@ struct RevisionExecutor {
         if error.kind == .connectionLost {
             text += "\nthe connection to the database was lost"
         }
-        session.recordQuietly(action: action, revision: file.revision, outcome: "failed",
+        session.recordQuietly(action: action, revision: source.revision, outcome: "failed",
                               message: String(text.prefix(2000)))
-        var result = OrchestrateError.operation(
-            text, hint: error.hint ?? (statement == nil ? "the revision was rolled back: nothing of it remains" : nil))
+        var hint = error.hint
+        if let (index, total) = statement {
+            hint = "statements 1 to \(index - 1) of \(total) are committed; fix the cause, then `orchestrate repair \(environment.name) \(source.revision) --applied|--reverted --reason TEXT` once the database matches one of them"
+        } else if error.sqlState == .queryCanceled {
+            hint = "statement_timeout = \(environment.statementTimeout) in \(environment.path) stopped it (not retried); the revision was rolled back: raise the timeout or make the revision faster"
+        } else if error.sqlState == .lockNotAvailable {
+            hint = "another session held a lock the revision needed for longer than ddl_lock_timeout = \(environment.ddlLockTimeout) (retried \(environment.ddlLockRetries) time(s)); the revision was rolled back: find the blocker in pg_stat_activity, or raise ddl_lock_timeout / ddl_lock_retries in \(environment.path)"
+        } else if hint == nil {
+            hint = error.kind == .connectionLost
+                ? "the revision was rolled back by the server: nothing of it remains; rerun when the database is reachable"
+                : "the revision was rolled back: nothing of it remains"
+        }
+        var result = OrchestrateError.operation(text, hint: hint)
         result.isLockTimeout = error.sqlState == .lockNotAvailable && statement == nil
         return result
     }
-
-    private func insertRow(_ file: MigrationFile, promotedFrom: String?, state: AppliedRevision.State, statements: Int?,
-                           durationMilliseconds: Int?) throws(PostgresError) {
-        let run = session.run
-        try session.work.query("""
-            WITH inserted AS (
-                INSERT INTO \(session.ledger.table("revisions")) (revision, parents, checksum, up_sql, down_sql,
-                    transactional, state, statements_total, statements_done, environment, os_user, host, git_commit,
-                    git_branch, git_dirty, duration_ms, promoted_from)
-                VALUES ($1, $2::text[], $3, $4, $5, $6::boolean, $7, $8::integer, CASE WHEN $8 IS NULL THEN NULL ELSE 0 END,
-                    $9, $10, $11, $12, $13, $14::boolean, $15::bigint, $16)
-                RETURNING revision
-            )
-            INSERT INTO \(session.ledger.table("events")) (run_id, environment, action, revision, outcome, os_user, host,
-                command, git_commit, git_branch, duration_ms, lock_pid)
-            SELECT $17, $9, $18, revision, $19, $10, $11, $20, $12, $13, $15::bigint, $21::integer FROM inserted
-            """,
-            [file.revision, Ledger.arrayLiteral(file.parents), file.checksum, file.up, file.down,
-             file.transactional ? "true" : "false", state.rawValue, statements.map(String.init), environment.name,
-             run.actor.osUser, run.actor.host, run.git?.commit, run.git?.branch, run.git.map { $0.isDirty ? "true" : "false" },
-             durationMilliseconds.map(String.init), promotedFrom, run.id, action,
-             state == .applied ? "applied" : "started", run.command, run.lockPID.map(String.init)])
-    }
 }
 
-/// What the executor needs to name a revision in errors.
-protocol SQLSource {
-    var revision: String { get }
-    var path: String { get }
-}
-
-extension MigrationFile: SQLSource {}
-
-/// A revision known only from the ledger (its down SQL), for errors during a downgrade.
-struct LedgerSQL: SQLSource {
+/// The revision a step belongs to, as errors name it: a migration file, or the ledger's copy of its down SQL.
+struct SQLSource {
     var revision: String
     var path: String
 }

@@ -38,6 +38,13 @@ public enum ChildProcess {
         posix_spawn_file_actions_addopen(&actions, 0, stdin == nil ? "/dev/null" : inputPath, O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        // Nothing else crosses over: a server started here outlives us, and must not keep the caller's pipes or
+        // sockets open (a CI step, or Foundation's Process in a test, would wait for their end forever).
+        if let open = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") {
+            for descriptor in open.compactMap({ Int32($0) }) where descriptor > 2 {
+                posix_spawn_file_actions_addclose(&actions, descriptor)
+            }
+        }
 
         // The working directory is set by a shell (posix_spawn_file_actions_addchdir_np is not visible from Swift's
         // Glibc module): a server user such as `postgres` may not be allowed into the caller's directory.

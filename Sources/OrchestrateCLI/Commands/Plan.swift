@@ -1,0 +1,83 @@
+import ArgumentParser
+import Migrations
+import OrchestrateCore
+
+struct PlanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Show what upgrade, promote or downgrade would run, without touching the target.",
+        discussion: """
+        A first stage is planned as `upgrade`, a later stage as `promote`; `--down` plans a `downgrade` (with --to REV, \
+        --to base or --steps N). `--sql` prints the exact script the run would send — session settings, the environment \
+        lock, transaction boundaries, the revisions' SQL and the ledger writes — for review, or to run by hand with \
+        `psql -X -v ON_ERROR_STOP=1 -f FILE`. Nothing is written to the target database, not even the ledger. \
+        Exits like the run would for a plan it would refuse; a freeze or uncommitted files are reported as blockers.
+        """)
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var output: OutputOptions
+    @OptionGroup var transaction: TransactionOptions
+    @Argument(help: "The environment.") var environment: String
+    @Option(name: .long, help: ArgumentHelp("The revision to reach (an id, a unique prefix, head; with --down: the revision to go back to, or base).", valueName: "rev"))
+    var to: String?
+    @Flag(name: .long, help: "Plan a downgrade instead (with --to REV|base or --steps N).") var down = false
+    @Option(name: .long, help: "With --down: revert this many revisions.") var steps: Int?
+    @Flag(name: .long, help: "Print the SQL script the run would send.") var sql = false
+
+    func validate() throws {
+        if down {
+            guard (to == nil) != (steps == nil) else {
+                throw ValidationError("--down needs exactly one of --to REV (or base) and --steps N")
+            }
+            if let steps, steps < 1 { throw ValidationError("--steps must be at least 1") }
+        } else if steps != nil {
+            throw ValidationError("--steps plans a downgrade: add --down")
+        }
+    }
+
+    func run() throws {
+        let project = try global.loadProject()
+        let request: PlanRequest = down ? .downgrade(to: to.map(Target.init), steps: steps) : .forward(Target(to ?? "head"))
+        let report = try Orchestrator(project: project, progress: Console.progress)
+            .plan(environment, request, options: transaction.options, sql: sql)
+        if output.json { return try Console.json(report) }
+        if sql {
+            for blocker in report.blockers {
+                Console.err(Console.style("warning:", .yellow, forStderr: true) + " the run would be refused now: \(blocker)")
+            }
+            Console.out(String((report.sql ?? "\n").dropLast()))
+            return
+        }
+        for line in PlanPrinter.lines(report) { Console.out(line) }
+    }
+}
+
+/// Renders a plan as text.
+enum PlanPrinter {
+    static func lines(_ report: PlanReport) -> [String] {
+        var lines: [String] = []
+        let what = report.source.map { "\(report.action) from \($0)" } ?? report.action
+        if report.steps.isEmpty {
+            lines.append("\(report.environment): \(what): nothing to run")
+        } else {
+            let verb = report.action == "downgrade" ? "revert" : "apply"
+            let mode = report.singleTransaction ? "all in one transaction" : "each in its own transaction"
+            lines.append("\(report.environment): \(what) would \(verb) \(report.steps.count) revision(s), \(mode):")
+            let width = min(48, report.steps.map(\.revision.count).max() ?? 0)
+            for (index, step) in report.steps.enumerated() {
+                var line = "  \(index + 1). \(step.direction == "up" ? "up  " : "down") \(step.revision.padding(toLength: max(width, step.revision.count), withPad: " ", startingAt: 0))  \(step.path)"
+                if let count = step.statements {
+                    line += Console.style("  (non-transactional: \(count) statement(s), each committed on its own)", .yellow)
+                }
+                lines.append(line)
+            }
+        }
+        if !report.ledgerExists {
+            lines.append("the ledger does not exist yet: the run creates it")
+        }
+        for blocker in report.blockers {
+            lines.append(Console.style("the run would be refused now:", .red) + " \(blocker)")
+        }
+        return lines
+    }
+}

@@ -1,0 +1,145 @@
+import Foundation
+import Migrations
+import Postgres
+
+/// What `plan` was asked about.
+public enum PlanRequest: Sendable, Equatable {
+    /// What `upgrade` (a first stage) or `promote` (a later stage) would run to reach the target.
+    case forward(Target)
+    /// What `downgrade --to REV` (or `--steps N`) would revert.
+    case downgrade(to: Target?, steps: Int?)
+}
+
+/// What a writing command would run, as `plan` reports it.
+public struct PlanReport: Sendable, Codable {
+    /// One revision the run would apply or revert, in order.
+    public struct Step: Sendable, Codable {
+        /// The revision id.
+        public var revision: String
+        /// `up` or `down`.
+        public var direction: String
+        /// The migration file, or where the ledger keeps the down SQL.
+        public var path: String
+        /// Whether it runs in a transaction (with its ledger row).
+        public var transactional: Bool
+        /// For a non-transactional revision: how many statements run, each in autocommit.
+        public var statements: Int?
+    }
+    /// The environment.
+    public var environment: String
+    /// `upgrade`, `promote` or `downgrade`.
+    public var action: String
+    /// The source stage of a promote.
+    public var source: String?
+    /// Whether every revision would run in one transaction.
+    public var singleTransaction: Bool
+    /// Whether the ledger exists (the run creates it otherwise).
+    public var ledgerExists: Bool
+    /// The revisions, in the order they would run.
+    public var steps: [Step]
+    /// Why the run would be refused right now (frozen, uncommitted changes), although the plan itself is valid.
+    public var blockers: [String]
+    /// The script, with `--sql`.
+    public var sql: String?
+}
+
+extension Orchestrator {
+    /// What `upgrade`, `promote` or `downgrade` would run on `name`, decided by the same code as the run from the
+    /// environment's current state. Reads the target database and writes nothing to it, not even the ledger.
+    /// Refuses what the run would refuse (interrupted revisions, irreversible revisions, unknown targets…) with the
+    /// same errors; conditions that only block the run for now (a freeze, uncommitted files) are `blockers`.
+    public func plan(_ name: String, _ request: PlanRequest, options: RunOptions = RunOptions(),
+                     sql wantsSQL: Bool = false) throws(OrchestrateError) -> PlanReport {
+        let environment = try project.environment(name)
+        let pipeline = try project.validPipeline()
+        var blockers: [String] = []
+        let isFirstStage = pipeline.isFirstStage(name)
+        var provenance: Provenance?
+        do {
+            provenance = try GitProvenance.current(projectRoot: project.root, environment: environment,
+                                                   isFirstStage: isFirstStage, progress: { _ in })
+        } catch {
+            blockers.append(error.message)
+            provenance = try? GitProvenance.current(projectRoot: project.root, environment: environment,
+                                                    isFirstStage: true, progress: { _ in })
+        }
+        let upgradeContext: UpgradeContext?
+        let promoteContext: PromoteContext?
+        let action: String
+        switch request {
+        case .forward(let target) where isFirstStage:
+            upgradeContext = try self.upgradeContext(name, to: target)
+            promoteContext = nil
+            action = "upgrade"
+        case .forward(let target):
+            upgradeContext = nil
+            promoteContext = try self.promoteContext(name, to: target)
+            action = "promote"
+        case .downgrade(let target, let steps):
+            guard (target == nil) != (steps == nil) else {
+                throw .usage("a downgrade plan needs exactly one of --to REV (or base) and --steps N")
+            }
+            upgradeContext = nil
+            promoteContext = nil
+            action = "downgrade"
+        }
+
+        let conninfo = try EnvironmentDatabase.conninfo(for: environment, projectRoot: project.root, progress: progress)
+        let connection = try EnvironmentDatabase.connect(environment, conninfo: conninfo,
+                                                         applicationName: "orchestrate plan \(name) (read)", progress: progress)
+        defer { connection.close() }
+        // Belt and braces: nothing below writes, and the server refuses if something ever tried.
+        _ = try? connection.execute("SET default_transaction_read_only = on")
+        let ledger: Ledger
+        let installed: Int?
+        let applied: [AppliedRevision]
+        do throws(PostgresError) {
+            ledger = try Ledger(connection: connection, schema: environment.ledgerSchema)
+            installed = try ledger.installedVersion()
+            applied = installed == nil ? [] : try ledger.appliedRevisions()
+            if installed != nil, let freeze = try ledger.freeze() {
+                blockers.append("environment `\(name)` is \(freeze.summary)")
+            }
+        } catch {
+            throw .operation("environment `\(name)`: cannot read the ledger: \(error.description)")
+        }
+
+        let prepared: PreparedRun
+        switch request {
+        case .forward:
+            if let upgradeContext {
+                prepared = try prepareUpgrade(upgradeContext, applied: applied, options: options)
+            } else if let promoteContext {
+                prepared = try preparePromote(promoteContext, applied: applied, options: options)
+            } else {
+                throw .operation("no plan was prepared")
+            }
+        case .downgrade(let target, let steps):
+            prepared = try prepareDowngrade(environment, applied: applied, ledger: installed == nil ? nil : ledger,
+                                            to: target, steps: steps, options: options)
+        }
+
+        var script: String?
+        if wantsSQL {
+            let run = RunContext(id: UUID().uuidString.lowercased(), environment: name, command: "\(action) \(name)",
+                                 actor: actor, git: provenance, lockPID: nil)
+            do throws(PostgresError) {
+                script = try RunScript(prepared: prepared, run: run, ledger: ledger, installedLedgerVersion: installed,
+                                       serverVersion: connection.serverVersionNumber,
+                                       database: EnvironmentDatabase.display(environment)).render()
+            } catch {
+                throw .operation("environment `\(name)`: cannot render the script: \(error.description)")
+            }
+        }
+        let steps = prepared.items.map { item in
+            PlanReport.Step(revision: item.revision, direction: prepared.plan.direction.rawValue, path: item.path,
+                            transactional: item.transactional,
+                            statements: item.transactional ? nil : item.steps(ownTransaction: true).filter {
+                                if case .statement = $0 { return true } else { return false }
+                            }.count)
+        }
+        return PlanReport(environment: name, action: action, source: prepared.source,
+                          singleTransaction: prepared.singleTransaction, ledgerExists: installed != nil, steps: steps,
+                          blockers: blockers, sql: script)
+    }
+}

@@ -1,0 +1,220 @@
+import Foundation
+import Migrations
+import Postgres
+
+/// What `verify` found.
+public struct VerifyReport: Sendable, Codable {
+    /// One step of the round trip.
+    public struct Check: Sendable, Codable {
+        /// `up`, `down` or `up again`.
+        public var phase: String
+        /// The revision whose section ran.
+        public var revision: String
+        /// Whether the step ran and left the schema it should.
+        public var ok: Bool
+        /// What went wrong, when something did.
+        public var problem: String?
+        /// The schema left compared with the schema expected: `+` left behind, `-` missing, `~` different.
+        public var differences: [SchemaDifference]
+    }
+    /// The scratch database, for display.
+    public var database: String
+    /// Whether verify created the database (and dropped it afterwards).
+    public var createdScratchDatabase: Bool
+    /// The revisions, in the order they were applied.
+    public var revisions: [String]
+    /// The steps, in the order they ran.
+    public var checks: [Check]
+    /// The revision without a down section that ended the way down, if any (the revisions below it are not
+    /// round-tripped).
+    public var stoppedAtIrreversible: String?
+
+    /// How many steps failed.
+    public var problemCount: Int { checks.filter { !$0.ok }.count }
+}
+
+extension Orchestrator {
+    /// Applies every revision up to `target` to a scratch database, reverts them all newest first with their down
+    /// sections, and applies them again, comparing catalog snapshots at each step: a down section must undo exactly
+    /// what its up section did, and an up section run again must do what it did the first time. Each difference, and
+    /// each section that fails, is reported against its revision.
+    ///
+    /// The scratch database is a new database on the project's sandbox (dropped afterwards), or `url`, which must hold
+    /// no table, view, function or type of its own yet. It runs through the same executor as `upgrade`.
+    public func verify(to target: Target = .head, url: String? = nil) throws(OrchestrateError) -> VerifyReport {
+        let migrations = try project.loadMigrations()
+        if case .head = target, migrations.graph.heads.count > 1 {
+            throw planError(.graph(.multipleHeads(migrations.graph.heads)), environment: "verify")
+        }
+        let resolved = try resolve(target, in: migrations.graph, environment: "verify")
+        let plan: Plan
+        do throws(PlanError) {
+            plan = try Planner.upgrade(graph: migrations.graph, applied: [], to: resolved)
+        } catch {
+            throw planError(error, environment: "verify")
+        }
+        let files = plan.revisions.compactMap { migrations.files[$0] }
+        if let empty = files.first(where: \.hasEmptyUp) {
+            throw .usage("\(empty.path):\(empty.upStartLine - 1): revision \(empty.revision) has no statement under `-- migrate:up`",
+                         hint: "write the change below `-- migrate:up`, or delete the file if the revision is not needed")
+        }
+
+        let scratch = try ScratchDatabase.open(url: url, projectRoot: project.root, progress: progress)
+        defer { scratch.drop(progress: progress) }
+        var environment = EnvironmentConfig(
+            name: "verify", path: "verify", databaseURL: scratch.conninfo, promotesFrom: nil, branch: nil, isProtected: false,
+            lockTimeout: .seconds(10), ddlLockTimeout: .seconds(10), ddlLockRetries: 0, statementTimeout: .seconds(0),
+            connectRetries: 2, ledgerSchema: "orchestrate_verify", transactionMode: .revision)
+        if scratch.created { environment.ledgerSchema = "orchestrate" }
+        if url != nil {
+            let probe = try EnvironmentDatabase.connect(environment, conninfo: scratch.conninfo,
+                                                        applicationName: "orchestrate verify (read)", progress: progress)
+            defer { probe.close() }
+            try requireEmpty(probe, excluding: [], display: scratch.display)
+        }
+        let session = try EnvironmentSession.open(environment, projectRoot: project.root, command: "verify",
+                                                  actor: actor, provenance: nil, progress: progress)
+        defer { session.close() }
+        let executor = RevisionExecutor(session: session, action: "verify")
+        func snapshot() throws(OrchestrateError) -> SchemaSnapshot {
+            do throws(PostgresError) {
+                return try SchemaSnapshot.read(from: session.work, excludedSchemas: [environment.ledgerSchema])
+            } catch {
+                throw .operation("verify: cannot read the catalog of \(scratch.display): \(error.description)")
+            }
+        }
+
+        var report = VerifyReport(database: scratch.display, createdScratchDatabase: scratch.created,
+                                  revisions: plan.revisions, checks: [], stoppedAtIrreversible: nil)
+        // Pass 1: up, remembering the schema after each revision.
+        var states = [try snapshot()]
+        for file in files {
+            do {
+                try executor.apply(file, promotedFrom: nil)
+            } catch {
+                if error.category == .interrupted { throw error }
+                report.checks.append(.init(phase: "up", revision: file.revision, ok: false,
+                                           problem: "the up section failed: \(error.message)", differences: []))
+                return report
+            }
+            states.append(try snapshot())
+            report.checks.append(.init(phase: "up", revision: file.revision, ok: true, problem: nil, differences: []))
+        }
+
+        // Down, newest first: each down section must undo exactly what its up section did.
+        let rows: [String: AppliedRevision]
+        do throws(PostgresError) {
+            rows = Dictionary(try session.ledger.appliedRevisions().map { ($0.revision, $0) }, uniquingKeysWith: { a, _ in a })
+        } catch {
+            throw .operation("verify: cannot read the ledger: \(error.description)")
+        }
+        var reverted: [Int] = []
+        for index in files.indices.reversed() {
+            let file = files[index]
+            guard let down = file.down, let row = rows[file.revision] else {
+                report.stoppedAtIrreversible = file.revision
+                break
+            }
+            let before = try snapshot()
+            do {
+                try executor.revert(row, down: down, displayPath: "\(file.path) (down)")
+            } catch {
+                if error.category == .interrupted { throw error }
+                report.checks.append(.init(phase: "down", revision: file.revision, ok: false,
+                                           problem: "the down section failed: \(error.message)", differences: []))
+                return report
+            }
+            let expected = before.applying(states[index + 1].differences(to: states[index]))
+            let differences = Self.attributable(expected.differences(to: try snapshot()), drift: states[index + 1], before)
+            report.checks.append(.init(
+                phase: "down", revision: file.revision, ok: differences.isEmpty,
+                problem: differences.isEmpty ? nil : "its down section does not undo what its up section did",
+                differences: differences))
+            reverted.append(index)
+        }
+
+        // Up again: each up section must do what it did the first time.
+        for index in reverted.reversed() {
+            let file = files[index]
+            let before = try snapshot()
+            do {
+                try executor.apply(file, promotedFrom: nil)
+            } catch {
+                if error.category == .interrupted { throw error }
+                report.checks.append(.init(phase: "up again", revision: file.revision, ok: false,
+                                           problem: "the up section failed after its down section ran: \(error.message)",
+                                           differences: []))
+                return report
+            }
+            let expected = before.applying(states[index].differences(to: states[index + 1]))
+            let differences = Self.attributable(expected.differences(to: try snapshot()), drift: states[index], before)
+            report.checks.append(.init(
+                phase: "up again", revision: file.revision, ok: differences.isEmpty,
+                problem: differences.isEmpty ? nil : "applied again after its down section, it gives a different schema than the first time",
+                differences: differences))
+        }
+        return report
+    }
+
+    /// The differences a step is to blame for: objects that had already drifted before it (left behind or removed by
+    /// an earlier faulty step, compared with the clean state `clean`) are that step's fault, not this one's, even
+    /// when this step drops them along with their table.
+    static func attributable(_ differences: [SchemaDifference], drift clean: SchemaSnapshot,
+                             _ before: SchemaSnapshot) -> [SchemaDifference] {
+        let drifted = Set(clean.differences(to: before).map(\.object))
+        return differences.filter { !drifted.contains($0.object) }
+    }
+
+    /// Refuses a `--url` database that already holds objects of its own: verify would change them.
+    private func requireEmpty(_ connection: Connection, excluding: [String], display: String) throws(OrchestrateError) {
+        let existing: SchemaSnapshot
+        do throws(PostgresError) {
+            existing = try SchemaSnapshot.read(from: connection, excludedSchemas: excluding)
+        } catch {
+            throw .operation("verify: cannot read the catalog of \(display): \(error.description)")
+        }
+        let objects = existing.objects.keys.filter { $0 != "schema public" }.sorted()
+        if !objects.isEmpty {
+            throw .usage("verify needs an empty scratch database, and \(display) holds \(objects.count) object(s): \(objects.prefix(5).joined(separator: ", "))\(objects.count > 5 ? ", …" : ""); nothing was run",
+                         hint: "give --url a new, empty database, or leave --url out to use a throwaway database on the sandbox")
+        }
+    }
+}
+
+/// The database `verify` works in: a new one on the project's sandbox, or the one given with `--url`.
+struct ScratchDatabase {
+    var conninfo: String
+    var display: String
+    /// True when verify created it on the sandbox (it is dropped afterwards).
+    var created: Bool
+    var sandbox: Sandbox?
+    var name: String?
+
+    static func open(url: String?, projectRoot: String, progress: ProgressHandler) throws(OrchestrateError) -> ScratchDatabase {
+        if let url {
+            return ScratchDatabase(conninfo: url, display: ConnInfo.redacted(url), created: false, sandbox: nil, name: nil)
+        }
+        let sandbox = Sandbox(projectRoot: projectRoot)
+        switch try sandbox.start() {
+        case .alreadyRunning: break
+        case .started: progress(.notice("started the sandbox PostgreSQL (\(sandbox.directory))"))
+        case .initializedAndStarted: progress(.notice("created and started the sandbox PostgreSQL (\(sandbox.directory))"))
+        }
+        let name = "orchestrate_verify_" + UUID().uuidString.prefix(8).lowercased()
+        try sandbox.ensureDatabase(name)
+        return ScratchDatabase(conninfo: sandbox.conninfo(database: name), display: "sandbox:\(name)", created: true,
+                               sandbox: sandbox, name: name)
+    }
+
+    /// Drops the database verify created; does nothing for `--url`.
+    func drop(progress: ProgressHandler) {
+        guard created, let sandbox, let name else { return }
+        do {
+            let admin = try Connection(conninfo: sandbox.conninfo(database: "postgres"), applicationName: "orchestrate verify")
+            defer { admin.close() }
+            try admin.execute("DROP DATABASE IF EXISTS \(try admin.quoteIdentifier(name)) WITH (FORCE)")
+        } catch {
+            progress(.warning("verify: cannot drop the scratch database \(name) on the sandbox: \(error)"))
+        }
+    }
+}

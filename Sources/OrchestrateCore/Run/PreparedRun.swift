@@ -1,0 +1,91 @@
+import Migrations
+
+/// How a writing run groups its revisions into transactions.
+public struct RunOptions: Sendable, Hashable {
+    /// All revisions of the run in one transaction: all land or none (`--single-transaction`). The environment's
+    /// `transaction = "all"` turns it on as well.
+    public var singleTransaction: Bool
+
+    /// Makes options; by default each revision runs in a transaction of its own.
+    public init(singleTransaction: Bool = false) {
+        self.singleTransaction = singleTransaction
+    }
+}
+
+/// A writing run decided before anything runs: the plan and, for each revision, what it runs. The run executes it and
+/// `plan` prints it, so what is reviewed is what runs.
+struct PreparedRun {
+    /// One revision of the plan.
+    enum Item {
+        /// Apply a migration file (`promotedFrom`: the source stage of a promote).
+        case apply(MigrationFile, promotedFrom: String?)
+        /// Revert an applied revision with the down SQL its ledger recorded.
+        case revert(AppliedRevision, down: String, displayPath: String)
+
+        var revision: String {
+            switch self {
+            case .apply(let file, _): return file.revision
+            case .revert(let row, _, _): return row.revision
+            }
+        }
+
+        var path: String {
+            switch self {
+            case .apply(let file, _): return file.path
+            case .revert(_, _, let displayPath): return displayPath
+            }
+        }
+
+        var transactional: Bool {
+            switch self {
+            case .apply(let file, _): return file.transactional
+            case .revert(let row, _, _): return row.transactional
+            }
+        }
+
+        /// The steps this revision sends: the same for the executor and for `plan --sql`.
+        func steps(ownTransaction: Bool) -> [RunStep] {
+            switch self {
+            case .apply(let file, let promotedFrom):
+                return RevisionSteps.apply(file, promotedFrom: promotedFrom, ownTransaction: ownTransaction)
+            case .revert(let row, let down, _):
+                return RevisionSteps.revert(revision: row.revision, down: down, transactional: row.transactional,
+                                            ownTransaction: ownTransaction)
+            }
+        }
+    }
+
+    /// `upgrade`, `promote` or `downgrade`.
+    var action: String
+    var environment: EnvironmentConfig
+    /// The source stage of a promote.
+    var source: String?
+    var plan: Plan
+    var items: [Item]
+    /// Whether every revision runs in one transaction.
+    var singleTransaction: Bool
+
+    /// Makes a prepared run, refusing a single transaction over a non-transactional revision before anything runs.
+    init(action: String, environment: EnvironmentConfig, source: String?, plan: Plan, items: [Item],
+         options: RunOptions) throws(OrchestrateError) {
+        self.action = action
+        self.environment = environment
+        self.source = source
+        self.plan = plan
+        self.items = items
+        let single = options.singleTransaction || environment.transactionMode == .all
+        self.singleTransaction = single
+        if single, items.count > 0, let loose = items.first(where: { !$0.transactional }) {
+            let why = options.singleTransaction ? "--single-transaction" : "transaction = \"all\" in \(environment.path)"
+            throw .usage(
+                "\(why) runs the whole \(action) in one transaction, but revision \(loose.revision) (\(loose.path)) is non-transactional (`-- transaction: false`) and cannot run inside one; nothing was run",
+                hint: "run without \(options.singleTransaction ? "--single-transaction" : "transaction = \"all\"") (each revision in its own transaction), or split the run with --to so that revision \(loose.revision) runs in a run of its own")
+        }
+    }
+
+    /// The message of the run's "started" event.
+    var startedMessage: String {
+        let listed = plan.revisions.prefix(20).joined(separator: ", ") + (plan.revisions.count > 20 ? ", …" : "")
+        return "\(plan.revisions.count) revision(s)\(singleTransaction ? " in one transaction" : ""): \(listed)"
+    }
+}
