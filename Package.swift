@@ -46,7 +46,9 @@ let package = Package(
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
         .testTarget(name: "GitTests", dependencies: ["Git"]),
         .testTarget(name: "OrchestrateCoreTests", dependencies: ["OrchestrateCore", "Migrations", "TestSupport"]),
-        .testTarget(name: "OrchestrateCLITests", dependencies: ["OrchestrateCLI", "orchestrate", "TestSupport"]),
+        .testTarget(name: "OrchestrateCLITests", dependencies: [
+            "OrchestrateCLI", "orchestrate", "TestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

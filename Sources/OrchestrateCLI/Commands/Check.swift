@@ -3,6 +3,7 @@ import OrchestrateCore
 
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "check",
         abstract: "Check HEAD against a base branch: valid graph, one head after merging, no released file changed.",
         discussion: """
         Compares HEAD with merge-base(HEAD, REF), reading git history (no database unless --env): \

@@ -4,6 +4,7 @@ import OrchestrateCore
 
 struct Graph: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "graph",
         abstract: "Draw the revision graph like `git log --graph`, newest first, marking where each environment stands.",
         discussion: """
         `◀ dev, staging` follows the revisions each environment runs at the top of what it applied. Environments \

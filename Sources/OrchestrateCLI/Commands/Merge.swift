@@ -4,6 +4,7 @@ import OrchestrateCore
 
 struct Merge: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "merge",
         abstract: "Write a merge revision whose parents are the current heads.",
         discussion: """
         The merge has no SQL of its own: it joins divergent lines of history so that `upgrade` and `new` have one \
@@ -24,6 +25,7 @@ struct Merge: ParsableCommand {
 
 struct Rebase: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "rebase",
         abstract: "Move a revision no environment has applied onto another parent.",
         discussion: """
         Rewrites only the value of REV's `-- parent:` line; every other byte of the file stays. Refused when an \

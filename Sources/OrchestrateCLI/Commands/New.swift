@@ -5,6 +5,7 @@ import OrchestrateCore
 
 struct New: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "new",
         abstract: "Write a new migration on top of the single head.",
         discussion: "The file is migrations/YYYYMMDDHHMMSS_slug.sql (UTC) with `-- parent:` set to the current head.")
 
@@ -27,7 +28,7 @@ struct New: ParsableCommand {
 }
 
 struct Heads: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "The revisions with no children (one, unless branches diverged).")
+    static let configuration = CommandConfiguration(commandName: "heads", abstract: "The revisions with no children (one, unless branches diverged).")
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var output: OutputOptions
@@ -47,6 +48,7 @@ struct Heads: ParsableCommand {
 
 struct Lock: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "lock",
         abstract: "Freeze an environment: every writing command refuses it until `unlock`.")
 
     @OptionGroup var global: GlobalOptions
@@ -61,7 +63,7 @@ struct Lock: ParsableCommand {
 }
 
 struct Unlock: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Thaw a frozen environment.")
+    static let configuration = CommandConfiguration(commandName: "unlock", abstract: "Thaw a frozen environment.")
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The environment.") var environment: String
@@ -80,6 +82,7 @@ struct Unlock: ParsableCommand {
 
 struct Doctor: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "doctor",
         abstract: "Check the setup line by line: configs, variables, databases, ledger, git.",
         discussion: "Exits 1 when any check fails.")
 

@@ -4,6 +4,7 @@ import OrchestrateCore
 
 struct Repair: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "repair",
         abstract: "Accept an edited file's checksum, or settle an interrupted non-transactional revision; audited.",
         discussion: """
         Without --applied/--reverted: REV's file was edited after it was applied to ENV and the edit is known to be \

@@ -9,7 +9,7 @@ struct SandboxCommand: ParsableCommand {
         subcommands: [Start.self, Stop.self, Info.self])
 
     struct Start: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create (if needed) and start the sandbox.")
+        static let configuration = CommandConfiguration(commandName: "start", abstract: "Create (if needed) and start the sandbox.")
         @OptionGroup var global: GlobalOptions
 
         func run() throws {
@@ -24,7 +24,7 @@ struct SandboxCommand: ParsableCommand {
     }
 
     struct Stop: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Stop the sandbox (its data stays).")
+        static let configuration = CommandConfiguration(commandName: "stop", abstract: "Stop the sandbox (its data stays).")
         @OptionGroup var global: GlobalOptions
 
         func run() throws {

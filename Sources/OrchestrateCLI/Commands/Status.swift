@@ -3,6 +3,7 @@ import OrchestrateCore
 
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "status",
         abstract: "Which revision each environment runs, what is pending, drift, freezes and lock holders.",
         discussion: "Exits 3 when an environment could not be read, after reporting all of them.")
 
@@ -93,7 +94,7 @@ struct Status: ParsableCommand {
 }
 
 struct Audit: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "The environment's event log, newest first.")
+    static let configuration = CommandConfiguration(commandName: "audit", abstract: "The environment's event log, newest first.")
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var output: OutputOptions

@@ -4,6 +4,7 @@ import OrchestrateCore
 
 struct Upgrade: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "upgrade",
         abstract: "Apply migration files to a first-stage environment.",
         discussion: "Applies the target revision and its ancestors that the environment lacks, in topological order, each in its own transaction with its ledger row.")
 
@@ -25,6 +26,7 @@ struct Upgrade: ParsableCommand {
 
 struct Promote: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "promote",
         abstract: "Apply to an environment what its source stage runs and it lacks.",
         discussion: "Each revision's file must have the checksum the source stage recorded: what is promoted is what was tested.")
 
@@ -50,6 +52,7 @@ struct Promote: ParsableCommand {
 
 struct Downgrade: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "downgrade",
         abstract: "Revert revisions, newest first, with the down SQL recorded in the ledger.",
         discussion: "`--to base` reverts everything. Irreversible revisions (no down section) are refused before anything runs.")
 

@@ -4,6 +4,7 @@ import OrchestrateCore
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "verify",
         abstract: "Round-trip every revision on a scratch database: up, down to the root, up again; the schema must match.",
         discussion: """
         Each down section must undo exactly what its up section did, and each up section run again must do what it did \
