@@ -62,8 +62,10 @@ struct GitGateTests {
         let config = try project.run(["promote", "staging"])
         #expect(config.exitCode == 1)
         #expect(config.stderr.contains("uncommitted changes: environments/staging.toml"))
-        // Refused before connecting: not even the ledger exists.
-        #expect(try TestPostgres.query(staging, "SELECT to_regclass('orchestrate.revisions') IS NULL").first?.first == "t")
+        // Refused once the plan is known and before anything ran: no revision is recorded, the event log has the refusal.
+        #expect(try TestPostgres.query(staging, "SELECT count(*) FROM orchestrate.revisions").first?.first == "0")
+        #expect(try TestPostgres.query(staging, "SELECT outcome, message FROM orchestrate.events WHERE action = 'promote' ORDER BY id DESC LIMIT 1")
+            == [["refused", "environment `staging` is a later stage and the work tree has uncommitted changes: environments/staging.toml"]])
 
         try project.git("checkout", "--", "environments/staging.toml")
         let clean = try project.run(["promote", "staging"])

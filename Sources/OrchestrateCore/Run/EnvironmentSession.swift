@@ -1,28 +1,34 @@
 import Foundation
 import Postgres
 
-/// An open, locked environment: the lock connection, the work connection and the ledger, for one writing run.
+/// An open, locked environment for one writing run: the lock connection with the ledger, and (once there is work) the
+/// work connection.
 ///
 /// Opening takes the environment lock before touching the ledger (so two first runs cannot both create it), checks
-/// for a connection pooler in transaction mode, creates or upgrades the ledger, and refuses a frozen environment.
-/// `close()` (or deinit) releases the lock and closes both connections.
+/// for a connection pooler in transaction mode, creates or upgrades the ledger, and refuses a frozen environment, all
+/// on the lock connection. The work connection, which runs the revisions, is opened by the first `work()`: a run with
+/// nothing to do starts one server process, not two. `close()` (or deinit) releases the lock and closes both.
 final class EnvironmentSession {
     let environment: EnvironmentConfig
     let lockConnection: Connection
-    let work: Connection
     let lock: EnvironmentLock
+    /// The ledger on the lock connection: reads, freezes and events. Revision rows are written on the work
+    /// connection, inside each revision's transaction, with the SQL this ledger builds.
     let ledger: Ledger
     var run: RunContext
     let progress: ProgressHandler
+    private let conninfo: String
+    /// The work connection, once `work()` opened it.
+    private(set) var openedWork: Connection?
     private var closed = false
     /// The work connection's registration with `Interruption`.
     private var cancelToken: Int?
 
-    private init(environment: EnvironmentConfig, lockConnection: Connection, work: Connection, lock: EnvironmentLock,
+    private init(environment: EnvironmentConfig, lockConnection: Connection, conninfo: String, lock: EnvironmentLock,
                  ledger: Ledger, run: RunContext, progress: @escaping ProgressHandler) {
         self.environment = environment
         self.lockConnection = lockConnection
-        self.work = work
+        self.conninfo = conninfo
         self.lock = lock
         self.ledger = ledger
         self.run = run
@@ -34,67 +40,71 @@ final class EnvironmentSession {
                      provenance: Provenance?, checkFreeze: Bool = true,
                      progress: @escaping ProgressHandler) throws(OrchestrateError) -> EnvironmentSession {
         let conninfo = try EnvironmentDatabase.conninfo(for: environment, projectRoot: projectRoot, progress: progress)
-        let applicationName = "orchestrate \(command)"
-        let lockConnection = try EnvironmentDatabase.connect(environment, conninfo: conninfo, applicationName: applicationName,
+        let lockConnection = try EnvironmentDatabase.connect(environment, conninfo: conninfo, applicationName: "orchestrate \(command)",
                                                              progress: progress)
         // A client host that vanishes without closing its socket would otherwise keep the lock for hours.
         _ = try? lockConnection.execute(SessionSettings.lockConnection.joined(separator: "; "))
-        let probe: Ledger
-        do {
-            probe = try Ledger(connection: lockConnection, schema: environment.ledgerSchema)
-        } catch {
-            throw .operation("environment `\(environment.name)`: \(error.description)")
-        }
-        let lock = try EnvironmentLock.acquire(
-            on: lockConnection, environment: environment,
-            ledgerExists: { ((try? probe.installedVersion()) ?? nil) != nil }, progress: progress)
-        try detectPooler(lockConnection, environment: environment)
-        OrphanedWork.end(on: lockConnection, environment: environment, progress: progress)
-
-        let work = try EnvironmentDatabase.connect(
-            environment, conninfo: conninfo,
-            applicationName: OrphanedWork.applicationName(command: command, lockPID: lockConnection.backendPID),
-            retries: 0, progress: progress)
-        let cancelToken = Interruption.register(work)
         let ledger: Ledger
         do {
-            ledger = try Ledger(connection: work, schema: environment.ledgerSchema)
+            ledger = try Ledger(connection: lockConnection, schema: environment.ledgerSchema)
         } catch {
-            Interruption.unregister(cancelToken)
+            lockConnection.close()
             throw .operation("environment `\(environment.name)`: \(error.description)")
         }
+        let lock: EnvironmentLock
         do {
-            try ledger.ensure()
+            lock = try EnvironmentLock.acquire(
+                on: lockConnection, environment: environment,
+                ledgerExists: { ((try? ledger.installedVersion()) ?? nil) != nil }, progress: progress)
         } catch {
-            Interruption.unregister(cancelToken)
+            lockConnection.close()
             throw error
-        }
-        do {
-            // One round trip for all settings: it matters on a remote database.
-            try work.execute(SessionSettings.work(environment, serverVersion: work.serverVersionNumber).joined(separator: "; "))
-        } catch {
-            Interruption.unregister(cancelToken)
-            throw .operation("environment `\(environment.name)`: cannot set timeouts: \(error.description)")
         }
         let run = RunContext(id: UUID().uuidString.lowercased(), environment: environment.name, command: command,
                              actor: actor, git: provenance, lockPID: lockConnection.backendPID)
-        let session = EnvironmentSession(environment: environment, lockConnection: lockConnection, work: work, lock: lock,
-                                         ledger: ledger, run: run, progress: progress)
-        session.cancelToken = cancelToken
-        if checkFreeze {
-            let freeze: Freeze?
-            do { freeze = try ledger.freeze() } catch {
-                throw .operation("environment `\(environment.name)`: cannot read the ledger: \(error.description)")
+        let session = EnvironmentSession(environment: environment, lockConnection: lockConnection, conninfo: conninfo,
+                                         lock: lock, ledger: ledger, run: run, progress: progress)
+        do throws(OrchestrateError) {
+            try detectPooler(lockConnection, environment: environment)
+            OrphanedWork.end(on: lockConnection, environment: environment, progress: progress)
+            try ledger.ensure()
+            if checkFreeze {
+                let freeze: Freeze?
+                do throws(PostgresError) { freeze = try ledger.freeze() } catch {
+                    throw .operation("environment `\(environment.name)`: cannot read the ledger: \(error.description)")
+                }
+                if let freeze {
+                    session.recordQuietly(action: command.split(separator: " ").first.map(String.init) ?? command,
+                                          outcome: "refused", message: "environment is frozen: \(freeze.reason)")
+                    throw .locked("environment `\(environment.name)` is \(freeze.summary)",
+                                  hint: "`orchestrate unlock \(environment.name)` thaws it, once the reason no longer holds")
+                }
             }
-            if let freeze {
-                session.recordQuietly(action: command.split(separator: " ").first.map(String.init) ?? command,
-                                      outcome: "refused", message: "environment is frozen: \(freeze.reason)")
-                session.close()
-                throw .locked("environment `\(environment.name)` is \(freeze.summary)",
-                              hint: "`orchestrate unlock \(environment.name)` thaws it, once the reason no longer holds")
-            }
+        } catch {
+            session.close()
+            throw error
         }
         return session
+    }
+
+    /// The work connection, opened on first use: named after the lock holder (so that a later run can end it if this
+    /// process dies), registered for cancellation on a signal, with the run's timeouts set.
+    func work() throws(OrchestrateError) -> Connection {
+        if let openedWork { return openedWork }
+        let work = try EnvironmentDatabase.connect(
+            environment, conninfo: conninfo,
+            applicationName: OrphanedWork.applicationName(command: run.command, lockPID: lockConnection.backendPID),
+            retries: 0, progress: progress)
+        do throws(PostgresError) {
+            // One round trip for all settings: it matters on a remote database.
+            try work.execute(SessionSettings.work(environment, serverVersion: work.serverVersionNumber).joined(separator: "; "))
+        } catch {
+            work.close()
+            throw .operation("environment `\(environment.name)`: cannot set timeouts: \(error.description)")
+        }
+        openedWork = work
+        cancelToken = Interruption.register(work)
+        return work
     }
 
     /// A pooler in transaction mode hands each statement to any server connection, which breaks session locks.
@@ -130,7 +140,6 @@ final class EnvironmentSession {
                        durationMilliseconds: Int? = nil) {
         let event = NewEvent(run: run, action: action, revision: revision, outcome: outcome, message: message,
                              durationMilliseconds: durationMilliseconds)
-        guard let ledger = try? Ledger(connection: lockConnection, schema: environment.ledgerSchema) else { return }
         try? ledger.record(event)
     }
 
@@ -139,8 +148,7 @@ final class EnvironmentSession {
                 durationMilliseconds: Int? = nil) throws(OrchestrateError) {
         let event = NewEvent(run: run, action: action, revision: revision, outcome: outcome, message: message,
                              durationMilliseconds: durationMilliseconds)
-        do {
-            let ledger = try Ledger(connection: lockConnection, schema: environment.ledgerSchema)
+        do throws(PostgresError) {
             try ledger.record(event)
         } catch {
             throw .operation("environment `\(environment.name)`: cannot write the event log: \(error.description)")
@@ -152,8 +160,8 @@ final class EnvironmentSession {
         guard !closed else { return }
         closed = true
         Interruption.unregister(cancelToken)
+        openedWork?.close()
         lock.release()
-        work.close()
         lockConnection.close()
     }
 

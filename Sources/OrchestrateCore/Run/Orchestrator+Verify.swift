@@ -77,8 +77,9 @@ extension Orchestrator {
         defer { session.close() }
         let executor = RevisionExecutor(session: session, action: "verify")
         func snapshot() throws(OrchestrateError) -> SchemaSnapshot {
+            let work = try session.work()
             do throws(PostgresError) {
-                return try SchemaSnapshot.read(from: session.work, excludedSchemas: [environment.ledgerSchema])
+                return try SchemaSnapshot.read(from: work, excludedSchemas: [environment.ledgerSchema])
             } catch {
                 throw .operation("verify: cannot read the catalog of \(scratch.display): \(error.description)")
             }

@@ -32,21 +32,36 @@ public final class Orchestrator: Sendable {
         }
     }
 
-    /// The shell of every applying run: provenance, the locked session, the decision over what the environment runs
-    /// (`prepare`, which records refusals through its second argument), then the execution.
+    /// The shell of every applying run: the locked session, the decision over what the environment runs (`prepare`,
+    /// which records refusals through its second argument), the git provenance, then the execution.
     private func locked(
         _ environment: EnvironmentConfig, action: String, isFirstStage: Bool,
         prepare: ([AppliedRevision], (String?, String, String) -> Void) throws(OrchestrateError) -> PreparedRun
     ) throws(OrchestrateError) -> RunReport {
-        let provenance = try GitProvenance.current(projectRoot: project.root, environment: environment,
-                                                   isFirstStage: isFirstStage, progress: progress)
         let session = try EnvironmentSession.open(environment, projectRoot: project.root, command: "\(action) \(environment.name)",
-                                                  actor: actor, provenance: provenance, progress: progress)
+                                                  actor: actor, provenance: nil, progress: progress)
         defer { session.close() }
         let prepared = try prepare(try readApplied(session)) { revision, outcome, message in
             session.recordQuietly(action: action, revision: revision, outcome: outcome, message: message)
         }
+        try readProvenance(session, prepared, isFirstStage: isFirstStage)
         return try execute(session: session, prepared)
+    }
+
+    /// Reads the git provenance into the session once the plan turns out not to be empty: a run that writes nothing
+    /// records nothing, so it needs neither git (whose start-up alone costs ~10 ms) nor a clean tree. A refusal (a
+    /// later stage with uncommitted changes, no repository) is written to the event log.
+    private func readProvenance(_ session: EnvironmentSession, _ prepared: PreparedRun,
+                                isFirstStage: Bool) throws(OrchestrateError) {
+        guard !prepared.plan.isEmpty else { return }
+        do {
+            session.run.git = try GitProvenance.current(projectRoot: project.root, environment: session.environment,
+                                                        isFirstStage: isFirstStage, progress: progress)
+        } catch {
+            session.recordQuietly(action: prepared.action, outcome: error.category == .policy ? "refused" : "failed",
+                                  message: String(error.message.prefix(2000)))
+            throw error
+        }
     }
 
     /// What `upgrade` knows before it touches the database.
@@ -207,13 +222,12 @@ public final class Orchestrator: Sendable {
         guard (target == nil) != (steps == nil) else {
             throw .usage("downgrade needs exactly one of --to REV (or base) and --steps N")
         }
-        let provenance = try GitProvenance.current(projectRoot: project.root, environment: environment,
-                                                   isFirstStage: project.pipeline?.isFirstStage(name) ?? true, progress: progress)
         let session = try EnvironmentSession.open(environment, projectRoot: project.root, command: "downgrade \(name)",
-                                                  actor: actor, provenance: provenance, progress: progress)
+                                                  actor: actor, provenance: nil, progress: progress)
         defer { session.close() }
         let prepared = try prepareDowngrade(environment, applied: try readApplied(session), ledger: session.ledger,
                                             to: target, steps: steps, options: options)
+        try readProvenance(session, prepared, isFirstStage: project.pipeline?.isFirstStage(name) ?? true)
         return try execute(session: session, prepared)
     }
 
@@ -277,7 +291,7 @@ public final class Orchestrator: Sendable {
                 throw OrchestrateError.locked("environment `\(name)` is already \(existing.summary)",
                                               hint: "`orchestrate unlock \(name)` first to change the reason")
             }
-            try session.work.query(
+            try session.lockConnection.query(
                 "INSERT INTO \(session.ledger.table("freezes")) (os_user, host, git_commit, reason) VALUES ($1, $2, $3, $4)",
                 [actor.osUser, actor.host, session.run.git?.commit, reason])
         } catch let error as OrchestrateError {
@@ -297,7 +311,7 @@ public final class Orchestrator: Sendable {
         defer { session.close() }
         do {
             guard let existing = try session.ledger.freeze() else { return nil }
-            try session.work.query("DELETE FROM \(session.ledger.table("freezes"))")
+            try session.lockConnection.query("DELETE FROM \(session.ledger.table("freezes"))")
             try session.record(action: "unlock", outcome: "thawed", message: "was: \(existing.reason)")
             return existing
         } catch let error as OrchestrateError {

@@ -135,12 +135,13 @@ extension Orchestrator {
         let event = session.ledger.eventInsert(NewEvent(run: session.run, action: "repair", revision: row.revision,
                                                         outcome: report.outcome, message: message))
         statements.append(event)
+        let work = try session.work()
         do throws(PostgresError) {
-            try session.work.execute("BEGIN")
-            for statement in statements { try session.work.query(statement.sql, statement.parameters) }
-            try session.work.execute("COMMIT")
+            try work.execute("BEGIN")
+            for statement in statements { try work.query(statement.sql, statement.parameters) }
+            try work.execute("COMMIT")
         } catch {
-            if session.work.isOpen, session.work.transactionStatus != .idle { _ = try? session.work.execute("ROLLBACK") }
+            if work.isOpen, work.transactionStatus != .idle { _ = try? work.execute("ROLLBACK") }
             session.recordQuietly(action: "repair", revision: row.revision, outcome: "failed", message: error.description)
             throw .operation("environment `\(name)`: cannot repair \(row.revision): \(error.description); nothing was changed")
         }
