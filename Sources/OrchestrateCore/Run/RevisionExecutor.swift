@@ -72,8 +72,9 @@ struct RevisionExecutor {
         let source = SQLSource(revision: "(single transaction)", path: environment.path)
         try withLockRetries(revision: "the single transaction of \(count) revision(s)") { () throws(OrchestrateError) in
             try checkInterrupt(source: source, direction: action, statement: nil)
+            let work = try session.work()
             do throws(PostgresError) {
-                try session.work.execute("BEGIN")
+                try work.execute("BEGIN")
             } catch {
                 throw failure(source: source, direction: action, error: error, sql: nil, sqlStartLine: 1)
             }
@@ -87,7 +88,7 @@ struct RevisionExecutor {
                 throw error
             }
             do throws(PostgresError) {
-                try session.work.execute("COMMIT")
+                try work.execute("COMMIT")
             } catch {
                 rollback()
                 throw failure(source: source, direction: action, error: error, sql: nil, sqlStartLine: 1)
@@ -101,15 +102,28 @@ struct RevisionExecutor {
 
     /// Sends `steps` in order on the work connection, turning every failure into an error that names the file, line
     /// and statement, after rolling back what is still open.
+    ///
+    /// A transactional revision takes two round trips, not four: `BEGIN` travels in one text with the section, and the
+    /// ledger write (its values inlined as literals) with `COMMIT`. On a remote database that halves the time spent
+    /// waiting on the network per revision.
     private func perform(_ steps: [RunStep], source: SQLSource, direction: String,
                          started: DispatchTime) throws(OrchestrateError) {
-        let work = session.work
+        let work = try session.work()
         // For a non-transactional revision: the statement running, and how many there are.
         var progress: (Int, Int)?
-        for step in steps {
+        var index = steps.startIndex
+        while index < steps.endIndex {
+            let step = steps[index]
+            let next = index + 1 < steps.endIndex ? steps[index + 1] : nil
+            index += 1
             switch step {
             case .begin:
                 try checkInterrupt(source: source, direction: direction, statement: nil)
+                if case .section(let sql, let startLine) = next {
+                    index += 1
+                    try runSection(sql, startLine: startLine, prefix: "BEGIN; ", on: work, source: source, direction: direction)
+                    continue
+                }
                 do {
                     try work.execute("BEGIN")
                 } catch {
@@ -124,21 +138,7 @@ struct RevisionExecutor {
                 }
             case .section(let sql, let startLine):
                 try checkInterrupt(source: source, direction: direction, statement: nil)
-                do {
-                    try work.execute(sql)
-                } catch {
-                    rollback()
-                    throw failure(source: source, direction: direction, error: error, sql: sql, sqlStartLine: startLine)
-                }
-                guard work.transactionStatus == .inTransaction else {
-                    // The script ended our transaction itself (COMMIT/ROLLBACK inside the file): its effects may be
-                    // committed without a ledger row. Say so loudly; nothing more can be made atomic here.
-                    session.recordQuietly(action: action, revision: source.revision, outcome: "failed",
-                                          message: "the \(direction) SQL ended the transaction itself")
-                    throw .operation(
-                        "\(source.path): revision \(source.revision) ended its own transaction (COMMIT or ROLLBACK in the \(direction) section); what it ran before that may be committed and is NOT recorded",
-                        hint: "remove transaction control from the file, or mark it `-- transaction: false`; then check the database and use `orchestrate repair`")
-                }
+                try runSection(sql, startLine: startLine, prefix: "", on: work, source: source, direction: direction)
             case .statement(let statement, let index, let total, let startLine):
                 progress = (index, total)
                 try checkInterrupt(source: source, direction: direction, statement: progress)
@@ -155,16 +155,48 @@ struct RevisionExecutor {
             case .ledger(let write):
                 let commands = session.ledger.commands(for: write, run: session.run, action: action,
                                                        durationMilliseconds: elapsed(since: started))
-                for command in commands {
-                    do {
-                        try work.query(command.sql, command.parameters)
-                    } catch {
-                        rollback()
-                        throw failure(source: source, direction: direction, error: error, sql: nil, sqlStartLine: 1,
-                                      statement: progress)
+                do {
+                    if case .commit = next {
+                        index += 1
+                        var text = ""
+                        for command in commands {
+                            text += try command.inlined(quote: work.quoteLiteral) + ";\n"
+                        }
+                        try work.execute(text + "COMMIT")
+                    } else {
+                        for command in commands {
+                            try work.query(command.sql, command.parameters)
+                        }
                     }
+                } catch {
+                    rollback()
+                    throw failure(source: source, direction: direction, error: error, sql: nil, sqlStartLine: 1,
+                                  statement: progress)
                 }
             }
+        }
+    }
+
+    /// Runs a transactional section as one text, after `prefix` (`BEGIN; ` when the transaction opens with it), and
+    /// refuses a section that ended the transaction itself.
+    private func runSection(_ sql: String, startLine: Int, prefix: String, on work: Connection, source: SQLSource,
+                            direction: String) throws(OrchestrateError) {
+        do {
+            try work.execute(prefix + sql)
+        } catch var error {
+            rollback()
+            // The server counts the position from the start of the text sent; the file's section starts after the prefix.
+            if let position = error.position { error.position = max(1, position - prefix.count) }
+            throw failure(source: source, direction: direction, error: error, sql: sql, sqlStartLine: startLine)
+        }
+        guard work.transactionStatus == .inTransaction else {
+            // The script ended our transaction itself (COMMIT/ROLLBACK inside the file): its effects may be
+            // committed without a ledger row. Say so loudly; nothing more can be made atomic here.
+            session.recordQuietly(action: action, revision: source.revision, outcome: "failed",
+                                  message: "the \(direction) SQL ended the transaction itself")
+            throw .operation(
+                "\(source.path): revision \(source.revision) ended its own transaction (COMMIT or ROLLBACK in the \(direction) section); what it ran before that may be committed and is NOT recorded",
+                hint: "remove transaction control from the file, or mark it `-- transaction: false`; then check the database and use `orchestrate repair`")
         }
     }
 
@@ -191,8 +223,8 @@ struct RevisionExecutor {
     }
 
     private func rollback() {
-        if session.work.isOpen, session.work.transactionStatus != .idle {
-            _ = try? session.work.execute("ROLLBACK")
+        if let work = session.openedWork, work.isOpen, work.transactionStatus != .idle {
+            _ = try? work.execute("ROLLBACK")
         }
     }
 
@@ -221,7 +253,7 @@ struct RevisionExecutor {
 
     /// Invalid indexes (`pg_index.indisvalid = false`) whose names the failing statement mentions.
     private func invalidIndexes(mentionedIn statement: String) -> [String]? {
-        guard let result = try? session.work.query(
+        guard let result = try? session.openedWork?.query(
             "SELECT indexrelid::regclass::text, c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE NOT i.indisvalid")
         else { return nil }
         let text = statement.lowercased()
