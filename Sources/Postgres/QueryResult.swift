@@ -3,12 +3,13 @@ internal import CLibPQ
 /// The rows and status of one statement, copied out of libpq's PGresult (which is freed right away).
 ///
 /// Values are in PostgreSQL's text format (`t`/`f` for booleans, `2024-05-01 12:00:00+00` for timestamptz, ...);
-/// nil is SQL NULL.
+/// nil is SQL NULL. The cells are kept as one block of UTF-8 bytes and become Strings only when read, so a result of
+/// thousands of rows costs two allocations instead of one per row and per long value.
 public struct QueryResult: Sendable {
     /// The column names, in order (duplicates possible, e.g. `SELECT 1 AS a, 2 AS a`).
     public var columns: [String]
     /// The rows; each has one value per column, nil for SQL NULL.
-    public var rows: [[String?]]
+    public var rows: Rows
     /// The rows affected or returned, as the command tag reports it (PQcmdTuples); nil for commands that report
     /// none, such as `CREATE TABLE`.
     public var affectedRows: Int?
@@ -18,7 +19,7 @@ public struct QueryResult: Sendable {
     /// Makes a result; the library builds them from libpq, callers mostly need this in tests.
     public init(columns: [String] = [], rows: [[String?]] = [], affectedRows: Int? = nil, command: String = "") {
         self.columns = columns
-        self.rows = rows
+        self.rows = Rows(rows, columnCount: rows.first?.count ?? columns.count)
         self.affectedRows = affectedRows
         self.command = command
     }
@@ -37,22 +38,106 @@ public struct QueryResult: Sendable {
 
     /// Copies a successful PGresult (PGRES_TUPLES_OK, PGRES_COMMAND_OK or PGRES_EMPTY_QUERY).
     init(result: OpaquePointer) {
-        let columnCount = PQnfields(result)
-        let rowCount = PQntuples(result)
-        columns = (0..<columnCount).map { LibPQ.string(PQfname(result, $0)) ?? "" }
-        rows = (0..<rowCount).map { row in
-            (0..<columnCount).map { column -> String? in
-                if PQgetisnull(result, row, column) != 0 {
-                    return nil
-                }
-                guard let value = PQgetvalue(result, row, column) else { return nil }
-                let length = Int(PQgetlength(result, row, column))
-                return value.withMemoryRebound(to: UInt8.self, capacity: length) {
-                    String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
-                }
-            }
-        }
+        let columnCount = Int(PQnfields(result))
+        let rowCount = Int(PQntuples(result))
+        columns = (0..<Int32(columnCount)).map { LibPQ.string(PQfname(result, $0)) ?? "" }
+        rows = Rows(result: result, rowCount: rowCount, columnCount: columnCount)
         affectedRows = LibPQ.string(PQcmdTuples(result)).flatMap { Int($0) }
         command = LibPQ.string(PQcmdStatus(result)) ?? ""
+    }
+
+    /// The rows of a result: a random-access collection of `Row`.
+    public struct Rows: RandomAccessCollection, Sendable {
+        /// Every cell's bytes, row after row.
+        fileprivate let bytes: [UInt8]
+        /// Where each cell starts in `bytes`; one more entry than there are cells, the last is `bytes.count`.
+        fileprivate let starts: [Int32]
+        /// Whether each cell is SQL NULL.
+        fileprivate let nulls: [Bool]
+        fileprivate let columnCount: Int
+        public let count: Int
+
+        public var startIndex: Int { 0 }
+        public var endIndex: Int { count }
+
+        public subscript(position: Int) -> Row {
+            precondition(position >= 0 && position < count, "row \(position) out of range 0..<\(count)")
+            return Row(rows: self, first: position * columnCount)
+        }
+
+        init(_ values: [[String?]], columnCount: Int) {
+            var bytes: [UInt8] = []
+            var starts: [Int32] = [0]
+            var nulls: [Bool] = []
+            for row in values {
+                precondition(row.count == columnCount, "every row needs \(columnCount) values")
+                for value in row {
+                    bytes += value?.utf8 ?? "".utf8
+                    starts.append(Int32(bytes.count))
+                    nulls.append(value == nil)
+                }
+            }
+            self.bytes = bytes
+            self.starts = starts
+            self.nulls = nulls
+            self.columnCount = columnCount
+            self.count = values.count
+        }
+
+        init(result: OpaquePointer, rowCount: Int, columnCount: Int) {
+            let cellCount = rowCount * columnCount
+            var total = 0
+            for row in 0..<Int32(rowCount) {
+                for column in 0..<Int32(columnCount) { total += Int(PQgetlength(result, row, column)) }
+            }
+            precondition(total < Int(Int32.max), "a result of \(total) bytes is more than this reader holds")
+            var starts: [Int32] = []
+            starts.reserveCapacity(cellCount + 1)
+            starts.append(0)
+            var nulls: [Bool] = []
+            nulls.reserveCapacity(cellCount)
+            let bytes = [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
+                var offset = 0
+                for row in 0..<Int32(rowCount) {
+                    for column in 0..<Int32(columnCount) {
+                        let isNull = PQgetisnull(result, row, column) != 0
+                        let length = isNull ? 0 : Int(PQgetlength(result, row, column))
+                        if length > 0, let value = PQgetvalue(result, row, column), let base = buffer.baseAddress {
+                            UnsafeMutableRawPointer(base + offset).copyMemory(from: value, byteCount: length)
+                        }
+                        offset += length
+                        starts.append(Int32(offset))
+                        nulls.append(isNull)
+                    }
+                }
+                initialized = offset
+            }
+            self.bytes = bytes
+            self.starts = starts
+            self.nulls = nulls
+            self.columnCount = columnCount
+            self.count = rowCount
+        }
+
+        fileprivate func value(_ cell: Int) -> String? {
+            if nulls[cell] { return nil }
+            let range = Int(starts[cell])..<Int(starts[cell + 1])
+            return bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[range]), as: UTF8.self) }
+        }
+    }
+
+    /// One row: a random-access collection of its values, nil for SQL NULL.
+    public struct Row: RandomAccessCollection, Sendable {
+        fileprivate let rows: Rows
+        /// The index of the row's first cell.
+        fileprivate let first: Int
+
+        public var startIndex: Int { 0 }
+        public var endIndex: Int { rows.columnCount }
+
+        public subscript(position: Int) -> String? {
+            precondition(position >= 0 && position < rows.columnCount, "column \(position) out of range 0..<\(rows.columnCount)")
+            return rows.value(first + position)
+        }
     }
 }

@@ -24,6 +24,34 @@ struct QueryTests {
         #expect(result.command == "SELECT 1")
     }
 
+    @Test("thousands of rows keep every cell apart: NULL is not '', multi-byte values, empty results")
+    func manyRows() throws {
+        let connection = try Connection(conninfo: try testServerConninfo())
+        let result = try connection.query("""
+            SELECT i, CASE i % 3 WHEN 0 THEN NULL WHEN 1 THEN '' ELSE repeat('é', i % 50) || '🐘' END AS v, NULL AS n
+            FROM generate_series(1, 3000) AS i
+            """)
+        #expect(result.count == 3000)
+        #expect(result.rows.allSatisfy { $0.count == 3 })
+        for (index, row) in result.rows.enumerated() {
+            let i = index + 1
+            let expected: String? = i % 3 == 0 ? nil : i % 3 == 1 ? "" : String(repeating: "é", count: i % 50) + "🐘"
+            guard row[0] == String(i), row[1] == expected, row[2] == nil else {
+                Issue.record("row \(i): \(Array(row))")
+                return
+            }
+        }
+        #expect(Array(result.rows.last ?? result.rows[0]) == ["3000", nil, nil])
+        let empty = try connection.query("SELECT 1 AS a WHERE false")
+        #expect(empty.count == 0 && empty.rows.isEmpty && empty.columns == ["a"])
+        let none = try connection.execute("SET application_name = 'x'")
+        #expect(none.rows.isEmpty && none.columns.isEmpty)
+        // Results built by hand (tests, callers) read the same way.
+        let manual = QueryResult(columns: ["a", "b"], rows: [["1", nil], ["", "ü"]])
+        #expect(manual.rows.map { Array($0) } == [["1", nil], ["", "ü"]])
+        #expect(manual[1, "b"] == "ü")
+    }
+
     @Test("a NUL character in a parameter is a usage error, and the connection stays usable")
     func nulParameter() throws {
         let connection = try Connection(conninfo: try testServerConninfo())

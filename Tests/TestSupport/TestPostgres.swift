@@ -52,7 +52,7 @@ public enum TestPostgres {
     public static func query(_ name: String, _ sql: String, _ parameters: [String?] = []) throws -> [[String?]] {
         let connection = try Connection(conninfo: try conninfo(database: name), applicationName: "orchestrate tests")
         defer { connection.close() }
-        return try connection.query(sql, parameters).rows
+        return try connection.query(sql, parameters).rows.map { Array($0) }
     }
 }
 
