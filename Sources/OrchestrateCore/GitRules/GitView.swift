@@ -2,16 +2,29 @@ import Foundation
 import Git
 
 /// Read-only git answers for reports; every question degrades to "unknown" outside a repository.
+///
+/// The repository is opened by the first question: most reports ask none (no drift, no orphans), and starting libgit2
+/// costs ~10 ms and ~1 MiB (Debian's build parses the system's CA certificates).
 final class GitView {
-    private let repository: Repository?
-    private let prefix: String
-    private let head: ObjectID?
+    private let projectRoot: String
+    private var opened: (repository: Repository?, prefix: String, head: ObjectID?)?
 
     init(projectRoot: String) {
+        self.projectRoot = projectRoot
+    }
+
+    private var repository: Repository? { open().repository }
+    private var prefix: String { open().prefix }
+    private var head: ObjectID? { open().head }
+
+    private func open() -> (repository: Repository?, prefix: String, head: ObjectID?) {
+        if let opened { return opened }
         let repository = try? Repository.discover(from: projectRoot)
-        self.repository = repository
-        self.prefix = GitProvenance.relativePrefix(projectRoot: projectRoot, workdir: repository?.workdir)
-        self.head = (try? repository?.head().commit) ?? nil
+        let state = (repository: repository,
+                     prefix: GitProvenance.relativePrefix(projectRoot: projectRoot, workdir: repository?.workdir),
+                     head: (try? repository?.head().commit) ?? nil)
+        opened = state
+        return state
     }
 
     /// The commits that changed `path` (project-relative) after `since` up to HEAD, newest first.
