@@ -82,12 +82,26 @@ struct SchemaSnapshotTests {
         #expect(snapshot.differences(to: changed).map(\.description) == ["~ column app.users.name: text NOT NULL DEFAULT 'x'::text -> text NOT NULL"])
     }
 
+    @Test("ledger array literals: quotes and backslashes escaped, read back by PostgreSQL as written")
+    func arrayLiterals() throws {
+        let values = ["001_root", "b\\c", "d\"e", "grüße", ""]
+        #expect(Ledger.arrayLiteral(values) == #"{"001_root","b\\c","d\"e","grüße",""}"#)
+        #expect(Ledger.arrayLiteral([]) == "{}")
+        let connection = try Connection(conninfo: try TestPostgres.conninfo(database: "postgres"))
+        defer { connection.close() }
+        let back = try connection.query("SELECT unnest($1::text[])", [Ledger.arrayLiteral(values)])
+        #expect(back.rows.map { $0[0] } == values)
+    }
+
     @Test("script rendering: parameters inlined outside quotes, statements terminated outside comments")
     func scriptPieces() throws {
         let command = SQLCommand(sql: "UPDATE t SET a = $1, b = $2::int, c = '$1', d = \"$2\" WHERE e = $10", parameters:
             ["it's", nil, nil, nil, nil, nil, nil, nil, nil, "ten"])
         let quote = { (value: String) throws(PostgresError) -> String in "'" + value.replacingOccurrences(of: "'", with: "''") + "'" }
         #expect(try command.inlined(quote: quote) == "UPDATE t SET a = 'it''s', b = NULL::int, c = '$1', d = \"$2\" WHERE e = 'ten'")
+        // `$n` next to identifiers, past the count, in nested quotes; multi-byte text around them.
+        let edges = SQLCommand(sql: "SELECT a$1, $3, $12, 'x''$1', \"é$1\", é $1, ($2)", parameters: ["v", nil])
+        #expect(try edges.inlined(quote: quote) == "SELECT a$1, $3, $12, 'x''$1', \"é$1\", é 'v', (NULL)")
         #expect(RunScript.terminated("SELECT 1;\n-- done\n") == "SELECT 1;\n-- done")
         #expect(RunScript.terminated("SELECT 1 -- no semicolon") == "SELECT 1 -- no semicolon\n;")
         #expect(RunScript.terminated("SELECT ';'") == "SELECT ';'\n;")

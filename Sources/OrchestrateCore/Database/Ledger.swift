@@ -246,8 +246,21 @@ public struct Ledger {
 
     /// A PostgreSQL array literal for text values that need no quoting beyond the revision-id alphabet.
     static func arrayLiteral(_ values: [String]) -> String {
-        "{" + values.map { "\"" + $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
-            .joined(separator: ",") + "}"
+        var literal = "{"
+        for (index, value) in values.enumerated() {
+            if index > 0 { literal += "," }
+            literal += "\""
+            if value.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") }) {
+                for character in value.unicodeScalars {
+                    if character == "\\" || character == "\"" { literal += "\\" }
+                    literal.unicodeScalars.append(character)
+                }
+            } else {
+                literal += value
+            }
+            literal += "\""
+        }
+        return literal + "}"
     }
 }
 
