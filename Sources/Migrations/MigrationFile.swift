@@ -126,6 +126,19 @@ public struct MigrationFile: Sendable, Hashable {
             checksum: Checksum.sha256Hex(ofNormalized: normalized))
     }
 
+    /// Checks a file as `parse(path:bytes:)` does, with the same errors, and returns only its revision and parents.
+    ///
+    /// Neither the sections' text nor the checksum is made: for `orchestrate check`, which reads every file for the
+    /// graph, the SHA-256 of the checksum costs more than the parsing.
+    public static func parseNode(path: String, bytes: [UInt8]) throws(MigrationError) -> RevisionNode {
+        let revision = try revisionID(fromPath: path)
+        let layout = try Checksum.normalize(bytes).withUnsafeBufferPointer {
+            (buffer) throws(MigrationError) -> MigrationFileParser.Layout in
+            try MigrationFileParser(path: path, bytes: buffer).parse()
+        }
+        return RevisionNode(id: revision, parents: layout.header.parents)
+    }
+
     /// Renders a new file's text (header, up, down) in the canonical format; used by `new` and `merge`.
     ///
     /// The header has a `-- parent:` line (omitted for a root) and `-- transaction: false` only when

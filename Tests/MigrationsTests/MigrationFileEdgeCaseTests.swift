@@ -368,3 +368,37 @@ struct MigrationFileEdgeCaseTests {
             text, "d\u{600}/r2.sql: invalid revision id 'd\u{600}/r2' \(invalid)", path: "d\u{600}/r2.sql")
     }
 }
+
+@Suite("MigrationFile.parseNode")
+struct MigrationFileParseNodeTests {
+    @Test("the same revision and parents as parse, and the same errors, word for word")
+    func sameAsParse() throws {
+        let texts = [
+            "-- parent: r1, r0\n-- migrate:up\nSELECT 1;\n-- migrate:down\nSELECT 2;\n",
+            "-- migrate:up\n",
+            "-- parent: r1\r\n-- migrate:up\r\n",
+            "-- parent: a,,b\n-- migrate:up\n",
+            "-- parent: café\n-- migrate:up\n",
+            "-- migrate:up\n-- migrate:up\n",
+            "SELECT 1;\n",
+            "-- note: x\n-- migrate:up\n",
+        ]
+        for (index, text) in texts.enumerated() {
+            for path in ["migrations/r\(index).sql", "migrations/bad id.sql", "migrations/r.txt"] {
+                let bytes = Array(text.utf8)
+                let parsed = Result { () throws(MigrationError) in try MigrationFile.parse(path: path, bytes: bytes) }
+                let node = Result { () throws(MigrationError) in try MigrationFile.parseNode(path: path, bytes: bytes) }
+                switch (parsed, node) {
+                case (.success(let file), .success(let node)):
+                    #expect(node == RevisionNode(id: file.revision, parents: file.parents), "\(path): \(text)")
+                case (.failure(let fileError), .failure(let nodeError)):
+                    #expect(nodeError == fileError, "\(path): \(text)")
+                default:
+                    Issue.record("parse and parseNode disagree on \(path): \(text)")
+                }
+            }
+        }
+        let invalid: [UInt8] = Array("-- migrate:up\n".utf8) + [0xFF]
+        #expect(throws: MigrationError.self) { try MigrationFile.parseNode(path: "r.sql", bytes: invalid) }
+    }
+}
