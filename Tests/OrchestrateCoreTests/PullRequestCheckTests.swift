@@ -337,5 +337,24 @@ struct PullRequestCheckTests {
         #expect(MigrationBlob.headerLine(ofKey: "parent", in: Array("-- note\r\n\r\n  -- parent: a\n-- migrate:up\n".utf8)) == 3)
         #expect(MigrationBlob.headerLine(ofKey: "parent", in: Array("\u{FEFF}-- parent: a\n".utf8)) == 1)
         #expect(MigrationBlob.headerLine(ofKey: "parent", in: Array("-- migrate:up\n-- parent: a\n".utf8)) == nil)
+        let cases: [(String, Int?)] = [
+            ("\t--\tparent:a\n-- migrate:up\n", 1),
+            ("--parent: a", 1),
+            ("-- parent : a\n-- migrate:up\n", nil),
+            ("-- Parent: a\n-- migrate:up\n", nil),
+            ("-- parents: a\n-- parent: b\n", 2),
+            ("\r-- parent: a\n", nil),
+            ("-- x\r\n-- y\r-- parent: a\r\n-- parent: b\r\n", 3),
+            ("-- migrate:upx\n-- parent: a\n", nil),
+            ("  --   migrate:up\n-- parent: a\n", nil),
+            ("SELECT 1;\n\n-- parent: a\n", 3),
+            ("", nil),
+            ("\u{FEFF}", nil),
+            ("-- é\n-- parent: é\n", 2),
+        ]
+        for (text, line) in cases {
+            #expect(MigrationBlob.headerLine(ofKey: "parent", in: Array(text.utf8)) == line, "\(text.debugDescription)")
+        }
+        #expect(MigrationBlob.headerLine(ofKey: "transaction", in: Array("-- parent: a\n-- transaction: false\n".utf8)) == 2)
     }
 }
