@@ -10,13 +10,12 @@ public enum Checksum {
     ///
     /// A lone `CR` (not followed by `LF`) is kept. The result is what the parser reads and what is hashed.
     public static func normalize(_ bytes: [UInt8]) -> [UInt8] {
-        if !bytes.contains(0x0D), !bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
+        let hasBOM = bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF
+        let hasCR = bytes.withUnsafeBufferPointer { $0.firstIndex(of: 0x0D, in: $0.indices) != nil }
+        if !hasBOM, !hasCR {
             return bytes  // Nothing to change (the common case): no copy.
         }
-        var start = 0
-        if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF {
-            start = 3
-        }
+        let start = hasBOM ? 3 : 0
         var result: [UInt8] = []
         result.reserveCapacity(bytes.count - start)
         var index = start

@@ -14,26 +14,12 @@ public enum RevisionID {
 
     /// Returns whether `id` matches `[A-Za-z0-9][A-Za-z0-9_.-]*` (ASCII only, not empty).
     public static func isValid(_ id: String) -> Bool {
-        if let valid = id.utf8.withContiguousStorageIfAvailable({ isValid(bytes: $0) }) {
-            return valid
-        }
-        var bytes = id.utf8.makeIterator()
-        guard let first = bytes.next(), isAlphanumeric(first) else {
-            return false
-        }
-        while let byte = bytes.next() {
-            guard
-                isAlphanumeric(byte) || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
-                    || byte == UInt8(ascii: "-")
-            else {
-                return false
-            }
-        }
-        return true
+        var id = id
+        return id.withUTF8 { isValid(utf8: $0) }
     }
 
-    /// `isValid` over the id's UTF-8 bytes.
-    private static func isValid(bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    /// `isValid` over an id's UTF-8 bytes.
+    static func isValid(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let first = bytes.first, isAlphanumeric(first) else {
             return false
         }

@@ -192,6 +192,34 @@ struct PullRequestCheckTests {
         }
     }
 
+    @Test("a modified file without checksums is never taken for unchanged")
+    func missingChecksums() {
+        let path = "migrations/b.sql"
+        let original = Self.text("b", parent: "a")
+        let rewritten = original.replacingOccurrences(of: "\n", with: "\r\n")
+        var head = Self.released
+        head[path] = MigrationBlob.read(path: path, blob: rewritten, bytes: Array(rewritten.utf8), checksum: false)
+        var mergeBase = Self.released
+        mergeBase[path] = MigrationBlob.read(path: path, blob: original, bytes: Array(original.utf8), checksum: false)
+        let check = PullRequestCheck(Self.input(head: head, base: Self.released, mergeBase: mergeBase,
+                                                changes: [MigrationChange(kind: .modified, oldPath: path, newPath: path)]))
+        #expect(check.findings(history: [:]).map(\.kind) == [.editedRelease])
+    }
+
+    @Test("reading without a checksum gives the same blob otherwise, parse errors included")
+    func readWithoutChecksum() {
+        for text in [Self.text("b", parent: "a"), "-- parent: a\n-- parent: b\n-- migrate:up\n", "\u{FEFF}-- parent: a\r\n"] {
+            let path = "migrations/b.sql"
+            let with = MigrationBlob.read(path: path, blob: "1", bytes: Array(text.utf8))
+            let without = MigrationBlob.read(path: path, blob: "1", bytes: Array(text.utf8), checksum: false)
+            #expect(with.checksum == Checksum.sha256Hex(normalizing: Array(text.utf8)))
+            #expect(without.checksum == nil)
+            #expect(without.node == with.node)
+            #expect(without.error == with.error)
+            #expect(without.parentLine == with.parentLine)
+        }
+    }
+
     @Test("a released file renamed or deleted on HEAD's side fails")
     func renamedAndDeleted() throws {
         var renamed = Self.files(Self.file("a", parent: nil))
@@ -284,9 +312,9 @@ struct PullRequestCheckTests {
         head["migrations/c2.sql"] = Self.raw("c2", Self.text("c", parent: "b")).1
         let applied = String(repeating: "cd", count: 20)
         let ledger = [
-            LedgerEntry(revision: "a", checksum: Self.released["migrations/a.sql"]!.checksum, gitCommit: applied),
-            LedgerEntry(revision: "b", checksum: appliedB.checksum, gitCommit: applied),
-            LedgerEntry(revision: "c", checksum: appliedC.checksum, gitCommit: applied),
+            LedgerEntry(revision: "a", checksum: Self.released["migrations/a.sql"]!.checksum!, gitCommit: applied),
+            LedgerEntry(revision: "b", checksum: appliedB.checksum!, gitCommit: applied),
+            LedgerEntry(revision: "c", checksum: appliedC.checksum!, gitCommit: applied),
             LedgerEntry(revision: "gone", checksum: "0", gitCommit: nil),
         ]
         let check = PullRequestCheck(Self.input(head: head, base: head, mergeBase: head, ledgers: [("production", ledger)]))
@@ -309,5 +337,24 @@ struct PullRequestCheckTests {
         #expect(MigrationBlob.headerLine(ofKey: "parent", in: Array("-- note\r\n\r\n  -- parent: a\n-- migrate:up\n".utf8)) == 3)
         #expect(MigrationBlob.headerLine(ofKey: "parent", in: Array("\u{FEFF}-- parent: a\n".utf8)) == 1)
         #expect(MigrationBlob.headerLine(ofKey: "parent", in: Array("-- migrate:up\n-- parent: a\n".utf8)) == nil)
+        let cases: [(String, Int?)] = [
+            ("\t--\tparent:a\n-- migrate:up\n", 1),
+            ("--parent: a", 1),
+            ("-- parent : a\n-- migrate:up\n", nil),
+            ("-- Parent: a\n-- migrate:up\n", nil),
+            ("-- parents: a\n-- parent: b\n", 2),
+            ("\r-- parent: a\n", nil),
+            ("-- x\r\n-- y\r-- parent: a\r\n-- parent: b\r\n", 3),
+            ("-- migrate:upx\n-- parent: a\n", nil),
+            ("  --   migrate:up\n-- parent: a\n", nil),
+            ("SELECT 1;\n\n-- parent: a\n", 3),
+            ("", nil),
+            ("\u{FEFF}", nil),
+            ("-- é\n-- parent: é\n", 2),
+        ]
+        for (text, line) in cases {
+            #expect(MigrationBlob.headerLine(ofKey: "parent", in: Array(text.utf8)) == line, "\(text.debugDescription)")
+        }
+        #expect(MigrationBlob.headerLine(ofKey: "transaction", in: Array("-- parent: a\n-- transaction: false\n".utf8)) == 2)
     }
 }

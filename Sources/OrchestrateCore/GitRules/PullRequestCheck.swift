@@ -290,7 +290,8 @@ public struct PullRequestCheck: Sendable {
                 continue
             case .modified:
                 // Line endings or a BOM only: the checksum says it is the same file.
-                if let newPath = change.newPath, input.head[newPath]?.checksum == original.checksum { continue }
+                if let newPath = change.newPath, let current = input.head[newPath]?.checksum,
+                   current == original.checksum { continue }
             case .renamed, .deleted:
                 break
             }
@@ -305,8 +306,10 @@ public struct PullRequestCheck: Sendable {
     private mutating func checkLedgers(_ input: PullRequestCheckInput) {
         guard !input.ledgers.isEmpty else { return }
         var pathByChecksum: [String: String] = [:]
-        for (path, blob) in input.head where pathByChecksum[blob.checksum].map({ path < $0 }) ?? true {
-            pathByChecksum[blob.checksum] = path
+        for (path, blob) in input.head {
+            if let checksum = blob.checksum, pathByChecksum[checksum].map({ path < $0 }) ?? true {
+                pathByChecksum[checksum] = path
+            }
         }
         for (environment, entries) in input.ledgers {
             for entry in entries {

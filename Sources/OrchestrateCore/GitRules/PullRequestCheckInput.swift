@@ -8,8 +8,12 @@ import Migrations
 public final class MigrationBlob: Sendable {
     /// The git blob id (40 hex digits), or any key that is equal exactly when the bytes are.
     public let blob: String
-    /// The checksum of the normalised bytes (BOM dropped, CRLF read as LF), also when parsing failed.
-    public let checksum: String
+    /// The checksum of the normalised bytes (BOM dropped, CRLF read as LF), also when parsing failed; nil when it
+    /// was not computed.
+    ///
+    /// A SHA-256 costs more than parsing the file, so `check` computes checksums only where a rule compares them (see
+    /// `PullRequestCheckInput.head`).
+    public let checksum: String?
     /// The 1-based line of the `-- parent:` header, when the file has one.
     public let parentLine: Int?
     /// The revision and its parents, when the file parsed; nil when it did not (see `error`).
@@ -20,7 +24,7 @@ public final class MigrationBlob: Sendable {
     public let error: MigrationError?
 
     /// Makes a blob from its parts (tests use this; git-read files come from `read`).
-    public init(blob: String, checksum: String, parentLine: Int?, node: RevisionNode?, error: MigrationError?) {
+    public init(blob: String, checksum: String?, parentLine: Int?, node: RevisionNode?, error: MigrationError?) {
         self.blob = blob
         self.checksum = checksum
         self.parentLine = parentLine
@@ -28,39 +32,45 @@ public final class MigrationBlob: Sendable {
         self.error = error
     }
 
-    /// Parses `bytes`, the contents of `path` (repository-relative), whose git blob id is `blob`.
-    public static func read(path: String, blob: String, bytes: [UInt8]) -> MigrationBlob {
+    /// Parses `bytes`, the contents of `path` (repository-relative), whose git blob id is `blob`; computes the
+    /// checksum unless `checksum` is false.
+    public static func read(path: String, blob: String, bytes: [UInt8], checksum: Bool = true) -> MigrationBlob {
         let parentLine = headerLine(ofKey: "parent", in: bytes)
+        let sum = checksum ? Checksum.sha256Hex(normalizing: bytes) : nil
         do {
-            let file = try MigrationFile.parse(path: path, bytes: bytes)
-            return MigrationBlob(blob: blob, checksum: file.checksum, parentLine: parentLine,
-                                 node: RevisionNode(id: file.revision, parents: file.parents), error: nil)
+            let node = try MigrationFile.parseNode(path: path, bytes: bytes)
+            return MigrationBlob(blob: blob, checksum: sum, parentLine: parentLine, node: node, error: nil)
         } catch {
-            return MigrationBlob(blob: blob, checksum: Checksum.sha256Hex(normalizing: bytes), parentLine: parentLine,
-                                 node: nil, error: error)
+            return MigrationBlob(blob: blob, checksum: sum, parentLine: parentLine, node: nil, error: error)
         }
     }
 
     /// The 1-based line of the header line `-- KEY:` (before `-- migrate:up`), if any. Reads only the header.
     static func headerLine(ofKey key: String, in bytes: [UInt8]) -> Int? {
-        let wanted = Array("--".utf8)
-        let keyBytes = Array(key.utf8) + [UInt8(ascii: ":")]
-        let marker = Array("migrate:up".utf8)
-        var start = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
-        var line = 1
-        while start < bytes.count {
-            var end = start
-            while end < bytes.count, bytes[end] != UInt8(ascii: "\n") { end += 1 }
-            var text = bytes[start..<end].drop(while: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") })
-            if text.starts(with: wanted) {
-                text = text.dropFirst(2).drop(while: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") })
-                if text.starts(with: marker) { return nil }
-                if text.starts(with: keyBytes) { return line }
+        var key = key
+        return key.withUTF8 { key in
+            bytes.withUnsafeBufferPointer { bytes in
+                let isBlank = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+                var start = bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF ? 3 : 0
+                var line = 1
+                while start < bytes.count {
+                    let end = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
+                    var text = bytes[start..<end].drop(while: isBlank)
+                    if text.starts(with: "--".utf8) {
+                        text = text.dropFirst(2).drop(while: isBlank)
+                        if text.starts(with: "migrate:up".utf8) {
+                            return nil
+                        }
+                        if text.starts(with: key), text.dropFirst(key.count).first == UInt8(ascii: ":") {
+                            return line
+                        }
+                    }
+                    start = end + 1
+                    line += 1
+                }
+                return nil
             }
-            start = end + 1
-            line += 1
         }
-        return nil
     }
 }
 
@@ -124,12 +134,16 @@ public struct PullRequestCheckInput: Sendable {
     /// The merge base's commit id (40 hex digits).
     public var mergeBaseCommit: String
     /// Every migration file at HEAD, by path.
+    ///
+    /// Rule 3 compares the checksums of the files `headChanges` marks modified, and rule 6 those of every file when
+    /// `ledgers` is not empty: those need a checksum, the others may have none. A file without one is never taken for
+    /// unchanged.
     public var head: [String: MigrationBlob]
     /// The changes from the merge base to HEAD, renames detected.
     public var headChanges: [MigrationChange]
     /// The changes from the merge base to the base (renames need not be detected).
     public var baseChanges: [MigrationChange]
-    /// The merge base's version of each path named by `headChanges` or `baseChanges` that it holds.
+    /// The merge base's version of each path named by `headChanges` or `baseChanges` that it holds (with checksums).
     public var mergeBase: [String: MigrationBlob]
     /// The base's version of each path named by `baseChanges` that it holds.
     public var base: [String: MigrationBlob]

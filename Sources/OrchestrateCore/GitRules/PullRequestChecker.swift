@@ -57,8 +57,6 @@ public enum PullRequestChecker {
         }
 
         let directory = GitProvenance.relativePrefix(projectRoot: projectRoot, workdir: repository.workdir) + "migrations"
-        var reader = BlobReader(repository: repository)
-        let headFiles = try reader.files(of: headCommit, directory: directory)
         // Of the merge base and the base, only what changed since the merge base: two tree diffs and their blobs.
         func isMigration(_ path: String?) -> Bool {
             guard let path, path.hasSuffix(".sql"), path.hasPrefix(directory + "/") else { return false }
@@ -68,6 +66,13 @@ public enum PullRequestChecker {
             .filter { isMigration($0.oldPath) || isMigration($0.newPath) }
         let baseChanges = try repository.diff(from: mergeBase, to: baseCommit, directory: directory, detectRenames: false)
             .filter { isMigration($0.oldPath) || isMigration($0.newPath) }
+        let headMigrationChanges = headChanges.map(MigrationChange.init)
+        // HEAD's checksums are compared by rule 3, for the files modified since the merge base, and by rule 6 (`--env`),
+        // for all of them: a SHA-256 costs more than parsing the file, so the others get none.
+        let checksums: ChecksumSelection = ledgers.isEmpty
+            ? .paths(Set(headMigrationChanges.filter { $0.kind == .modified }.compactMap(\.newPath))) : .all
+        var reader = BlobReader(repository: repository)
+        let headFiles = try reader.files(of: headCommit, directory: directory, checksums: checksums)
         var mergeBaseFiles: [String: MigrationBlob] = [:]
         var baseFiles: [String: MigrationBlob] = [:]
         for change in headChanges + baseChanges {
@@ -83,7 +88,7 @@ public enum PullRequestChecker {
 
         let input = PullRequestCheckInput(
             migrationsDirectory: directory, baseName: base.name, mergeBaseCommit: mergeBase.hex, head: headFiles,
-            headChanges: headChanges.map(MigrationChange.init), baseChanges: baseChanges.map(MigrationChange.init),
+            headChanges: headMigrationChanges, baseChanges: baseChanges.map(MigrationChange.init),
             mergeBase: mergeBaseFiles, base: baseFiles, ledgers: ledgers)
         let check = PullRequestCheck(input)
         let tips: [CheckSide: ObjectID] = [.head: headCommit, .both: headCommit, .base: baseCommit, .mergeBase: mergeBase]
@@ -163,6 +168,22 @@ public enum PullRequestChecker {
     }
 }
 
+/// Which of a commit's files `BlobReader.files(of:directory:checksums:)` computes a checksum for.
+enum ChecksumSelection: Sendable {
+    /// Every file.
+    case all
+    /// The files at these repository-relative paths.
+    case paths(Set<String>)
+
+    /// Whether the file at `path` gets a checksum.
+    func includes(_ path: String) -> Bool {
+        switch self {
+        case .all: true
+        case .paths(let paths): paths.contains(path)
+        }
+    }
+}
+
 /// Reads migration files out of commits, each blob once: the three sides of a check share most of their files.
 ///
 /// Many files (HEAD's whole `migrations/`) are read and parsed on every core, each thread with its own repository
@@ -174,7 +195,7 @@ struct BlobReader {
     }
 
     let repository: Repository
-    /// Files read one by one (the merge base's and the base's changed files), by blob and path.
+    /// Files read one by one (the merge base's and the base's changed files, with checksums), by blob and path.
     private var cache: [Key: MigrationBlob] = [:]
     /// The files of the last `files(of:directory:)`, which `file(_:blob:)` also draws on.
     private var listed: [String: MigrationBlob] = [:]
@@ -183,34 +204,37 @@ struct BlobReader {
         self.repository = repository
     }
 
-    /// The `.sql` files directly in `directory` of `commit`, by repository-relative path.
-    mutating func files(of commit: ObjectID, directory: String) throws(GitError) -> [String: MigrationBlob] {
+    /// The `.sql` files directly in `directory` of `commit`, by repository-relative path; those `checksums` selects
+    /// get a checksum.
+    mutating func files(of commit: ObjectID, directory: String, checksums: ChecksumSelection) throws(GitError)
+        -> [String: MigrationBlob] {
         let entries = try repository.files(in: commit, directory: directory).filter { $0.path.hasSuffix(".sql") }
         var files: [String: MigrationBlob] = [:]
         files.reserveCapacity(entries.count)
-        for (entry, file) in zip(entries, try read(entries)) { files[entry.path] = file }
+        for (entry, file) in zip(entries, try read(entries, checksums: checksums)) { files[entry.path] = file }
         listed = files
         return files
     }
 
-    /// One file: `path` holding `blob`; read at most once.
+    /// One file: `path` holding `blob`, with its checksum; read at most once.
     mutating func file(_ path: String, blob: ObjectID) throws(GitError) -> MigrationBlob {
         let key = Key(blob: blob, path: path)
         if let cached = cache[key] { return cached }
-        if let known = listed[path], known.blob == blob.hex { return known }
+        if let known = listed[path], known.blob == blob.hex, known.checksum != nil { return known }
         let file = MigrationBlob.read(path: path, blob: blob.hex, bytes: try repository.blobContents(blob))
         cache[key] = file
         return file
     }
 
     /// Reads and parses `entries`, in their order; on all cores when there are many.
-    private func read(_ entries: [TreeEntryFile]) throws(GitError) -> [MigrationBlob] {
+    private func read(_ entries: [TreeEntryFile], checksums: ChecksumSelection) throws(GitError) -> [MigrationBlob] {
         let workers = min(ProcessInfo.processInfo.activeProcessorCount, 8)
         guard entries.count >= 256, workers > 1 else {
             var files: [MigrationBlob] = []
             files.reserveCapacity(entries.count)
             for entry in entries {
-                files.append(MigrationBlob.read(path: entry.path, blob: entry.blob.hex, bytes: try repository.blobContents(entry.blob)))
+                files.append(MigrationBlob.read(path: entry.path, blob: entry.blob.hex, bytes: try repository.blobContents(entry.blob),
+                                                checksum: checksums.includes(entry.path)))
             }
             return files
         }
@@ -229,7 +253,8 @@ struct BlobReader {
                     var files: [MigrationBlob] = []
                     files.reserveCapacity(range.count)
                     for entry in entries[range] {
-                        files.append(MigrationBlob.read(path: entry.path, blob: entry.blob.hex, bytes: try own.blobContents(entry.blob)))
+                        files.append(MigrationBlob.read(path: entry.path, blob: entry.blob.hex, bytes: try own.blobContents(entry.blob),
+                                                        checksum: checksums.includes(entry.path)))
                     }
                     return files
                 })
@@ -245,7 +270,8 @@ struct BlobReader {
                 // No thread could take this chunk (none could open the repository): read it here.
                 let range = chunk * chunkSize..<min((chunk + 1) * chunkSize, entries.count)
                 for entry in entries[range] {
-                    files.append(MigrationBlob.read(path: entry.path, blob: entry.blob.hex, bytes: try repository.blobContents(entry.blob)))
+                    files.append(MigrationBlob.read(path: entry.path, blob: entry.blob.hex, bytes: try repository.blobContents(entry.blob),
+                                                    checksum: checksums.includes(entry.path)))
                 }
             }
         }
