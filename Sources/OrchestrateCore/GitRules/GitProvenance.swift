@@ -67,61 +67,6 @@ enum GitProvenance {
     }
 }
 
-/// `GitProvenance.current`, read on a thread of its own while the run loads its files, connects and plans: starting
-/// libgit2 costs ~10 ms of CPU (Debian's build parses the system's CA certificates), which the other core absorbs.
-///
-/// Its answer (and its warnings) are taken only when the plan is not empty; `finish()` waits for the thread either
-/// way, so that no thread is left inside libgit2 when the process ends.
-final class ProvenanceReader: @unchecked Sendable {
-    private let done = DispatchSemaphore(value: 0)
-    private let lock = NSLock()
-    private var outcome: Result<Provenance?, OrchestrateError>?
-    private var events: [ProgressEvent] = []
-    private var finished = false
-
-    /// Starts reading the provenance of a run of `environment` from `projectRoot`.
-    init(projectRoot: String, environment: EnvironmentConfig, isFirstStage: Bool) {
-        Thread.detachNewThread { [self] in
-            let result = Result { () throws(OrchestrateError) -> Provenance? in
-                try GitProvenance.current(projectRoot: projectRoot, environment: environment, isFirstStage: isFirstStage,
-                                          progress: { event in self.collect(event) })
-            }
-            lock.lock()
-            outcome = result
-            lock.unlock()
-            done.signal()
-        }
-    }
-
-    private func collect(_ event: ProgressEvent) {
-        lock.lock()
-        events.append(event)
-        lock.unlock()
-    }
-
-    /// The provenance, once read; its warnings go to `progress` first. Call at most once.
-    func value(progress: ProgressHandler) throws(OrchestrateError) -> Provenance? {
-        finish()
-        lock.lock()
-        let (result, warnings) = (outcome, events)
-        lock.unlock()
-        warnings.forEach(progress)
-        guard let result else { return nil }
-        return try result.get()
-    }
-
-    /// Waits for the thread (once).
-    func finish() {
-        lock.lock()
-        let waited = finished
-        finished = true
-        lock.unlock()
-        if !waited { done.wait() }
-    }
-
-    deinit { finish() }
-}
-
 /// The `branch = "…"` rule: a revision may be applied only if the commit that added its file is on that branch.
 enum BranchGate {
     /// `check(files:environment:projectRoot:)`, with a refusal also written to the session's event log.

@@ -38,26 +38,25 @@ public final class Orchestrator: Sendable {
         _ environment: EnvironmentConfig, action: String, isFirstStage: Bool,
         prepare: ([AppliedRevision], (String?, String, String) -> Void) throws(OrchestrateError) -> PreparedRun
     ) throws(OrchestrateError) -> RunReport {
-        let provenance = ProvenanceReader(projectRoot: project.root, environment: environment, isFirstStage: isFirstStage)
-        defer { provenance.finish() }
         let session = try EnvironmentSession.open(environment, projectRoot: project.root, command: "\(action) \(environment.name)",
                                                   actor: actor, provenance: nil, progress: progress)
         defer { session.close() }
         let prepared = try prepare(try readApplied(session)) { revision, outcome, message in
             session.recordQuietly(action: action, revision: revision, outcome: outcome, message: message)
         }
-        try adopt(provenance, into: session, for: prepared)
+        try readProvenance(session, prepared, isFirstStage: isFirstStage)
         return try execute(session: session, prepared)
     }
 
-    /// Takes the git provenance into the session once the plan turns out not to be empty: a run that writes nothing
-    /// records nothing, so it needs no provenance, and a dirty tree or a missing repository does not stop it. A
-    /// refusal (a later stage with uncommitted changes, no repository) is written to the event log.
-    private func adopt(_ provenance: ProvenanceReader, into session: EnvironmentSession,
-                       for prepared: PreparedRun) throws(OrchestrateError) {
+    /// Reads the git provenance into the session once the plan turns out not to be empty: a run that writes nothing
+    /// records nothing, so it needs neither git (whose start-up alone costs ~10 ms) nor a clean tree. A refusal (a
+    /// later stage with uncommitted changes, no repository) is written to the event log.
+    private func readProvenance(_ session: EnvironmentSession, _ prepared: PreparedRun,
+                                isFirstStage: Bool) throws(OrchestrateError) {
         guard !prepared.plan.isEmpty else { return }
         do {
-            session.run.git = try provenance.value(progress: progress)
+            session.run.git = try GitProvenance.current(projectRoot: project.root, environment: session.environment,
+                                                        isFirstStage: isFirstStage, progress: progress)
         } catch {
             session.recordQuietly(action: prepared.action, outcome: error.category == .policy ? "refused" : "failed",
                                   message: String(error.message.prefix(2000)))
@@ -223,15 +222,12 @@ public final class Orchestrator: Sendable {
         guard (target == nil) != (steps == nil) else {
             throw .usage("downgrade needs exactly one of --to REV (or base) and --steps N")
         }
-        let provenance = ProvenanceReader(projectRoot: project.root, environment: environment,
-                                          isFirstStage: project.pipeline?.isFirstStage(name) ?? true)
-        defer { provenance.finish() }
         let session = try EnvironmentSession.open(environment, projectRoot: project.root, command: "downgrade \(name)",
                                                   actor: actor, provenance: nil, progress: progress)
         defer { session.close() }
         let prepared = try prepareDowngrade(environment, applied: try readApplied(session), ledger: session.ledger,
                                             to: target, steps: steps, options: options)
-        try adopt(provenance, into: session, for: prepared)
+        try readProvenance(session, prepared, isFirstStage: project.pipeline?.isFirstStage(name) ?? true)
         return try execute(session: session, prepared)
     }
 
