@@ -1,6 +1,8 @@
 internal import CLibPQ
 #if canImport(Glibc)
 internal import Glibc
+#elseif canImport(Darwin)
+internal import Darwin
 #endif
 
 /// Small conversions shared by the files that call libpq. Nothing here is public.

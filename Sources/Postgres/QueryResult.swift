@@ -51,7 +51,7 @@ public struct QueryResult: Sendable {
         /// Every cell's bytes, row after row.
         fileprivate let bytes: [UInt8]
         /// Where each cell starts in `bytes`; one more entry than there are cells, the last is `bytes.count`.
-        fileprivate let starts: [Int32]
+        fileprivate let starts: [Int]
         /// Whether each cell is SQL NULL.
         fileprivate let nulls: [Bool]
         fileprivate let columnCount: Int
@@ -67,13 +67,13 @@ public struct QueryResult: Sendable {
 
         init(_ values: [[String?]], columnCount: Int) {
             var bytes: [UInt8] = []
-            var starts: [Int32] = [0]
+            var starts: [Int] = [0]
             var nulls: [Bool] = []
             for row in values {
                 precondition(row.count == columnCount, "every row needs \(columnCount) values")
                 for value in row {
                     bytes += value?.utf8 ?? "".utf8
-                    starts.append(Int32(bytes.count))
+                    starts.append(bytes.count)
                     nulls.append(value == nil)
                 }
             }
@@ -90,8 +90,7 @@ public struct QueryResult: Sendable {
             for row in 0..<Int32(rowCount) {
                 for column in 0..<Int32(columnCount) { total += Int(PQgetlength(result, row, column)) }
             }
-            precondition(total < Int(Int32.max), "a result of \(total) bytes is more than this reader holds")
-            var starts: [Int32] = []
+            var starts: [Int] = []
             starts.reserveCapacity(cellCount + 1)
             starts.append(0)
             var nulls: [Bool] = []
@@ -106,7 +105,7 @@ public struct QueryResult: Sendable {
                             UnsafeMutableRawPointer(base + offset).copyMemory(from: value, byteCount: length)
                         }
                         offset += length
-                        starts.append(Int32(offset))
+                        starts.append(offset)
                         nulls.append(isNull)
                     }
                 }
@@ -121,7 +120,7 @@ public struct QueryResult: Sendable {
 
         fileprivate func value(_ cell: Int) -> String? {
             if nulls[cell] { return nil }
-            let range = Int(starts[cell])..<Int(starts[cell + 1])
+            let range = starts[cell]..<starts[cell + 1]
             return bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[range]), as: UTF8.self) }
         }
     }
