@@ -166,6 +166,7 @@ struct CrashSafetyTests {
         #expect(result.stderr.contains("revision 002_slow failed (up)"))
         #expect(result.stderr.contains("the connection to the database was lost"))
         #expect(result.stderr.contains("rolled back"))
+        #expect(result.stderr.contains("`orchestrate status dev` tells which"), "\(result.stderr)")
         #expect(try TestPostgres.query(dev, "SELECT to_regclass('public.doomed') IS NULL") == [["t"]])
         #expect(try TestPostgres.query(dev, "SELECT revision FROM orchestrate.revisions") == [["001_base"]])
         #expect(try TestPostgres.query(dev, "SELECT count(*) FROM orchestrate.events WHERE outcome = 'failed' AND revision = '002_slow'") == [["1"]])

@@ -298,7 +298,7 @@ struct RevisionExecutor {
             hint = "another session held a lock the revision needed for longer than ddl_lock_timeout = \(environment.ddlLockTimeout) (retried \(environment.ddlLockRetries) time(s)); the revision was rolled back: find the blocker in pg_stat_activity, or raise ddl_lock_timeout / ddl_lock_retries in \(environment.path)"
         } else if hint == nil {
             hint = error.kind == .connectionLost
-                ? "the revision was rolled back by the server: nothing of it remains; rerun when the database is reachable"
+                ? "an open transaction is rolled back by the server when its connection goes, so nothing of the revision remains, unless the connection went with its COMMIT in flight: then the revision and its ledger row were committed together (one transaction), and `orchestrate status \(environment.name)` tells which; rerun when the database is reachable"
                 : "the revision was rolled back: nothing of it remains"
         }
         var result = OrchestrateError.operation(text, hint: hint)
