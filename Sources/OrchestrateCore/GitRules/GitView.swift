@@ -7,25 +7,20 @@ import Git
 /// costs ~10 ms and ~1 MiB (Debian's build parses the system's CA certificates).
 final class GitView {
     private let projectRoot: String
-    private var opened: (repository: Repository?, prefix: String, head: ObjectID?)?
+    private lazy var opened: (repository: Repository?, prefix: String, head: ObjectID?) = {
+        let repository = try? Repository.discover(from: projectRoot)
+        return (repository: repository,
+                prefix: GitProvenance.relativePrefix(projectRoot: projectRoot, workdir: repository?.workdir),
+                head: (try? repository?.head().commit) ?? nil)
+    }()
 
     init(projectRoot: String) {
         self.projectRoot = projectRoot
     }
 
-    private var repository: Repository? { open().repository }
-    private var prefix: String { open().prefix }
-    private var head: ObjectID? { open().head }
-
-    private func open() -> (repository: Repository?, prefix: String, head: ObjectID?) {
-        if let opened { return opened }
-        let repository = try? Repository.discover(from: projectRoot)
-        let state = (repository: repository,
-                     prefix: GitProvenance.relativePrefix(projectRoot: projectRoot, workdir: repository?.workdir),
-                     head: (try? repository?.head().commit) ?? nil)
-        opened = state
-        return state
-    }
+    private var repository: Repository? { opened.repository }
+    private var prefix: String { opened.prefix }
+    private var head: ObjectID? { opened.head }
 
     /// The commits that changed `path` (project-relative) after `since` up to HEAD, newest first.
     func commitsChanging(path: String, since: String?) -> [CommitSummary] {

@@ -47,30 +47,7 @@ public final class MigrationBlob: Sendable {
 
     /// The 1-based line of the header line `-- KEY:` (before `-- migrate:up`), if any. Reads only the header.
     static func headerLine(ofKey key: String, in bytes: [UInt8]) -> Int? {
-        var key = key
-        return key.withUTF8 { key in
-            bytes.withUnsafeBufferPointer { bytes in
-                let isBlank = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
-                var start = bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF ? 3 : 0
-                var line = 1
-                while start < bytes.count {
-                    let end = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
-                    var text = bytes[start..<end].drop(while: isBlank)
-                    if text.starts(with: "--".utf8) {
-                        text = text.dropFirst(2).drop(while: isBlank)
-                        if text.starts(with: "migrate:up".utf8) {
-                            return nil
-                        }
-                        if text.starts(with: key), text.dropFirst(key.count).first == UInt8(ascii: ":") {
-                            return line
-                        }
-                    }
-                    start = end + 1
-                    line += 1
-                }
-                return nil
-            }
-        }
+        MigrationFile.headerLine(ofKey: key, in: bytes)?.number
     }
 }
 
