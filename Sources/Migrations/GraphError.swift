@@ -8,8 +8,6 @@ public enum GraphError: Error, Sendable, Equatable, CustomStringConvertible {
     ///
     /// It starts at the smallest id on the cycle, so the same graph always gives the same path.
     case cycle([String])
-    /// More than one revision has no parent (sorted).
-    case multipleRoots([String])
     /// No revision has this id, or starts with it.
     case unknownRevision(String)
     /// The prefix matches several revisions (sorted).
@@ -29,9 +27,6 @@ public enum GraphError: Error, Sendable, Equatable, CustomStringConvertible {
         case .cycle(let path):
             return "the revision graph has a cycle: \(path.joined(separator: " -> ")) (each is a parent of the "
                 + "next); fix the '-- parent:' lines so that every revision builds on older ones"
-        case .multipleRoots(let roots):
-            return "the revision graph has \(roots.count) roots (\(Self.list(roots))): only the first revision "
-                + "may have no '-- parent:' line; give the others a parent"
         case .unknownRevision(let spec):
             return "unknown revision '\(spec)': no revision has this id or starts with it; "
                 + "`orchestrate heads` and `orchestrate graph` list the revisions"

@@ -1,7 +1,8 @@
 /// An immutable, validated revision graph (a DAG), with adjacency, topological order and id index precomputed.
 ///
-/// Validation (in this order): no duplicate ids, every parent exists, no cycle, and — when
-/// `requireSingleRoot` — exactly one root. An empty graph is valid. Building costs O(n log n) (a sort of the
+/// Validation (in this order): no duplicate ids, every parent exists, no cycle. A graph may have several roots
+/// (Alembic allows several bases, and a project that merged another one's migrations keeps both); an empty graph is
+/// valid. Building costs O(n log n) (a sort of the
 /// ids and a heap-based topological sort); `contains`, `parents(of:)` and `children(of:)` are O(1) lookups
 /// plus the size of the answer; `ancestors(of:)` and `descendants(of:)` are linear in what they visit;
 /// `resolve(_:)` is a binary search.
@@ -22,11 +23,11 @@ public struct RevisionGraph: Sendable {
     private let headIndices: [Int]
 
     /// Builds and validates a graph: duplicate ids, missing parents, cycles (the error lists the path
-    /// `a -> b -> a`), and exactly one root when `requireSingleRoot` (an empty graph is valid).
+    /// `a -> b -> a`). Several roots are valid, and so is an empty graph.
     ///
     /// 5,000 nodes build in about 3 ms (release build). A parent listed twice in one node counts once. When several problems exist, the first kind in the order
     /// above is reported, for the smallest id, so the same input always gives the same error.
-    public init(_ nodes: [RevisionNode], requireSingleRoot: Bool = true) throws(GraphError) {
+    public init(_ nodes: [RevisionNode]) throws(GraphError) {
         // Sorting plain strings is several times faster than sorting nodes by a key, so map id -> input position
         // first (finding duplicates), sort the ids, then turn the same dictionary into id -> rank.
         let count = nodes.count
@@ -90,9 +91,6 @@ public struct RevisionGraph: Sendable {
         }
 
         let rootIndices = (0..<count).filter { parentIndices[$0].isEmpty }
-        if requireSingleRoot, rootIndices.count > 1 {
-            throw .multipleRoots(rootIndices.map { ids[$0] })
-        }
 
         self.ids = ids
         self.indexByID = indexByID
@@ -156,7 +154,7 @@ public struct RevisionGraph: Sendable {
         return childIndices[index].map { ids[$0] }
     }
 
-    /// The revisions with no parent, sorted (one when the graph was built with `requireSingleRoot`).
+    /// The revisions with no parent, sorted.
     public var roots: [String] { rootIndices.map { ids[$0] } }
 
     /// The revisions with no children, sorted.

@@ -3,14 +3,14 @@ import Testing
 @testable import Migrations
 
 /// Builds a graph from `(id, parents)` pairs.
-func makeGraph(_ nodes: [(String, [String])], requireSingleRoot: Bool = true) throws(GraphError) -> RevisionGraph {
-    try RevisionGraph(nodes.map { RevisionNode(id: $0.0, parents: $0.1) }, requireSingleRoot: requireSingleRoot)
+func makeGraph(_ nodes: [(String, [String])]) throws(GraphError) -> RevisionGraph {
+    try RevisionGraph(nodes.map { RevisionNode(id: $0.0, parents: $0.1) })
 }
 
 /// The error building a graph throws, or `nil` when it is valid.
-func graphError(_ nodes: [(String, [String])], requireSingleRoot: Bool = true) -> GraphError? {
+func graphError(_ nodes: [(String, [String])]) -> GraphError? {
     do {
-        _ = try makeGraph(nodes, requireSingleRoot: requireSingleRoot)
+        _ = try makeGraph(nodes)
         return nil
     } catch {
         return error
@@ -78,13 +78,24 @@ struct RevisionGraphValidationTests {
         #expect(graphError([("r", []), ("a", ["r", "c"]), ("c", ["d"]), ("d", ["c"])]) == .cycle(["c", "d", "c"]))
     }
 
-    @Test("two roots, unless allowed")
-    func twoRoots() throws {
-        let error = graphError([("b", []), ("a", []), ("c", ["a"])])
-        #expect(error == .multipleRoots(["a", "b"]))
-        #expect(error?.description.contains("2 roots (a, b)") == true)
-        let forest = try makeGraph([("b", []), ("a", []), ("c", ["a"])], requireSingleRoot: false)
+    @Test("several roots are a valid graph: two bases joined by a merge, and two unjoined lines")
+    func severalRoots() throws {
+        // Alembic's several bases: a project that merged another one's migrations keeps both roots.
+        let joined = try makeGraph([("b1", []), ("a1", []), ("a2", ["a1"]), ("b2", ["b1"]), ("m", ["a2", "b2"]), ("n", ["m"])])
+        #expect(joined.roots == ["a1", "b1"])
+        #expect(joined.heads == ["n"])
+        #expect(joined.topologicalOrder == ["a1", "a2", "b1", "b2", "m", "n"])
+        #expect(joined.ancestors(of: "n") == ["a1", "a2", "b1", "b2", "m"])
+        #expect(try joined.resolve("head") == "n")
+        // Two lines never joined: two roots and two heads; `head` is ambiguous, the order is still total.
+        let forest = try makeGraph([("b", []), ("a", []), ("c", ["a"])])
         #expect(forest.roots == ["a", "b"])
+        #expect(forest.heads == ["b", "c"])
+        #expect(forest.topologicalOrder == ["a", "b", "c"])
+        #expect(throws: GraphError.multipleHeads(["b", "c"])) { try forest.resolve("head") }
+        // Validation still applies to every component.
+        #expect(graphError([("a", []), ("b", []), ("c", ["zz"])]) == .missingParent(revision: "c", parent: "zz"))
+        #expect(graphError([("a", []), ("b", ["c"]), ("c", ["b"])]) == .cycle(["b", "c", "b"]))
     }
 
     @Test("a duplicate parent in one node counts once")
@@ -292,7 +303,6 @@ struct GraphErrorDescriptionTests {
             (GraphError.duplicateRevision("a"), "'a' is defined twice"),
             (.missingParent(revision: "b", parent: "a"), "names parent 'a', which does not exist"),
             (.cycle(["a", "b", "c", "a"]), "cycle: a -> b -> c -> a"),
-            (.multipleRoots(["a", "b"]), "only the first revision may have no '-- parent:' line"),
             (.unknownRevision("q"), "unknown revision 'q'"),
             (.ambiguousPrefix("a", candidates: ["ab", "ac"]), "'a' is ambiguous: it starts 2 revisions (ab, ac)"),
         ])

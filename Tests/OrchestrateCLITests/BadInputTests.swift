@@ -59,7 +59,7 @@ struct BadInputTests {
         try Self.expectRefused(project, code: 2, contains: ["migrations/002_todo.sql:2:", "no statement"])
     }
 
-    @Test("graph errors: missing parent, cycle, two roots")
+    @Test("graph errors: missing parent, cycle; two unjoined roots are two heads")
     func graphErrors() throws {
         let project = try Self.project()
         defer { project.cleanUp() }
@@ -74,7 +74,7 @@ struct BadInputTests {
         try project.remove("migrations/003_b.sql")
 
         try project.migration("002_second_root", parent: nil, up: "SELECT 1;")
-        try Self.expectRefused(project, code: 2, contains: ["2 roots", "001_root", "002_second_root"])
+        try Self.expectRefused(project, code: 2, contains: ["2 heads", "001_root", "002_second_root", "orchestrate merge"])
     }
 
     @Test("two heads: upgrade to head is refused, naming both and the way out")

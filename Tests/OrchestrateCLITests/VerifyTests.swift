@@ -101,7 +101,7 @@ struct VerifyTests {
         #expect(limited.stdout.contains("verify: 1 revision(s)"))
     }
 
-    @Test("by default verify uses a throwaway database on the project's sandbox, and drops it")
+    @Test("by default verify uses a throwaway database on the project's sandbox, drops it, and stops a sandbox it started")
     func sandboxDefault() throws {
         let project = try Self.project(down: "ALTER TABLE users DROP COLUMN email;\nDROP INDEX users_name;\nDROP TABLE audit;")
         defer {
@@ -111,14 +111,105 @@ struct VerifyTests {
         let result = try project.run(["verify"])
         #expect(result.exitCode == 0, "\(result.output)")
         #expect(result.stdout.contains("on a scratch database (sandbox:orchestrate_verify_"))
+        #expect(result.stderr.contains("verify stops it again"))
+        // verify started the sandbox, so it stopped it.
+        let stopped = try project.run(["sandbox", "status"])
+        #expect(stopped.stdout.contains("not running"), "\(stopped.output)")
+
+        // A sandbox that was already running stays running; the scratch database is gone either way.
+        #expect(try project.run(["sandbox", "start"]).exitCode == 0)
+        let again = try project.run(["verify"])
+        #expect(again.exitCode == 0, "\(again.output)")
+        #expect(!again.stderr.contains("verify stops it again"))
         let list = try project.run(["sandbox", "status"])
-        #expect(list.exitCode == 0)
-        // The scratch database is gone.
+        #expect(list.exitCode == 0, "\(list.output)")
         let connInfo = list.stdout.split(separator: "\n").first.map { String($0.dropFirst("running: ".count)) } ?? ""
         let psql = Process()
         psql.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
         psql.arguments = ["-XtAc", "SELECT count(*) FROM pg_database WHERE datname LIKE 'orchestrate_verify_%'", connInfo]
         let count = try TestProject.runProcess(psql)
         #expect(count.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "\(count.output)")
+    }
+
+    @Test("a merge revision written by `orchestrate merge` (no SQL) is verified like any other")
+    func mergeRevision() throws {
+        let project = try TestProject()
+        defer { project.cleanUp() }
+        try project.environment("dev")
+        try project.migration("001_users", parent: nil, up: "CREATE TABLE users (id int);", down: "DROP TABLE users;")
+        try project.migration("002_a", parent: "001_users", up: "CREATE TABLE a (id int);", down: "DROP TABLE a;")
+        try project.migration("003_b", parent: "001_users", up: "CREATE TABLE b (id int);", down: "DROP TABLE b;")
+        let merge = try project.run(["merge"])
+        #expect(merge.exitCode == 0, "\(merge.output)")
+        let scratch = try TestPostgres.createDatabase(prefix: "t_verify")
+        defer { TestPostgres.dropDatabase(scratch.name) }
+        let result = try project.run(["verify", "--url", scratch.conninfo])
+        #expect(result.exitCode == 0, "\(result.output)")
+        #expect(result.stdout.contains("all 4 revision(s) round-tripped"), "\(result.stdout)")
+    }
+
+    @Test("a project without down sections: verify says nothing was round-tripped and fails; --up-only passes")
+    func withoutDownSections() throws {
+        let project = try TestProject()
+        defer { project.cleanUp() }
+        try project.environment("dev")
+        try project.migration("V1__users", parent: nil, up: "CREATE TABLE users (id int);")
+        try project.migration("V2__orders", parent: "V1__users", up: "CREATE TABLE orders (id int);")
+        try project.migration("V3__index", parent: "V2__orders", up: "CREATE INDEX orders_id ON orders (id);")
+        let scratch = try TestPostgres.createDatabase(prefix: "t_verify")
+        defer { TestPostgres.dropDatabase(scratch.name) }
+        let result = try project.run(["verify", "--url", scratch.conninfo])
+        #expect(result.exitCode == 1, "\(result.output)")
+        #expect(!result.stdout.contains("every down section undoes"))
+        #expect(result.stdout.contains("3 of 3 revision(s) not round-tripped (V1__users, V2__orders, V3__index); 0 round-tripped"),
+                "\(result.stdout)")
+        #expect(result.stdout.contains("--up-only"))
+        #expect(result.stdout.contains("keeps the revisions verify applied"))
+
+        let json = try project.run(["verify", "--json", "--url", scratch.conninfo])
+        #expect(json.exitCode == 2, "the database now holds the revisions' tables: \(json.output)")
+
+        let fresh = try TestPostgres.createDatabase(prefix: "t_verify")
+        defer { TestPostgres.dropDatabase(fresh.name) }
+        let upOnly = try project.run(["verify", "--up-only", "--json", "--url", fresh.conninfo])
+        #expect(upOnly.exitCode == 0, "\(upOnly.output)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(upOnly.stdout.utf8)) as? [String: Any])
+        #expect(report["mode"] as? String == "up only")
+        #expect((report["schema"] as? [String])?.contains("table public.orders") == true, "\(upOnly.stdout)")
+        #expect((report["checks"] as? [[String: Any]])?.count == 3)
+    }
+
+    @Test("verify --url leaves the database as it found it, so it can run again on the same one")
+    func rerunOnSameDatabase() throws {
+        let project = try Self.project(down: "ALTER TABLE users DROP COLUMN email;\nDROP INDEX users_name;\nDROP TABLE audit;")
+        defer { project.cleanUp() }
+        let scratch = try TestPostgres.createDatabase(prefix: "t_verify")
+        defer { TestPostgres.dropDatabase(scratch.name) }
+        for _ in 0..<2 {
+            let result = try project.run(["verify", "--url", scratch.conninfo])
+            #expect(result.exitCode == 0, "\(result.output)")
+            #expect(!result.stdout.contains("keeps"))
+        }
+        #expect(try TestPostgres.query(scratch.name, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')") == [["0"]])
+        #expect(try TestPostgres.query(scratch.name, "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'orchestrate%'") == [["0"]])
+    }
+
+    @Test("statements that cannot run in a transaction are refused before anything runs, for the whole plan")
+    func preflight() throws {
+        let project = try TestProject()
+        defer { project.cleanUp() }
+        try project.environment("dev")
+        try project.migration("001_users", parent: nil, up: "CREATE TABLE users (id int);", down: "DROP TABLE users;")
+        try project.migration("002_index", parent: "001_users", up: "-- the index\nCREATE INDEX CONCURRENTLY users_id ON users (id);",
+                              down: "DROP INDEX CONCURRENTLY users_id;")
+        let scratch = try TestPostgres.createDatabase(prefix: "t_verify")
+        defer { TestPostgres.dropDatabase(scratch.name) }
+        let result = try project.run(["verify", "--url", scratch.conninfo])
+        #expect(result.exitCode == 2, "\(result.output)")
+        #expect(result.stderr.contains("2 problems found before anything ran"), "\(result.stderr)")
+        #expect(result.stderr.contains("migrations/002_index.sql:4: `CREATE INDEX CONCURRENTLY` cannot run inside a transaction block"))
+        #expect(result.stderr.contains("migrations/002_index.sql:6: `DROP INDEX CONCURRENTLY`"))
+        #expect(result.stderr.contains("-- transaction: false"))
+        #expect(try TestPostgres.query(scratch.name, "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'orchestrate%'") == [["0"]])
     }
 }

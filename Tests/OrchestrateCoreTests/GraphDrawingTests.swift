@@ -6,8 +6,8 @@ import Testing
 /// The `graph` drawing, from literal graphs.
 @Suite("graph drawing")
 struct GraphDrawingTests {
-    func graph(_ nodes: [(String, [String])], singleRoot: Bool = true) throws -> RevisionGraph {
-        try RevisionGraph(nodes.map { RevisionNode(id: $0.0, parents: $0.1) }, requireSingleRoot: singleRoot)
+    func graph(_ nodes: [(String, [String])]) throws -> RevisionGraph {
+        try RevisionGraph(nodes.map { RevisionNode(id: $0.0, parents: $0.1) })
     }
 
     @Test("a line of history is a column of stars, newest first, with markers after ◀")
@@ -71,7 +71,7 @@ struct GraphDrawingTests {
 
     @Test("a root ends its lane; lanes to its right move left")
     func twoRoots() throws {
-        let lines = GraphDrawing.render(try graph([("r1", []), ("r2", []), ("h", ["r1", "r2"])], singleRoot: false))
+        let lines = GraphDrawing.render(try graph([("r1", []), ("r2", []), ("h", ["r1", "r2"])]))
         #expect(lines == ["*  h", "|\\", "* | r1", " /", "* r2"])
     }
 

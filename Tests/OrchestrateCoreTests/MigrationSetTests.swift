@@ -34,14 +34,12 @@ struct MigrationSetTests {
             #expect(error.message == "migrations/002.sql: parent `000` does not exist")
             #expect(error.hint?.contains("-- parent:") == true)
         }
+        // Several roots are valid (Alembic's several bases).
         let second = try file("migrations/003.sql", "-- migrate:up\nSELECT 1;\n")
-        do {
-            _ = try MigrationSet(files: [root, second])
-            Issue.record("expected an error")
-        } catch {
-            #expect(error.message.contains("2 roots"))
-            #expect(error.message.contains("migrations/001.sql") && error.message.contains("migrations/003.sql"))
-        }
+        let merge = try file("migrations/004.sql", "-- parent: 001, 003\n-- migrate:up\n")
+        let set = try MigrationSet(files: [root, second, merge])
+        #expect(set.graph.roots == ["001", "003"])
+        #expect(set.graph.heads == ["004"])
     }
 
     @Test("loading a folder: non-.sql files are ignored, a missing folder is empty, parse errors keep file:line")

@@ -5,7 +5,11 @@ struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "Which revision each environment runs, what is pending, drift, freezes and lock holders.",
-        discussion: "Exits 3 when an environment could not be read, after reporting all of them.")
+        discussion: """
+        Exits 3 when an environment could not be read, or when a later stage's pending list is unknown because its \
+        source stage could not be read, after reporting all of them. Drift and pending revisions do not change the \
+        exit code.
+        """)
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var output: OutputOptions
@@ -22,12 +26,12 @@ struct Status: ParsableCommand {
                 render(status)
             }
         }
-        if statuses.contains(where: { !$0.reachable }) { throw ExitCode(3) }
+        if statuses.contains(where: { !$0.reachable || !$0.pendingKnown }) { throw ExitCode(3) }
     }
 
     private func render(_ status: EnvironmentStatus) {
         var title = Console.style(status.name, .bold)
-        title += status.promotesFrom.map { "  (promotes from \($0))" } ?? "  (first stage)"
+        title += status.promotesFrom.map { "  (promotes from \($0))" } ?? (status.placeKnown ? "  (first stage)" : "  (place in the pipeline unknown)")
         title += "  \(status.database)"
         if status.isProtected { title += "  protected" }
         Console.out(title)
@@ -41,10 +45,17 @@ struct Status: ParsableCommand {
         if status.ledgerVersion == nil {
             row("at", "nothing applied (no ledger yet)")
         } else {
-            row("at", "\(status.headsApplied.isEmpty ? "base" : status.headsApplied.joined(separator: ", ")) (\(status.appliedCount) applied)")
+            var position = "\(status.headsApplied.isEmpty ? "base" : status.headsApplied.joined(separator: ", ")) (\(status.appliedCount) applied)"
+            if !status.interrupted.isEmpty {
+                position += ", then " + status.interrupted.map { "\($0.revision) \($0.state)" }.joined(separator: ", ")
+            }
+            row("at", position)
         }
         let source = status.promotesFrom ?? "migrations/"
-        if status.pending.isEmpty {
+        if let why = status.sourceError {
+            row("pending", Console.style("unknown", .red) + ": \(source) could not be read: "
+                + why.replacingOccurrences(of: "\n", with: "\n           "))
+        } else if status.pending.isEmpty {
             row("pending", "none from \(source)")
         } else {
             let shown = status.pending.prefix(8).joined(separator: ", ") + (status.pending.count > 8 ? ", …" : "")

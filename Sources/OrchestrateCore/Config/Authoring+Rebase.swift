@@ -83,7 +83,7 @@ extension Authoring {
         let ids = parsed.keys.sorted()
         let current = try? RevisionGraph(parsed.values.map { RevisionNode(id: $0.revision, parents: $0.parents) })
         // Prefixes resolve over all ids even when the current graph is broken (a rebase may be what repairs it).
-        let index = current ?? (try? RevisionGraph(ids.map { RevisionNode(id: $0, parents: []) }, requireSingleRoot: false))
+        let index = current ?? (try? RevisionGraph(ids.map { RevisionNode(id: $0, parents: []) }))
         func resolve(_ spec: String, role: String) throws(OrchestrateError) -> String {
             guard let index else { throw .usage("unknown revision `\(spec)`") }
             do throws(GraphError) { return try index.resolve(spec) } catch {

@@ -50,6 +50,19 @@ public struct EnvironmentConfig: Sendable, Hashable {
     ]
 
     /// Parses one environment file's text.
+    /// The `promotes_from` of a file that does not load as a whole (a variable not set, an unknown key): `.some(nil)`
+    /// for a first stage, nil when even that cannot be read (the TOML does not parse, or the key is not a string).
+    static func salvagedSource(text: String, path: String, expander: VariableExpander) -> String?? {
+        guard let table = try? TOMLTable(string: text) else { return nil }
+        let reader = TableReader(table: table, path: path, text: text, expander: expander)
+        do {
+            let source = try reader.string("promotes_from")
+            return .some(source.flatMap { $0.isEmpty ? nil : $0 })
+        } catch {
+            return nil
+        }
+    }
+
     public static func parse(
         name: String, path: String, text: String, expander: VariableExpander
     ) throws(OrchestrateError) -> EnvironmentConfig {

@@ -61,9 +61,6 @@ public struct MigrationSet: Sendable {
         case .cycle(let cycle):
             return .usage("the revision graph has a cycle: \(cycle.joined(separator: " -> "))",
                           hint: "one of \(cycle.dropLast().map(path).joined(separator: ", ")) names a descendant as its parent")
-        case .multipleRoots(let roots):
-            return .usage("the revision graph has \(roots.count) roots (revisions without a parent): \(roots.map(path).joined(separator: ", "))",
-                          hint: "exactly one revision may lack a `-- parent:` line; give the others a parent")
         default:
             return .usage(error.description)
         }

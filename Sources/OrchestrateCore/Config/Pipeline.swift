@@ -5,9 +5,29 @@ public struct Pipeline: Sendable, Hashable {
     /// Each stage's source; absent for first stages.
     public private(set) var sources: [String: String]
 
+    /// One environment as the pipeline sees it: its name, its file and its source stage.
+    public struct Stage: Sendable, Hashable {
+        public var name: String
+        public var path: String
+        public var promotesFrom: String?
+
+        /// Makes a stage.
+        public init(name: String, path: String, promotesFrom: String?) {
+            self.name = name
+            self.path = path
+            self.promotesFrom = promotesFrom
+        }
+    }
+
     /// Validates the links between `environments`: every `promotes_from` names a known environment and there is no
     /// cycle. Errors name the file and key.
     public init(_ environments: [EnvironmentConfig]) throws(OrchestrateError) {
+        try self.init(stages: environments.map { Stage(name: $0.name, path: $0.path, promotesFrom: $0.promotesFrom) })
+    }
+
+    /// Validates the links between `stages` (environments that loaded, and those whose file is broken but whose
+    /// `promotes_from` could still be read, so a broken stage keeps its place).
+    public init(stages environments: [Stage]) throws(OrchestrateError) {
         let byName = Dictionary(environments.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var sources: [String: String] = [:]
         for environment in environments.sorted(by: { $0.name < $1.name }) {

@@ -9,6 +9,9 @@ public struct Project: Sendable {
     public var environments: [String: EnvironmentConfig]
     /// Environments whose file failed to parse, with the error.
     public var brokenEnvironments: [String: OrchestrateError]
+    /// Broken environments whose place in the pipeline is unknown (not even `promotes_from` could be read); the
+    /// others keep their place, with the source their file names.
+    public var stagesOfUnknownPlace: Set<String> = []
     /// The pipeline over the environments that parsed; nil when it is invalid (see `pipelineError`).
     public var pipeline: Pipeline?
     /// Why the pipeline is invalid, if it is.
@@ -68,6 +71,8 @@ public struct Project: Sendable {
         }
         var environments: [String: EnvironmentConfig] = [:]
         var broken: [String: OrchestrateError] = [:]
+        var brokenStages: [Pipeline.Stage] = []
+        var unknownPlace = Set<String>()
         for file in names.sorted() where file.hasSuffix(".toml") {
             let name = String(file.dropLast(".toml".count))
             let path = "environments/\(file)"
@@ -86,11 +91,23 @@ public struct Project: Sendable {
             } catch {
                 broken[name] = .usage("\(path): \(error)")
             }
+            if broken[name] != nil, isValidEnvironmentName(name) {
+                // A broken file is still a stage of the pipeline: keep its place when its source can be read.
+                if let data = fileManager.contents(atPath: root + "/" + path), let text = String(data: data, encoding: .utf8),
+                   let source = EnvironmentConfig.salvagedSource(text: text, path: path, expander: expander) {
+                    brokenStages.append(Pipeline.Stage(name: name, path: path, promotesFrom: source))
+                } else {
+                    brokenStages.append(Pipeline.Stage(name: name, path: path, promotesFrom: nil))
+                    unknownPlace.insert(name)
+                }
+            }
         }
         var project = Project(root: root, environments: environments, brokenEnvironments: broken,
                               pipeline: nil, pipelineError: nil, variables: expander)
+        project.stagesOfUnknownPlace = unknownPlace
+        let stages = environments.values.map { Pipeline.Stage(name: $0.name, path: $0.path, promotesFrom: $0.promotesFrom) }
         do {
-            project.pipeline = try Pipeline(Array(environments.values))
+            project.pipeline = try Pipeline(stages: stages + brokenStages)
         } catch {
             project.pipelineError = error
         }
@@ -103,9 +120,9 @@ public struct Project: Sendable {
         }
     }
 
-    /// All environment names, valid or not, in pipeline order where known.
+    /// All environment names, valid or not, in pipeline order where known (broken files of unknown place last).
     public var environmentNames: [String] {
-        let ordered = pipeline?.order ?? environments.keys.sorted()
+        let ordered = (pipeline?.order ?? environments.keys.sorted()).filter { !stagesOfUnknownPlace.contains($0) }
         return ordered + brokenEnvironments.keys.sorted().filter { !ordered.contains($0) }
     }
 

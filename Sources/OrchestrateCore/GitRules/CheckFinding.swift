@@ -8,11 +8,12 @@ public struct CheckFinding: Sendable, Codable, Hashable {
     public enum Kind: String, Sendable, Codable, Hashable {
         /// Rule 1: a migration file at HEAD does not parse.
         case invalidFile
-        /// Rule 1: HEAD's revision graph is invalid (missing parent, cycle, several roots).
+        /// Rule 1: HEAD's revision graph is invalid (missing parent, cycle).
         case invalidGraph
         /// Rule 2: HEAD's and the base's migrations together have more than one head.
         case multipleHeads
-        /// Rule 2: HEAD's and the base's migrations together do not form a valid graph.
+        /// Rule 2: HEAD's and the base's migrations together do not form a valid graph, or cannot be read well enough to
+        /// count their heads.
         case invalidMergedGraph
         /// Rule 3: a file that exists at the merge base was edited on HEAD's side.
         case editedRelease

@@ -2,9 +2,11 @@ import Migrations
 
 /// The rules of `orchestrate check`, as a pure function of the files of HEAD, the base and their merge base.
 ///
-/// 1. HEAD's files parse and form a valid graph (every parse error, every missing parent, a cycle, several roots).
+/// 1. HEAD's files parse and form a valid graph (every parse error, every missing parent, a cycle). Several roots are
+///    valid.
 /// 2. The files the merge of HEAD and the base would hold form a graph with exactly one head; when not, the finding
-///    names each head, the side it comes from, the commit that added it, and the command that fixes it.
+///    names each head, the side it comes from, the commit that added it, and the command that fixes it. Evaluated
+///    whatever rule 1 found: one rule never hides another.
 /// 3. A file that exists at the merge base and is modified, renamed or deleted on HEAD's side is an error, unless
 ///    only its line endings or BOM changed (the checksums match).
 /// 6. With ledgers (`--env`): an applied revision whose file at HEAD has another checksum, or is gone.
@@ -41,9 +43,8 @@ public struct PullRequestCheck: Sendable {
         let headCheck = Self.validate(input.head, prefix: directoryPrefix)
         revisionCount = headCheck.count
         issues = headCheck.findings.map(Issue.ready)
-        if headCheck.findings.isEmpty, let graph = headCheck.graph {
-            mergedHeads = checkMergedResult(input, headGraph: graph)
-        }
+        // Evaluated even when HEAD has invalid files: a divergence must not hide behind an unrelated error.
+        mergedHeads = checkMergedResult(input, headGraph: headCheck.findings.isEmpty ? headCheck.graph : nil)
         checkReleasedFiles(input)
         checkLedgers(input)
     }
@@ -90,7 +91,6 @@ public struct PullRequestCheck: Sendable {
         // Dictionary order varies from run to run: report in path order.
         findings.sort { ($0.file ?? "") < ($1.file ?? "") }
         var missingParents: [CheckFinding] = []
-        var lostParents = Set<String>()
         var nodes: [RevisionNode] = []
         nodes.reserveCapacity(parsed.count)
         for (path, blob) in parsed {
@@ -101,7 +101,6 @@ public struct PullRequestCheck: Sendable {
                     parents.append(parent)
                     continue
                 }
-                lostParents.insert(node.id)
                 guard !brokenIDs.contains(parent) else { continue }  // its file failed to parse: already reported
                 missingParents.append(CheckFinding(
                     kind: .invalidGraph, file: path, line: blob.parentLine,
@@ -115,22 +114,10 @@ public struct PullRequestCheck: Sendable {
         findings += missingParents.sorted { ($0.file ?? "", $0.message) < ($1.file ?? "", $1.message) }
         let graph: RevisionGraph
         do {
-            graph = try RevisionGraph(nodes, requireSingleRoot: false)
+            graph = try RevisionGraph(nodes)
         } catch {
             findings.append(graphFinding(error, files: files, prefix: prefix, kind: .invalidGraph, where: "at HEAD"))
             return (findings, nil, parsed.count)
-        }
-        let roots = graph.roots.filter { !lostParents.contains($0) }
-        if roots.count > 1 {
-            for root in roots {
-                let path = prefix + root + ".sql"
-                findings.append(CheckFinding(
-                    kind: .invalidGraph, file: path, line: nil,
-                    revisions: [CheckedRevision(revision: root, file: path, side: .head, parents: [])],
-                    message: "revision \(root) has no `-- parent:` line, and neither do "
-                        + Self.idList(roots.filter { $0 != root }) + ": a graph has exactly one root",
-                    fix: "give every revision but the first a `-- parent:` line naming the revision it builds on"))
-            }
         }
         return (findings, graph, parsed.count)
     }
@@ -153,12 +140,6 @@ public struct PullRequestCheck: Sendable {
                 kind: kind, file: path, line: files[path]?.parentLine,
                 message: "revision \(revision) names parent \(parent), which does not exist \(place)",
                 fix: "fix the `-- parent:` line of \(path), or restore \(prefix)\(parent).sql")
-        case .multipleRoots(let roots):
-            return CheckFinding(
-                kind: kind, file: prefix + (roots.last ?? "") + ".sql", line: nil,
-                message: "the revision graph \(place) has \(roots.count) roots (revisions without a `-- parent:` line): "
-                    + Self.idList(roots),
-                fix: "give every revision but the first a `-- parent:` line naming the revision it builds on")
         default:
             return CheckFinding(kind: kind, file: nil, line: nil, message: "the revision graph \(place) is invalid: \(error)",
                                 fix: "fix the `-- parent:` lines named above")
@@ -176,7 +157,11 @@ public struct PullRequestCheck: Sendable {
     // MARK: - Rule 2: one head after merging
 
     /// Checks the files the merge would hold; returns the merged heads.
-    private mutating func checkMergedResult(_ input: PullRequestCheckInput, headGraph: RevisionGraph) -> [String] {
+    ///
+    /// Heads are read from the parents each file declares, so they are known even when a file does not parse or a
+    /// parent is missing; only a file whose parents cannot be read at all leaves the rule unevaluated, and then the
+    /// finding says so instead of guessing.
+    private mutating func checkMergedResult(_ input: PullRequestCheckInput, headGraph: RevisionGraph?) -> [String] {
         // Each path as git's merge resolves it: a side's change wins over the unchanged side; when both sides
         // changed it (a conflict git will report), HEAD's version stands. Only paths the base changed can differ
         // from HEAD's files.
@@ -193,35 +178,62 @@ public struct PullRequestCheck: Sendable {
         }
         let addedOnHead = Set(input.headChanges.filter { $0.kind == .added || $0.kind == .renamed }.compactMap(\.newPath))
 
-        let graph: RevisionGraph
+        if let headGraph, overrides.isEmpty {
+            // The usual case: the merge holds HEAD's files, whose graph is built and valid.
+            return reportHeads(headGraph.heads, parents: headGraph.parents(of:), addedOnHead: addedOnHead,
+                               addedOnBase: addedOnBase)
+        }
         var files = input.head
-        if overrides.isEmpty {
-            graph = headGraph
-        } else {
-            for (path, blob) in overrides {
-                if let blob {
-                    guard blob.node != nil else {
-                        issues.append(.ready(CheckFinding(
-                            kind: .invalidMergedGraph, file: path, line: blob.error?.line,
-                            message: "\(path) on \(baseName) does not parse, so the merged result cannot be checked: "
-                                + (blob.error?.message ?? "unknown error"),
-                            fix: "fix \(path) on \(baseName) first")))
-                        return []
-                    }
-                    files[path] = blob
-                } else {
-                    files[path] = nil
+        for (path, blob) in overrides {
+            if let blob {
+                if blob.node == nil {
+                    issues.append(.ready(CheckFinding(
+                        kind: .invalidMergedGraph, file: path, line: blob.error?.line,
+                        message: "\(path) on \(baseName) does not parse: " + (blob.error?.message ?? "unknown error"),
+                        fix: "fix \(path) on \(baseName)")))
                 }
+                files[path] = blob
+            } else {
+                files[path] = nil
             }
+        }
+        var parentsByID: [String: [String]] = [:]
+        var unreadable: [String] = []
+        for (path, blob) in files {
+            if let parents = blob.declaredParents {
+                parentsByID[Self.revisionID(of: path)] = parents
+            } else {
+                unreadable.append(path)
+            }
+        }
+        guard unreadable.isEmpty else {
+            unreadable.sort()
+            issues.append(.ready(CheckFinding(
+                kind: .invalidMergedGraph, file: unreadable[0], line: nil,
+                message: "whether merging \(baseName) leaves one head is unknown: the parents of "
+                    + Self.list(unreadable) + " cannot be read",
+                fix: "fix the `-- parent:` line of " + Self.list(unreadable) + ", then run `orchestrate check` again")))
+            return []
+        }
+        // A graph error of the merged result is worth its own finding only when HEAD alone is valid: otherwise
+        // rule 1 has named it already.
+        if headGraph != nil {
             do {
-                graph = try RevisionGraph(files.values.compactMap(\.node))
+                _ = try RevisionGraph(files.values.compactMap(\.node))
             } catch {
                 issues.append(.ready(Self.graphFinding(error, files: files, prefix: directoryPrefix, kind: .invalidMergedGraph,
                                                        where: "after merging \(baseName)")))
-                return []
             }
         }
-        let heads = graph.heads
+        var named = Set<String>()
+        for parents in parentsByID.values { named.formUnion(parents) }
+        let heads = parentsByID.keys.filter { !named.contains($0) }.sorted()
+        return reportHeads(heads, parents: { parentsByID[$0] ?? [] }, addedOnHead: addedOnHead, addedOnBase: addedOnBase)
+    }
+
+    /// Records the finding for several `heads` of the merged result; returns `heads`.
+    private mutating func reportHeads(_ heads: [String], parents: (String) -> [String], addedOnHead: Set<String>,
+                                      addedOnBase: Set<String>) -> [String] {
         guard heads.count > 1 else { return heads }
 
         func side(_ revision: String) -> CheckSide {
@@ -238,18 +250,18 @@ public struct PullRequestCheck: Sendable {
         for head in heads {
             let path = directoryPrefix + head + ".sql"
             let headSide = side(head)
-            revisions.append(CheckedRevision(revision: head, file: path, side: headSide, parents: graph.parents(of: head)))
+            revisions.append(CheckedRevision(revision: head, file: path, side: headSide, parents: parents(head)))
             queries.append(.adding(path: path, side: headSide))
         }
         historyQueries.append(contentsOf: queries)
-        let fix = Self.fixForHeads(revisions, graph: graph, side: side, baseName: baseName)
+        let fix = Self.fixForHeads(revisions, parents: parents, side: side, baseName: baseName)
         issues.append(.heads(revisions, queries: queries, fix: fix))
         return heads
     }
 
     /// The command that leaves one head: rebase the pull request's own revision onto the other head when that is
     /// a single move, else a merge revision.
-    private static func fixForHeads(_ heads: [CheckedRevision], graph: RevisionGraph, side: (String) -> CheckSide,
+    private static func fixForHeads(_ heads: [CheckedRevision], parents parentsOf: (String) -> [String], side: (String) -> CheckSide,
                                     baseName: String) -> String {
         let ours = heads.filter { $0.side == .head }
         let others = heads.filter { $0.side != .head }
@@ -266,12 +278,12 @@ public struct PullRequestCheck: Sendable {
             var seen = Set<String>()
             while let revision = stack.popLast() {
                 guard seen.insert(revision).inserted else { continue }
-                let parents = graph.parents(of: revision)
+                let parents = parentsOf(revision)
                 let ownParents = parents.filter { side($0) == .head }
                 if ownParents.count < parents.count || parents.isEmpty { entries.append(revision) }
                 stack.append(contentsOf: ownParents)
             }
-            if entries.count == 1, graph.parents(of: entries[0]).count == 1 {
+            if entries.count == 1, parentsOf(entries[0]).count == 1 {
                 let command = "orchestrate rebase \(entries[0]) --onto \(others[0].revision)"
                 return (needsBase ? bringBase + "run `\(command)`" : "run `\(command)`")
                     + " and commit the result; or run `orchestrate merge` to join the heads with a merge revision"

@@ -1,3 +1,4 @@
+import Foundation
 import Migrations
 
 /// One version of a migration file as git holds it: its blob id, its checksum, and what parsing it gave.
@@ -22,14 +23,23 @@ public final class MigrationBlob: Sendable {
     public let node: RevisionNode?
     /// Why parsing failed; nil when it did not.
     public let error: MigrationError?
+    /// The parents the file declares: those it parsed with, or, for a file that does not parse, those its
+    /// `-- parent:` line names when that line is readable and is not what is wrong (no parent line and no line
+    /// mentioning a parent in the header: a root). Nil when they cannot be known.
+    ///
+    /// This lets `check` tell whether merging leaves one head even when a file is broken: one rule never hides
+    /// another.
+    public let declaredParents: [String]?
 
     /// Makes a blob from its parts (tests use this; git-read files come from `read`).
-    public init(blob: String, checksum: String?, parentLine: Int?, node: RevisionNode?, error: MigrationError?) {
+    public init(blob: String, checksum: String?, parentLine: Int?, node: RevisionNode?, error: MigrationError?,
+                declaredParents: [String]? = nil) {
         self.blob = blob
         self.checksum = checksum
         self.parentLine = parentLine
         self.node = node
         self.error = error
+        self.declaredParents = node?.parents ?? declaredParents
     }
 
     /// Parses `bytes`, the contents of `path` (repository-relative), whose git blob id is `blob`; computes the
@@ -41,8 +51,26 @@ public final class MigrationBlob: Sendable {
             let node = try MigrationFile.parseNode(path: path, bytes: bytes)
             return MigrationBlob(blob: blob, checksum: sum, parentLine: parentLine, node: node, error: nil)
         } catch {
-            return MigrationBlob(blob: blob, checksum: sum, parentLine: parentLine, node: nil, error: error)
+            return MigrationBlob(blob: blob, checksum: sum, parentLine: parentLine, node: nil, error: error,
+                                 declaredParents: unparsedParents(bytes))
         }
+    }
+
+    /// The parents a file that does not parse declares, when they can be known for sure (see `declaredParents`).
+    static func unparsedParents(_ bytes: [UInt8]) -> [String]? {
+        guard let line = MigrationFile.headerLine(ofKey: "parent", in: bytes) else {
+            // No `-- parent:` line. A root, unless the header mentions a parent some other way (`-- Parent: x`, a
+            // near-miss key, which is itself the error): then the parents are unknown.
+            let text = String(decoding: bytes, as: UTF8.self).lowercased()
+            let end = text.range(of: "migrate:up")?.lowerBound ?? text.endIndex
+            return text[..<end].contains("parent") ? nil : []
+        }
+        // A second parent line, or a value that is not a list of valid, distinct ids, leaves the parents unknown.
+        guard MigrationFile.headerLine(ofKey: "parent", in: Array(bytes[line.value.upperBound...])) == nil else { return nil }
+        let value = String(decoding: bytes[line.value], as: UTF8.self)
+        let parents = value.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !parents.isEmpty, parents.allSatisfy(RevisionID.isValid), Set(parents).count == parents.count else { return nil }
+        return parents
     }
 
     /// The 1-based line of the header line `-- KEY:` (before `-- migrate:up`), if any. Reads only the header.

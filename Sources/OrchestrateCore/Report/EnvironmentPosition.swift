@@ -10,7 +10,7 @@ public struct EnvironmentPosition: Sendable, Codable, Hashable {
     public var error: String?
     /// Every revision its ledger records, interrupted ones included, in application order.
     public var recorded: [String]
-    /// Fully applied revisions none of whose children are recorded: where it stands (empty: nothing applied).
+    /// Fully applied revisions none of whose children are fully applied: where it stands (empty: nothing applied).
     public var heads: [String]
     /// Non-transactional revisions left half-applied or half-reverted.
     public var interrupted: [String]
@@ -48,11 +48,7 @@ extension Inspector {
 
     /// The position described by ledger rows.
     static func position(name: String, rows: [AppliedRevision]) -> EnvironmentPosition {
-        let recorded = Set(rows.map(\.revision))
-        var hasRecordedChild = Set<String>()
-        for row in rows { for parent in row.parents where recorded.contains(parent) { hasRecordedChild.insert(parent) } }
-        let heads = rows.filter { $0.state == .applied && !hasRecordedChild.contains($0.revision) }.map(\.revision).sorted()
-        return EnvironmentPosition(name: name, reachable: true, error: nil, recorded: rows.map(\.revision), heads: heads,
+        EnvironmentPosition(name: name, reachable: true, error: nil, recorded: rows.map(\.revision), heads: heads(of: rows),
                                    interrupted: rows.filter { $0.state != .applied }.map(\.revision))
     }
 }

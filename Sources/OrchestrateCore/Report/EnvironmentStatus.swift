@@ -55,7 +55,8 @@ public struct EnvironmentStatus: Sendable, Codable {
     public var appliedCount: Int
     /// Applied revisions none of whose children are applied.
     public var headsApplied: [String]
-    /// What the next `upgrade` (first stage) or `promote` would apply, in order.
+    /// What the next `upgrade` (first stage) or `promote` would apply, in order; empty and meaningless when
+    /// `sourceError` is set (then it is unknown).
     public var pending: [String]
     /// Revisions applied here that the source stage does not run (later stages).
     public var aheadOfSource: [String]
@@ -67,14 +68,26 @@ public struct EnvironmentStatus: Sendable, Codable {
     public var interrupted: [Interrupted]
     /// Whether the files have several heads, so `upgrade` to head would be refused (first stages).
     public var multipleHeads: [String]
+    /// Why the source stage could not be read (a later stage): `pending` and `aheadOfSource` are then unknown.
+    public var sourceError: String?
+    /// Whether `pending` is known: false when this environment or its source stage could not be read.
+    public var pendingKnown: Bool = true
+    /// Whether this environment's place in the pipeline is known: false for a broken file whose `promotes_from`
+    /// could not be read (then `promotesFrom` is nil without meaning "first stage").
+    public var placeKnown: Bool = true
 
-    /// An environment that could not be inspected.
-    static func unreachable(_ environment: EnvironmentConfig?, name: String, error: String) -> EnvironmentStatus {
-        EnvironmentStatus(
-            name: name, database: environment.map(EnvironmentDatabase.display) ?? "?", promotesFrom: environment?.promotesFrom,
+    /// An environment that could not be inspected (`environment` is nil when its file does not load).
+    static func unreachable(_ environment: EnvironmentConfig?, name: String, promotesFrom: String?, placeKnown: Bool,
+                            error: String) -> EnvironmentStatus {
+        var status = EnvironmentStatus(
+            name: name, database: environment.map(EnvironmentDatabase.display) ?? "?", promotesFrom: promotesFrom,
             isProtected: environment?.isProtected ?? false, branch: environment?.branch, reachable: false, error: error,
             serverVersion: nil, ledgerVersion: nil, appliedCount: 0, headsApplied: [], pending: [], aheadOfSource: [],
-            lastChange: nil, lock: nil, freeze: nil, drift: [], orphans: [], interrupted: [], multipleHeads: [])
+            lastChange: nil, lock: nil, freeze: nil, drift: [], orphans: [], interrupted: [], multipleHeads: [],
+            sourceError: nil)
+        status.placeKnown = placeKnown
+        status.pendingKnown = false
+        return status
     }
 }
 

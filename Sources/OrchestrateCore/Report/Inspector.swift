@@ -33,20 +33,37 @@ public struct Inspector: Sendable {
         let snapshots = readSnapshots(needed)
         let git = GitView(projectRoot: project.root)
         return selected.map { name in
+            let sourceName = project.pipeline?.source(of: name)
+            let placeKnown = !project.stagesOfUnknownPlace.contains(name)
             guard let environment = project.environments[name] else {
-                return .unreachable(nil, name: name, error: project.brokenEnvironments[name]?.description ?? "unknown")
+                return .unreachable(nil, name: name, promotesFrom: sourceName, placeKnown: placeKnown,
+                                    error: project.brokenEnvironments[name]?.description ?? "unknown")
             }
             guard let snapshot = snapshots[name], case .success(let state) = snapshot else {
                 if case .failure(let error) = snapshots[name] {
-                    return .unreachable(environment, name: name, error: error.description)
+                    return .unreachable(environment, name: name, promotesFrom: sourceName, placeKnown: true,
+                                        error: error.description)
                 }
-                return .unreachable(environment, name: name, error: "not inspected")
+                return .unreachable(environment, name: name, promotesFrom: sourceName, placeKnown: true, error: "not inspected")
             }
-            let sourceName = project.pipeline?.source(of: name)
-            var sourceState: Snapshot?
-            if let sourceName, case .success(let found) = snapshots[sourceName] { sourceState = found }
-            return describe(environment, state, source: sourceState, sourceName: sourceName, migrations: migrations, git: git)
+            // A later stage's pending list comes from its source: when the source cannot be read, it is unknown.
+            var source: Result<Snapshot, SourceUnknown>?
+            if let sourceName {
+                switch snapshots[sourceName] {
+                case .success(let found): source = .success(found)
+                case .failure(let error): source = .failure(SourceUnknown(reason: error.description))
+                case nil:
+                    let why = project.brokenEnvironments[sourceName]?.description ?? "it was not read"
+                    source = .failure(SourceUnknown(reason: why))
+                }
+            }
+            return describe(environment, state, source: source, sourceName: sourceName, migrations: migrations, git: git)
         }
+    }
+
+    /// Why a source stage's state is unknown.
+    struct SourceUnknown: Error {
+        var reason: String
     }
 
     /// What was read from one database.
@@ -91,27 +108,31 @@ public struct Inspector: Sendable {
         }
     }
 
-    private func describe(_ environment: EnvironmentConfig, _ state: Snapshot, source: Snapshot?, sourceName: String?,
-                          migrations: MigrationSet, git: GitView) -> EnvironmentStatus {
+    private func describe(_ environment: EnvironmentConfig, _ state: Snapshot, source: Result<Snapshot, SourceUnknown>?,
+                          sourceName: String?, migrations: MigrationSet, git: GitView) -> EnvironmentStatus {
         let appliedRows = state.applied.filter { $0.state == .applied }
         let appliedIDs = Set(appliedRows.map(\.revision))
         let allIDs = Set(state.applied.map(\.revision))
-        var heads: [String] = []
-        var hasAppliedChild = Set<String>()
-        for row in state.applied { for parent in row.parents where allIDs.contains(parent) { hasAppliedChild.insert(parent) } }
-        heads = appliedRows.map(\.revision).filter { !hasAppliedChild.contains($0) }.sorted()
+        // Where it stands: the fully applied revisions none of whose children are fully applied. An interrupted
+        // revision is shown next to that position, not instead of it.
+        let heads = Inspector.heads(of: state.applied)
 
         var pending: [String] = []
         var ahead: [String] = []
         var multipleHeads: [String] = []
-        if let sourceName {
-            _ = sourceName
-            if let source {
+        var sourceError: String?
+        if sourceName != nil {
+            switch source {
+            case .success(let source):
                 let sourceIDs = Set(source.applied.filter { $0.state == .applied }.map(\.revision))
                 let missing = sourceIDs.subtracting(allIDs)
                 pending = migrations.graph.topologicalOrder.filter { missing.contains($0) }
                 pending += missing.subtracting(pending).sorted()
                 ahead = appliedIDs.subtracting(sourceIDs).sorted()
+            case .failure(let unknown):
+                sourceError = unknown.reason
+            case nil:
+                sourceError = "it was not read"
             }
         } else {
             pending = migrations.graph.topologicalOrder.filter { !allIDs.contains($0) }
@@ -148,7 +169,18 @@ public struct Inspector: Sendable {
             isProtected: environment.isProtected, branch: environment.branch, reachable: true, error: nil,
             serverVersion: state.serverVersion, ledgerVersion: state.ledgerVersion, appliedCount: appliedRows.count,
             headsApplied: heads, pending: pending, aheadOfSource: ahead, lastChange: last, lock: state.lock, freeze: state.freeze,
-            drift: drift, orphans: orphans, interrupted: interrupted, multipleHeads: multipleHeads)
+            drift: drift, orphans: orphans, interrupted: interrupted, multipleHeads: multipleHeads, sourceError: sourceError,
+            pendingKnown: sourceError == nil)
+    }
+
+    /// The fully applied revisions none of whose children are fully applied, sorted: where an environment stands.
+    /// Rows of interrupted revisions do not hide their parents.
+    static func heads(of rows: [AppliedRevision]) -> [String] {
+        let applied = rows.filter { $0.state == .applied }
+        let appliedIDs = Set(applied.map(\.revision))
+        var hasAppliedChild = Set<String>()
+        for row in applied { for parent in row.parents where appliedIDs.contains(parent) { hasAppliedChild.insert(parent) } }
+        return applied.map(\.revision).filter { !hasAppliedChild.contains($0) }.sorted()
     }
 
     // MARK: - audit

@@ -28,9 +28,24 @@ public struct VerifyReport: Sendable, Codable {
     /// The revision without a down section that ended the way down, if any (the revisions below it are not
     /// round-tripped).
     public var stoppedAtIrreversible: String?
+    /// `round trip` (up, down, up again) or `up only` (every revision applies; the schema after each is recorded).
+    public var mode: String
+    /// The revisions whose down section ran and whose up section ran again, both checked.
+    public var roundTripped: [String]
+    /// The revisions in range that were not round-tripped (an irreversible revision on the way down, the revisions
+    /// below it, or a step that failed first). In `up only` mode, every revision.
+    public var notRoundTripped: [String]
+    /// The schema objects after the last up step (`table public.users`, ...), sorted.
+    public var schema: [String]
+    /// What verify left in a `--url` database: nil when it was left as it was found.
+    public var leftBehind: String?
 
     /// How many steps failed.
     public var problemCount: Int { checks.filter { !$0.ok }.count }
+
+    /// Whether everything asked for was checked and passed: no failed step and, in round-trip mode, every revision
+    /// in range round-tripped.
+    public var passed: Bool { problemCount == 0 && (mode == "up only" || notRoundTripped.isEmpty) }
 }
 
 extension Orchestrator {
@@ -39,9 +54,14 @@ extension Orchestrator {
     /// what its up section did, and an up section run again must do what it did the first time. Each difference, and
     /// each section that fails, is reported against its revision.
     ///
-    /// The scratch database is a new database on the project's sandbox (dropped afterwards), or `url`, which must hold
-    /// no table, view, function or type of its own yet. It runs through the same executor as `upgrade`.
-    public func verify(to target: Target = .head, url: String? = nil) throws(OrchestrateError) -> VerifyReport {
+    /// The scratch database is a new database on the project's sandbox (dropped afterwards; a sandbox verify had to
+    /// start is stopped again), or `url`, which must hold no table, view, function or type of its own yet (verify's own
+    /// ledger is ignored) and is left as it was found when every revision could be reverted. It runs through the same
+    /// executor as `upgrade`.
+    ///
+    /// With `upOnly`, for projects without down sections: every revision is applied and the schema after each is
+    /// recorded; nothing is reverted.
+    public func verify(to target: Target = .head, url: String? = nil, upOnly: Bool = false) throws(OrchestrateError) -> VerifyReport {
         let migrations = try project.loadMigrations()
         if case .head = target, migrations.graph.heads.count > 1 {
             throw planError(.graph(.multipleHeads(migrations.graph.heads)), environment: "verify")
@@ -54,13 +74,17 @@ extension Orchestrator {
             throw planError(error, environment: "verify")
         }
         let files = plan.revisions.compactMap { migrations.files[$0] }
-        if let empty = files.first(where: \.hasEmptyUp) {
-            throw .usage("\(empty.path):\(empty.upStartLine - 1): revision \(empty.revision) has no statement under `-- migrate:up`",
-                         hint: "write the change below `-- migrate:up`, or delete the file if the revision is not needed")
+        var problems = Preflight.problems(applying: files)
+        for file in files {
+            if let down = file.down {
+                problems += Preflight.problems(reverting: file.revision, down: down, transactional: file.transactional,
+                                               path: file.path, firstLine: file.downStartLine ?? 1)
+            }
         }
+        if let refusal = Preflight.refusal(problems) { throw refusal }
 
         let scratch = try ScratchDatabase.open(url: url, projectRoot: project.root, progress: progress)
-        defer { scratch.drop(progress: progress) }
+        defer { scratch.release(progress: progress) }
         var environment = EnvironmentConfig(
             name: "verify", path: "verify", databaseURL: scratch.conninfo, promotesFrom: nil, branch: nil, isProtected: false,
             lockTimeout: .seconds(10), ddlLockTimeout: .seconds(10), ddlLockRetries: 0, statementTimeout: .seconds(0),
@@ -70,7 +94,7 @@ extension Orchestrator {
             let probe = try EnvironmentDatabase.connect(environment, conninfo: scratch.conninfo,
                                                         applicationName: "orchestrate verify (read)", progress: progress)
             defer { probe.close() }
-            try requireEmpty(probe, excluding: [], display: scratch.display)
+            try requireEmpty(probe, excluding: [environment.ledgerSchema], display: scratch.display)
         }
         let session = try EnvironmentSession.open(environment, projectRoot: project.root, command: "verify",
                                                   actor: actor, provenance: nil, progress: progress)
@@ -86,7 +110,12 @@ extension Orchestrator {
         }
 
         var report = VerifyReport(database: scratch.display, createdScratchDatabase: scratch.created,
-                                  revisions: plan.revisions, checks: [], stoppedAtIrreversible: nil)
+                                  revisions: plan.revisions, checks: [], stoppedAtIrreversible: nil,
+                                  mode: upOnly ? "up only" : "round trip", roundTripped: [],
+                                  notRoundTripped: plan.revisions, schema: [], leftBehind: nil)
+        if url != nil {
+            report.leftBehind = "the revisions verify applied, and its ledger (schema \(environment.ledgerSchema))"
+        }
         // Pass 1: up, remembering the schema after each revision.
         var states = [try snapshot()]
         for file in files {
@@ -101,6 +130,8 @@ extension Orchestrator {
             states.append(try snapshot())
             report.checks.append(.init(phase: "up", revision: file.revision, ok: true, problem: nil, differences: []))
         }
+        report.schema = states.last.map { $0.objects.keys.sorted() } ?? []
+        if upOnly { return report }
 
         // Down, newest first: each down section must undo exactly what its up section did.
         let rows: [String: AppliedRevision]
@@ -153,8 +184,40 @@ extension Orchestrator {
                 phase: "up again", revision: file.revision, ok: differences.isEmpty,
                 problem: differences.isEmpty ? nil : "applied again after its down section, it gives a different schema than the first time",
                 differences: differences))
+            report.roundTripped.append(file.revision)
+        }
+        let done = Set(report.roundTripped)
+        report.notRoundTripped = plan.revisions.filter { !done.contains($0) }
+
+        // A `--url` database is left as it was found when every revision can be reverted again.
+        if url != nil, report.notRoundTripped.isEmpty, report.problemCount == 0 {
+            try restore(files: files, executor: executor, session: session, ledgerSchema: environment.ledgerSchema,
+                        display: scratch.display)
+            report.leftBehind = nil
         }
         return report
+    }
+
+    /// Reverts every revision of `files` again, newest first, and drops verify's own ledger: the `--url` database is
+    /// then as verify found it.
+    private func restore(files: [MigrationFile], executor: RevisionExecutor, session: EnvironmentSession,
+                         ledgerSchema: String, display: String) throws(OrchestrateError) {
+        let rows: [String: AppliedRevision]
+        do throws(PostgresError) {
+            rows = Dictionary(try session.ledger.appliedRevisions().map { ($0.revision, $0) }, uniquingKeysWith: { a, _ in a })
+        } catch {
+            throw .operation("verify: cannot read the ledger: \(error.description)")
+        }
+        for file in files.reversed() {
+            guard let down = file.down, let row = rows[file.revision] else { continue }
+            try executor.revert(row, down: down, displayPath: "\(file.path) (down)")
+        }
+        let work = try session.work()
+        do throws(PostgresError) {
+            try work.execute("DROP SCHEMA IF EXISTS \(try work.quoteIdentifier(ledgerSchema)) CASCADE")
+        } catch {
+            throw .operation("verify: cannot drop its ledger (schema \(ledgerSchema)) in \(display): \(error.description)")
+        }
     }
 
     /// The differences a step is to blame for: objects that had already drifted before it (left behind or removed by
@@ -190,25 +253,50 @@ struct ScratchDatabase {
     var created: Bool
     var sandbox: Sandbox?
     var name: String?
+    /// True when verify had to start the sandbox (it is stopped again afterwards).
+    var startedSandbox = false
 
     static func open(url: String?, projectRoot: String, progress: ProgressHandler) throws(OrchestrateError) -> ScratchDatabase {
         if let url {
             return ScratchDatabase(conninfo: url, display: ConnInfo.redacted(url), created: false, sandbox: nil, name: nil)
         }
         let sandbox = Sandbox(projectRoot: projectRoot)
+        var started = true
         switch try sandbox.start() {
-        case .alreadyRunning: break
-        case .started: progress(.notice("started the sandbox PostgreSQL (\(sandbox.directory))"))
-        case .initializedAndStarted: progress(.notice("created and started the sandbox PostgreSQL (\(sandbox.directory))"))
+        case .alreadyRunning: started = false
+        case .started: progress(.notice("started the sandbox PostgreSQL (\(sandbox.directory)); verify stops it again"))
+        case .initializedAndStarted:
+            progress(.notice("created and started the sandbox PostgreSQL (\(sandbox.directory)); verify stops it again"))
         }
+        var scratch = ScratchDatabase(conninfo: "", display: "", created: false, sandbox: sandbox, name: nil,
+                                      startedSandbox: started)
         let name = "orchestrate_verify_" + UUID().uuidString.prefix(8).lowercased()
-        try sandbox.ensureDatabase(name)
-        return ScratchDatabase(conninfo: sandbox.conninfo(database: name), display: "sandbox:\(name)", created: true,
-                               sandbox: sandbox, name: name)
+        do {
+            try sandbox.ensureDatabase(name)
+        } catch {
+            scratch.release(progress: progress)
+            throw error
+        }
+        scratch.conninfo = sandbox.conninfo(database: name)
+        scratch.display = "sandbox:\(name)"
+        scratch.created = true
+        scratch.name = name
+        return scratch
+    }
+
+    /// Drops the database verify created, and stops the sandbox when verify started it; does nothing for `--url`.
+    func release(progress: ProgressHandler) {
+        drop(progress: progress)
+        guard startedSandbox, let sandbox else { return }
+        do {
+            try sandbox.stop()
+        } catch {
+            progress(.warning("verify: cannot stop the sandbox it started: \(error.message)"))
+        }
     }
 
     /// Drops the database verify created; does nothing for `--url`.
-    func drop(progress: ProgressHandler) {
+    private func drop(progress: ProgressHandler) {
         guard created, let sandbox, let name else { return }
         do {
             let admin = try Connection(conninfo: sandbox.conninfo(database: "postgres"), applicationName: "orchestrate verify")

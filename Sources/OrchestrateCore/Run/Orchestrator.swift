@@ -105,10 +105,6 @@ public final class Orchestrator: Sendable {
             }
         }
         let files = plan.revisions.compactMap { migrations.files[$0] }
-        if let empty = files.first(where: { $0.hasEmptyUp && $0.parents.count < 2 }) {  // a merge may be SQL-free
-            throw .usage("\(empty.path):\(empty.upStartLine - 1): revision \(empty.revision) has no statement under `-- migrate:up`; nothing was run",
-                         hint: "write the change below `-- migrate:up`, or delete the file if the revision is not needed")
-        }
         do {
             try BranchGate.check(files: files, environment: context.environment, projectRoot: project.root)
         } catch {
@@ -395,7 +391,7 @@ public final class Orchestrator: Sendable {
     /// The graph of what an environment's ledger records (for downgrades and orphans).
     func ledgerGraph(_ applied: [AppliedRevision], environment: String) throws(OrchestrateError) -> RevisionGraph {
         do throws(GraphError) {
-            return try RevisionGraph(applied.map { RevisionNode(id: $0.revision, parents: $0.parents) }, requireSingleRoot: false)
+            return try RevisionGraph(applied.map { RevisionNode(id: $0.revision, parents: $0.parents) })
         } catch {
             throw .operation("environment `\(environment)`: the ledger is inconsistent: \(error.description)",
                              hint: "inspect \(environment)'s ledger (`orchestrate audit \(environment)`)")

@@ -81,11 +81,38 @@ struct PreparedRun {
                 "\(why) runs the whole \(action) in one transaction, but revision \(loose.revision) (\(loose.path)) is non-transactional (`-- transaction: false`) and cannot run inside one; nothing was run",
                 hint: "run without \(options.singleTransaction ? "--single-transaction" : "transaction = \"all\"") (each revision in its own transaction), or split the run with --to so that revision \(loose.revision) runs in a run of its own")
         }
+        var problems: [Preflight.Problem] = []
+        for item in items {
+            switch item {
+            case .apply(let file, _):
+                problems += Preflight.problems(applying: [file])
+            case .revert(let row, let down, let displayPath):
+                problems += Preflight.problems(reverting: row.revision, down: down, transactional: row.transactional,
+                                               path: displayPath, firstLine: 1)
+            }
+        }
+        if let refusal = Preflight.refusal(problems) { throw refusal }
     }
 
     /// The message of the run's "started" event.
     var startedMessage: String {
         let listed = plan.revisions.prefix(20).joined(separator: ", ") + (plan.revisions.count > 20 ? ", …" : "")
         return "\(plan.revisions.count) revision(s)\(singleTransaction ? " in one transaction" : ""): \(listed)"
+    }
+}
+
+extension Preflight {
+    /// The error that refuses a run with `problems` before anything runs (nil when there are none): every problem on
+    /// its own line with its way out.
+    static func refusal(_ problems: [Problem]) -> OrchestrateError? {
+        guard let first = problems.first else { return nil }
+        if problems.count == 1 {
+            return .usage(first.description + "; nothing was run", hint: first.fix)
+        }
+        var fixes: [String] = []
+        for problem in problems where !fixes.contains(problem.fix) { fixes.append(problem.fix) }
+        return .usage("\(problems.count) problems found before anything ran; nothing was run:\n"
+                          + problems.map { "  " + $0.description }.joined(separator: "\n"),
+                      hint: fixes.joined(separator: "\n"))
     }
 }
