@@ -18,7 +18,8 @@ extension Repository {
                       git_tree_entry_type(entry) == GIT_OBJECT_BLOB,
                       let name = LibGit2.string(git_tree_entry_name(entry))
                 else { continue }
-                files.append(TreeEntryFile(path: prefix + name, blob: ObjectID(git_tree_entry_id(entry))))
+                files.append(TreeEntryFile(path: prefix + name, blob: ObjectID(git_tree_entry_id(entry)),
+                                           isSymbolicLink: git_tree_entry_filemode(entry) == GIT_FILEMODE_LINK))
             }
             return files
         }

@@ -276,9 +276,10 @@ private struct MigrationFileParser {
         self.bytes = bytes
     }
 
-    /// Reads the file: where its sections lie and what its header says, or the first error (invalid UTF-8 first).
+    /// Reads the file: where its sections lie and what its header says, or the first error (a NUL byte or invalid
+    /// UTF-8 first).
     func parse() throws(MigrationError) -> Layout {
-        try checkUTF8()
+        try checkBytes()
         var layout = Layout()
         var upIndex: Int?
         var downIndex: Int?
@@ -675,22 +676,40 @@ private struct MigrationFileParser {
             || (!first && (byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")))
     }
 
-    /// Throws when the bytes are not well-formed UTF-8, naming the first bad byte and its line.
-    func checkUTF8() throws(MigrationError) {
+    /// Throws at the first byte PostgreSQL could never run: a NUL byte (PostgreSQL refuses it in a query) or a byte
+    /// that is not part of well-formed UTF-8, naming its line and offset.
+    func checkBytes() throws(MigrationError) {
+        let nul = bytes.firstIndex(of: 0, in: bytes.indices)
+        if let invalid = firstInvalidUTF8OffsetIfAny(), nul.map({ invalid < $0 }) ?? true {
+            throw MigrationError(
+                path: path, line: lineNumber(ofOffset: invalid),
+                message: "the file is not valid UTF-8 (byte \(invalid + 1) of the file); save it with UTF-8 encoding")
+        }
+        if let nul {
+            throw MigrationError(
+                path: path, line: lineNumber(ofOffset: nul),
+                message: "the file holds a NUL byte (byte \(nul + 1) of the file), which PostgreSQL cannot run; "
+                    + "remove it (a file saved as UTF-16 is full of them: save it as UTF-8)")
+        }
+    }
+
+    /// The 1-based line of the byte at `offset`.
+    private func lineNumber(ofOffset offset: Int) -> Int {
+        1 + UnsafeBufferPointer(rebasing: bytes[..<offset]).count(where: { $0 == newline })
+    }
+
+    /// The offset of the first byte that is not part of well-formed UTF-8, or nil when all of it is.
+    private func firstInvalidUTF8OffsetIfAny() -> Int? {
         // ASCII, the usual case, is valid. Decoding replaces ill-formed sequences, so other text is valid exactly
         // when the standard library's decoding gives back the same bytes.
         if bytes.isASCII(bytes.indices) {
-            return
+            return nil
         }
         var decoded = String(decoding: bytes, as: UTF8.self)
         if decoded.withUTF8({ $0.hasSameBytes(as: bytes) }) {
-            return
+            return nil
         }
-        let offset = firstInvalidUTF8Offset()
-        let line = 1 + UnsafeBufferPointer(rebasing: bytes[..<offset]).count(where: { $0 == newline })
-        throw MigrationError(
-            path: path, line: line,
-            message: "the file is not valid UTF-8 (byte \(offset + 1) of the file); save it with UTF-8 encoding")
+        return firstInvalidUTF8Offset()
     }
 
     /// The offset of the first byte that is not part of well-formed UTF-8 (the end when all of it is).

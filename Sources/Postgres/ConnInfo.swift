@@ -4,7 +4,12 @@ internal import CLibPQ
 ///
 /// Both forms libpq accepts work: URIs (`postgresql://user:pw@host:5432/db?sslmode=require`, percent-encoded)
 /// and key=value strings (`host=db.example port=5432 password='it''s'`). As in `PQconnectdbParams`, a string that
-/// is neither (no `=` and no `postgresql://` or `postgres://` prefix) is a plain database name.
+/// is neither (no `=` and no `postgresql://` or `postgres://` prefix) is a plain database name, unless it holds a
+/// `:`, `@` or `/`: then it is a mistyped URL (`postgresq://…`, `user:pw@host/db`) that may hold a password, and it
+/// is refused instead of being sent to the server (which would log it) as a database name.
+///
+/// One rewrite is made, everywhere a string is parsed or used: SQLAlchemy's `postgresql+DRIVER://` (and
+/// `postgres+DRIVER://`) loses its `+DRIVER` part, so that one `DATABASE_URL` serves an application and orchestrate.
 public enum ConnInfo {
     /// The non-empty keyword/value pairs libpq parses out of `conninfo` (URI or key=value), in libpq's keyword
     /// order, with URI percent-encoding decoded. Defaults from the environment are not added.
@@ -41,6 +46,24 @@ public enum ConnInfo {
         pairs.map { "\($0.keyword)=\(quote($0.value))" }.joined(separator: " ")
     }
 
+    /// `conninfo` as libpq is given it: SQLAlchemy's `postgresql+DRIVER://` and `postgres+DRIVER://` schemes lose
+    /// their `+DRIVER` part (`postgresql+psycopg2://u@h/db` becomes `postgresql://u@h/db`); anything else is
+    /// returned as it is.
+    public static func normalized(_ conninfo: String) -> String {
+        for scheme in ["postgresql+", "postgres+"] where conninfo.hasPrefix(scheme) {
+            let rest = conninfo.utf8.dropFirst(scheme.utf8.count)
+            guard let separator = rest.firstRange(of: "://".utf8) else { return conninfo }
+            let driver = rest[..<separator.lowerBound]
+            let isDriverName = !driver.isEmpty && driver.allSatisfy { byte in
+                byte == UInt8(ascii: "_") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                    || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte | 0x20)
+            }
+            guard isDriverName else { return conninfo }
+            return String(scheme.dropLast()) + String(Substring(rest[separator.lowerBound...]))
+        }
+        return conninfo
+    }
+
     // MARK: - Internals
 
     /// True when libpq treats `conninfo` as a connection string rather than a database name
@@ -49,10 +72,24 @@ public enum ConnInfo {
         conninfo.hasPrefix("postgresql://") || conninfo.hasPrefix("postgres://") || conninfo.contains("=")
     }
 
+    /// True when `conninfo`, which libpq would take as a plain database name, looks like a URL or credentials
+    /// instead (a `:`, `@` or `/`): a scheme libpq does not know, a typo in the scheme, or `user:pw@host/db`.
+    static func isMistakenURL(_ conninfo: String) -> Bool {
+        conninfo.utf8.contains { $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: "@") || $0 == UInt8(ascii: "/") }
+    }
+
     /// Every option PQconninfoParse knows, set or not, with its secrecy flag.
     static func options(_ conninfo: String) throws(PostgresError) -> [LibPQ.Option] {
         try LibPQ.requireNoNUL(conninfo, "the connection string")
+        let conninfo = normalized(conninfo)
         guard isConnectionString(conninfo) else {
+            if isMistakenURL(conninfo) {
+                throw PostgresError(
+                    kind: .invalidConnectionString,
+                    message: "libpq cannot parse it as a URI (it is not shown: it may hold a password); a URI starts "
+                        + "with postgresql:// or postgres:// (or SQLAlchemy's postgresql+DRIVER://), and key=value "
+                        + "pairs look like host=db.example dbname=app")
+            }
             return conninfo.isEmpty ? [] : [LibPQ.Option(keyword: "dbname", value: conninfo, isSecret: false)]
         }
         var errorMessage: UnsafeMutablePointer<CChar>?

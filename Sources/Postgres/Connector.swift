@@ -34,7 +34,7 @@ enum Connector {
         if defaultConnectTimeout > 0 && !userSetsTimeout && !environmentSetsTimeout {
             parameters.append(("connect_timeout", String(defaultConnectTimeout)))
         }
-        parameters.append(("dbname", conninfo))
+        parameters.append(("dbname", ConnInfo.normalized(conninfo)))
         if let applicationName {
             parameters.append(("application_name", applicationName))
         }

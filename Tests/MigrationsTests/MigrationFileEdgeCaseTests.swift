@@ -322,6 +322,27 @@ struct MigrationFileEdgeCaseTests {
                 == "migrations/r2.sql:3: the file is not valid UTF-8 (byte 11 of the file); save it with UTF-8 encoding")
     }
 
+    @Test("a NUL byte is refused when parsing, with its line and offset, in any section", arguments: [
+        // (bytes, byte offset (1-based), line)
+        (Array("-- migrate:up\nSELECT 1;".utf8) + [0] + Array("\n".utf8), 24, 2),
+        ([0] + Array("-- migrate:up\n".utf8), 1, 1),
+        (Array("-- migrate:up\nSELECT 1;\n-- migrate:down\nSELECT '".utf8) + [0] + Array("';\n".utf8), 49, 4),
+        // A UTF-16LE file: its first byte after the BOM-less 'S' is NUL.
+        (Array("S".utf8) + [0] + Array("E".utf8) + [0], 2, 1),
+    ] as [([UInt8], Int, Int)])
+    func nulByte(bytes: [UInt8], offset: Int, line: Int) {
+        let expected = "migrations/r2.sql:\(line): the file holds a NUL byte (byte \(offset) of the file), which PostgreSQL "
+            + "cannot run; remove it (a file saved as UTF-16 is full of them: save it as UTF-8)"
+        #expect(parseError(bytes: bytes)?.description == expected)
+        #expect(throws: MigrationError.self) { try MigrationFile.parseNode(path: "migrations/r2.sql", bytes: bytes) }
+    }
+
+    @Test("invalid UTF-8 before a NUL byte is reported first, and a NUL byte before invalid UTF-8")
+    func nulAndInvalidUTF8() {
+        #expect(parseError(bytes: Array("-- migrate:up\n".utf8) + [0xFF, 0])?.description.contains("not valid UTF-8") == true)
+        #expect(parseError(bytes: Array("-- migrate:up\n".utf8) + [0, 0xFF])?.description.contains("NUL byte (byte 15") == true)
+    }
+
     // MARK: - Long files
 
     @Test("a long file: sections and line numbers far from the start")

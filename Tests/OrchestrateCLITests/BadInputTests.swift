@@ -131,7 +131,9 @@ struct BadInputTests {
 
         try project.write("environments/dev.toml", url)
         try project.write("environments/staging.toml", url.replacingOccurrences(of: "database_url", with: "database_url") + "promotes_from = \"qa\"\n")
-        try Self.expectRefused(project, code: 2, contains: ["environments/staging.toml", "`qa`"])
+        // The value is not quoted (it could be a secret pasted into the wrong key); the known environments are listed.
+        try Self.expectRefused(project, code: 2, contains: ["environments/staging.toml: `promotes_from` names no environment",
+                                                            "environments are: dev, staging"])
 
         try project.write("environments/staging.toml", url + "promotes_from = \"dev\"\n")
         try Self.expectRefused(project, ["upgrade", "staging"], code: 2, contains: ["promotes from `dev`", "orchestrate promote staging"])

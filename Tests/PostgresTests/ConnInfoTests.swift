@@ -78,6 +78,44 @@ struct ConnInfoTests {
         #expect(ConnInfo.redacted("nonsense=1") == "<invalid connection string>")
     }
 
+    @Test("a string libpq would take for a database name but that looks like a URL is refused, never shown", arguments: [
+        "postgresql+psycopg2//deploy:Hunter2Secret@db.example/app",
+        "postgresq://deploy:Hunter2Secret@db.example/app",
+        "mysql://deploy:Hunter2Secret@db.example/app",
+        "deploy:Hunter2Secret@db.example/app",
+        "Hunter2Secret@db.example",
+    ])
+    func mistakenURLs(conninfo: String) throws {
+        let error = try #require(throws: PostgresError.self) { try ConnInfo.parse(conninfo) }
+        #expect(error.kind == .invalidConnectionString)
+        expectNoSecret("Hunter2Secret", in: error)
+        #expect(ConnInfo.redacted(conninfo) == "<invalid connection string>")
+        // Nothing is sent to a server: the connection fails before any socket is opened.
+        let connectError = try #require(throws: PostgresError.self) {
+            try Connection(conninfo: conninfo, applicationName: "orchestrate tests")
+        }
+        #expect(connectError.kind == .invalidConnectionString)
+        expectNoSecret("Hunter2Secret", in: connectError)
+        // A plain database name is still one.
+        #expect(dictionary(try ConnInfo.parse("app_db")) == ["dbname": "app_db"])
+    }
+
+    @Test("SQLAlchemy's postgresql+DRIVER:// loses +DRIVER; other strings are untouched")
+    func sqlAlchemyScheme() throws {
+        #expect(ConnInfo.normalized("postgresql+psycopg2://u:pw@h:5433/db?sslmode=require")
+            == "postgresql://u:pw@h:5433/db?sslmode=require")
+        #expect(ConnInfo.normalized("postgresql+asyncpg://h/db") == "postgresql://h/db")
+        #expect(ConnInfo.normalized("postgres+pg8000://h/db") == "postgres://h/db")
+        for unchanged in ["postgresql://h/db", "postgres://h/db", "host=h", "postgresql+://h/db", "postgresql+a b://h/db",
+                          "postgresql+psycopg2:/h/db", "app"] {
+            #expect(ConnInfo.normalized(unchanged) == unchanged)
+        }
+        #expect(dictionary(try ConnInfo.parse("postgresql+psycopg2://deploy:pw@db.example:5433/app"))
+            == ["user": "deploy", "password": "pw", "host": "db.example", "port": "5433", "dbname": "app"])
+        #expect(ConnInfo.redacted("postgresql+asyncpg://deploy:Hunter2Secret@db.example/app?sslmode=require")
+            == "host=db.example dbname=app user=deploy sslmode=require")
+    }
+
     @Test("format quotes only what needs it, and parse(format(x)) == x")
     func format() throws {
         #expect(ConnInfo.format([("host", "/tmp/sock"), ("port", "5432")]) == "host=/tmp/sock port=5432")

@@ -42,6 +42,7 @@ struct Check: ParsableCommand {
             let project = try global.loadProject()
             ledgers = try Inspector(project: project, progress: Console.progress).ledgerEntries(env)
         }
+        try CommittedLinks.refuse(projectRoot: root)
         let report = try PullRequestChecker.run(projectRoot: root, base: base, ledgers: ledgers, progress: Console.progress)
         switch json ? .json : format ?? .human {
         case .json: try Console.json(report)

@@ -15,7 +15,7 @@ struct New: ParsableCommand {
     var noTransaction = false
 
     func validate() throws {
-        if message.joined().trimmingCharacters(in: .whitespaces).isEmpty {
+        if message.joined().trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
             throw ValidationError("give a message, e.g. `orchestrate new add orders`")
         }
     }

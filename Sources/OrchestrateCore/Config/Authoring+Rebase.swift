@@ -159,11 +159,9 @@ extension Authoring {
             throw .usage("migrations/: cannot be listed", hint: "run from the project, or create migrations/")
         }
         var files: [String: (path: String, bytes: [UInt8])] = [:]
-        for name in names where name.hasSuffix(".sql") {
-            guard let data = fileManager.contents(atPath: directory + "/" + name) else {
-                throw .usage("migrations/\(name): cannot be read")
-            }
-            files[String(name.dropLast(4))] = ("migrations/" + name, [UInt8](data))
+        for name in names where try MigrationSet.isMigrationFileName(name, displayPrefix: "migrations/") {
+            let bytes = try ProjectFile.read(directory + "/" + name, display: "migrations/" + name, root: project.root)
+            files[String(name.dropLast(4))] = ("migrations/" + name, bytes)
         }
         return files
     }

@@ -14,8 +14,28 @@ public enum Authoring {
         }
         let id = freshID(date: date, message: message, migrations: migrations, project: project)
         let text = MigrationFile.render(parents: heads, transactional: transactional,
-                                        up: "-- \(message)\n", down: "\n")
+                                        up: comment(message), down: "\n")
         return try write(text, revision: id, project: project)
+    }
+
+    /// `message` as inert SQL comment lines, one per line of the message, each ending in `\n`.
+    ///
+    /// A line break of any kind (LF, CR, U+2028…) starts a new comment line, other control characters (NUL, form
+    /// feed, escape…) become spaces, and a line that would read as a marker (`migrate:down`, `Migrate: up`) is
+    /// written after `Message: `, so that no part of a message can become SQL, a marker or a NUL byte.
+    static func comment(_ message: String) -> String {
+        var lines = message.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map { line in
+            String(String.UnicodeScalarView(line.unicodeScalars.map { scalar in
+                scalar.properties.generalCategory == .control && scalar != "\t" ? " " : scalar
+            })).trimmingWhitespace()
+        }
+        while lines.first?.isEmpty == true { lines.removeFirst() }
+        while lines.last?.isEmpty == true { lines.removeLast() }
+        return lines.map { line in
+            if line.isEmpty { return "--\n" }
+            let letters = line.unicodeScalars.prefix(7).map { Character($0).lowercased() }.joined()
+            return letters == "migrate" ? "-- Message: \(line)\n" : "-- \(line)\n"
+        }.joined()
     }
 
     /// Writes a merge revision whose parents are the current heads (two or more); returns its project-relative path

@@ -1,4 +1,5 @@
 import Foundation
+import Postgres
 internal import TOMLKit
 
 /// One environment, read from `environments/NAME.toml` (DESIGN §4).
@@ -49,7 +50,11 @@ public struct EnvironmentConfig: Sendable, Hashable {
         ("ledger_schema", "string"), ("transaction", "string"),
     ]
 
-    /// Parses one environment file's text.
+    /// The longest duration a key accepts: 24 hours (PostgreSQL's own limit for its timeouts is about 24.8 days).
+    public static let maximumDuration = TimeSpan(milliseconds: 86_400_000)
+    /// The most retries `connect_retries` and `ddl_lock_retries` accept (the backoff tops out at 8 s a retry).
+    public static let maximumRetries = 100
+
     /// The `promotes_from` of a file that does not load as a whole (a variable not set, an unknown key): `.some(nil)`
     /// for a first stage, nil when even that cannot be read (the TOML does not parse, or the key is not a string).
     static func salvagedSource(text: String, path: String, expander: VariableExpander) -> String?? {
@@ -63,6 +68,11 @@ public struct EnvironmentConfig: Sendable, Hashable {
         }
     }
 
+    /// Parses one environment file's text.
+    ///
+    /// Values are never quoted in errors (a password pasted into the wrong key must not be printed): errors name the
+    /// file, the line and the key. `database_url` is checked with libpq's parser here, and SQLAlchemy's
+    /// `postgresql+DRIVER://` is kept as written (libpq is given it without `+DRIVER`; see `ConnInfo.normalized`).
     public static func parse(
         name: String, path: String, text: String, expander: VariableExpander
     ) throws(OrchestrateError) -> EnvironmentConfig {
@@ -82,13 +92,14 @@ public struct EnvironmentConfig: Sendable, Hashable {
             throw .usage("\(path): missing required key `database_url`",
                          hint: "add database_url = \"postgresql://…\" or \"sandbox:\(name)\"")
         }
+        try reader.checkConnectionString(url)
         let schema = try reader.string("ledger_schema") ?? "orchestrate"
         guard !schema.isEmpty, schema.utf8.count <= 63 else {
             throw .usage("\(path):\(reader.line(of: "ledger_schema")): `ledger_schema` must be 1 to 63 bytes long")
         }
         let modeText = try reader.string("transaction") ?? "revision"
         guard let mode = TransactionMode(rawValue: modeText) else {
-            throw .usage("\(path):\(reader.line(of: "transaction")): `transaction` must be \"revision\" or \"all\", not \"\(modeText)\"")
+            throw .usage("\(path):\(reader.line(of: "transaction")): `transaction` must be \"revision\" or \"all\"")
         }
         let config = EnvironmentConfig(
             name: name,
@@ -99,9 +110,9 @@ public struct EnvironmentConfig: Sendable, Hashable {
             isProtected: try reader.bool("protected") ?? false,
             lockTimeout: try reader.duration("lock_timeout") ?? .seconds(60),
             ddlLockTimeout: try reader.duration("ddl_lock_timeout") ?? .seconds(5),
-            ddlLockRetries: try reader.count("ddl_lock_retries") ?? 3,
+            ddlLockRetries: try reader.count("ddl_lock_retries", maximum: maximumRetries) ?? 3,
             statementTimeout: try reader.duration("statement_timeout") ?? .seconds(0),
-            connectRetries: try reader.count("connect_retries") ?? 3,
+            connectRetries: try reader.count("connect_retries", maximum: maximumRetries) ?? 3,
             ledgerSchema: schema,
             transactionMode: mode
         )
@@ -160,22 +171,57 @@ private struct TableReader {
         return flag
     }
 
-    func count(_ key: String) throws(OrchestrateError) -> Int? {
+    /// A whole number from 0 to `maximum`.
+    func count(_ key: String, maximum: Int) throws(OrchestrateError) -> Int? {
         guard let value = table[key] else { return nil }
-        guard let number = value.int, number >= 0 else { throw wrongType(key, expected: "non-negative integer") }
+        guard let number = value.int else { throw wrongType(key, expected: "whole number from 0 to \(maximum)") }
+        guard (0...maximum).contains(number) else {
+            throw .usage("\(path):\(line(of: key)): `\(key)` is out of range: it must be a whole number from 0 to \(maximum)",
+                         hint: "set \(key) to at most \(maximum) in \(path)")
+        }
         return number
     }
 
+    /// A duration string, or a whole number of seconds, from 0 to `EnvironmentConfig.maximumDuration`.
     func duration(_ key: String) throws(OrchestrateError) -> TimeSpan? {
         guard let value = table[key] else { return nil }
-        if let seconds = value.int, seconds >= 0 { return .seconds(seconds) }
+        let maximum = EnvironmentConfig.maximumDuration
+        let outOfRange = OrchestrateError.usage(
+            "\(path):\(line(of: key)): `\(key)` is out of range: it must be from 0 to \(maximum) (\(maximum.milliseconds / 1000) seconds)",
+            hint: "set \(key) to a duration such as \"5s\" or \"10m\" in \(path)")
+        if let seconds = value.int {
+            guard (0...(maximum.milliseconds / 1000)).contains(seconds) else { throw outOfRange }
+            return .seconds(seconds)
+        }
         guard let text = value.string else { throw wrongType(key, expected: "duration such as \"5s\"") }
         let expanded = try expander.expand(text, file: "\(path):\(line(of: key))", key: key)
+        // The value is not quoted: it could be a password pasted into the wrong key.
         guard let span = TimeSpan(parsing: expanded) else {
-            throw .usage("\(path):\(line(of: key)): `\(key)` = \"\(expanded)\" is not a duration",
-                         hint: "write it like \"500ms\", \"5s\", \"2m\" or \"1h\"")
+            if TimeSpan.isWellFormed(expanded) { throw outOfRange }
+            throw .usage("\(path):\(line(of: key)): `\(key)` is not a duration",
+                         hint: "write it like \"500ms\", \"5s\", \"1.5s\", \"2m\" or \"1h\" (digits, an optional fraction, then a unit; no sign or exponent)")
         }
+        guard span.milliseconds <= maximum.milliseconds else { throw outOfRange }
         return span
+    }
+
+    /// Refuses a `database_url` libpq cannot parse (or would take for a database name although it looks like a
+    /// URL), naming the file, line and key, never the value.
+    func checkConnectionString(_ url: String) throws(OrchestrateError) {
+        let where_ = "\(path):\(line(of: "database_url"))"
+        if url.hasPrefix("sandbox:") {
+            let name = url.dropFirst("sandbox:".count)
+            guard !name.isEmpty, name.utf8.count <= 63 else {
+                throw .usage("\(where_): `database_url`: expected sandbox:NAME with a database name of 1 to 63 bytes")
+            }
+            return
+        }
+        do {
+            _ = try ConnInfo.parse(url)
+        } catch {
+            throw .usage("\(where_): `database_url` is not a connection string libpq can parse (its value is not shown): \(error.message)",
+                         hint: "use a URI (postgresql://user@host:5432/db?sslmode=require, or SQLAlchemy's postgresql+DRIVER://…), key=value pairs (host=… dbname=…), or sandbox:NAME")
+        }
     }
 }
 

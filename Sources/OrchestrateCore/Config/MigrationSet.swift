@@ -38,17 +38,24 @@ public struct MigrationSet: Sendable {
         }
         var files: [MigrationFile] = []
         files.reserveCapacity(names.count)
-        for name in names where name.hasSuffix(".sql") {
-            guard let data = fileManager.contents(atPath: directory + "/" + name) else {
-                throw .usage("\(displayPrefix)\(name): cannot be read")
-            }
+        let root = (directory as NSString).deletingLastPathComponent
+        for name in names.sorted() where try isMigrationFileName(name, displayPrefix: displayPrefix) {
+            let bytes = try ProjectFile.read(directory + "/" + name, display: displayPrefix + name, root: root)
             do {
-                files.append(try MigrationFile.parse(path: displayPrefix + name, bytes: [UInt8](data)))
+                files.append(try MigrationFile.parse(path: displayPrefix + name, bytes: bytes))
             } catch {
                 throw .usage(error.description)
             }
         }
         return try MigrationSet(files: files)
+    }
+
+    /// True for `*.sql`; throws for `*.SQL`, `*.Sql`…, which would otherwise be silently left out.
+    static func isMigrationFileName(_ name: String, displayPrefix: String) throws(OrchestrateError) -> Bool {
+        if name.hasSuffix(".sql") { return true }
+        guard name.count > 4, name.suffix(4).lowercased() == ".sql" else { return false }
+        throw .usage("\(displayPrefix)\(name): a migration's extension must be `.sql` in lower case; this file would be ignored",
+                     hint: "rename it to \(displayPrefix)\(name.dropLast(4)).sql (git mv, so git sees the rename)")
     }
 
     /// A graph error with the file names that explain it.

@@ -56,10 +56,10 @@ public struct Project: Sendable {
         let fileManager = FileManager.default
         let dotEnvPath = root + "/.env"
         var dotEnv: [String: String] = [:]
-        if fileManager.fileExists(atPath: dotEnvPath) {
-            guard let text = try? String(contentsOfFile: dotEnvPath, encoding: .utf8) else {
-                throw .usage(".env: cannot be read as UTF-8 text")
-            }
+        // attributesOfItem does not follow links: a link to nothing is reported, not taken for a missing .env.
+        if (try? fileManager.attributesOfItem(atPath: dotEnvPath)) != nil {
+            // .env may be a link to a secrets file kept outside the project: it is not a file git should hold.
+            let text = try ProjectFile.readText(dotEnvPath, display: ".env", root: root, linksMayLeave: true)
             dotEnv = try DotEnv.parse(text, path: ".env")
         }
         let expander = VariableExpander(environment: processEnvironment, dotEnv: dotEnv, dotEnvPath: ".env")
@@ -77,14 +77,16 @@ public struct Project: Sendable {
             let name = String(file.dropLast(".toml".count))
             let path = "environments/\(file)"
             do {
+                guard !name.hasPrefix("-") else {
+                    throw OrchestrateError.usage(
+                        "\(path): `\(name)` cannot be an environment name: it starts with `-`, which the command line reads as an option",
+                        hint: "rename the file so that its name starts with a letter or a digit")
+                }
                 guard isValidEnvironmentName(name) else {
                     throw OrchestrateError.usage("\(path): `\(name)` is not a valid environment name",
                                                  hint: "use letters, digits, `_` and `-`")
                 }
-                guard let data = fileManager.contents(atPath: root + "/" + path),
-                      let text = String(data: data, encoding: .utf8) else {
-                    throw OrchestrateError.usage("\(path): cannot be read as UTF-8 text")
-                }
+                let text = try ProjectFile.readText(root + "/" + path, display: path, root: root)
                 environments[name] = try EnvironmentConfig.parse(name: name, path: path, text: text, expander: expander)
             } catch let error as OrchestrateError {
                 broken[name] = error
@@ -93,7 +95,7 @@ public struct Project: Sendable {
             }
             if broken[name] != nil, isValidEnvironmentName(name) {
                 // A broken file is still a stage of the pipeline: keep its place when its source can be read.
-                if let data = fileManager.contents(atPath: root + "/" + path), let text = String(data: data, encoding: .utf8),
+                if let text = try? ProjectFile.readText(root + "/" + path, display: path, root: root),
                    let source = EnvironmentConfig.salvagedSource(text: text, path: path, expander: expander) {
                     brokenStages.append(Pipeline.Stage(name: name, path: path, promotesFrom: source))
                 } else {

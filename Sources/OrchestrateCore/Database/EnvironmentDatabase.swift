@@ -10,7 +10,7 @@ enum EnvironmentDatabase {
         guard url.hasPrefix("sandbox:") else { return url }
         let name = String(url.dropFirst("sandbox:".count))
         guard !name.isEmpty, name.utf8.count <= 63 else {
-            throw .usage("\(environment.path): `database_url` = \"\(url)\": expected sandbox:NAME with a database name of 1 to 63 bytes")
+            throw .usage("\(environment.path): `database_url`: expected sandbox:NAME with a database name of 1 to 63 bytes")
         }
         let sandbox = Sandbox(projectRoot: projectRoot)
         switch try sandbox.start() {
