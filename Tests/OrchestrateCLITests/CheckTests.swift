@@ -49,6 +49,47 @@ struct CheckTests {
         #expect(!result.stderr.contains("comparing HEAD with"), "an explicit --base needs no notice")
     }
 
+    @Test("one rule never hides another: a broken file and a divergence in one pull request are both reported")
+    func brokenFileAndDivergence() throws {
+        let project = try Self.makeRepository()
+        defer { project.cleanUp() }
+        try project.git("checkout", "-q", "-b", "feature")
+        try project.migration("003_feature", parent: "002_users", up: "ALTER TABLE users ADD COLUMN email text;")
+        try project.write("migrations/004_broken.sql", "-- parent: 003_feature\n-- colour: red\n-- migrate:up\nSELECT 1;\n")
+        try Self.commit(project, "Add email and a broken file")
+        try project.git("checkout", "-q", "main")
+        try project.migration("003_main", parent: "002_users", up: "ALTER TABLE users ADD COLUMN phone text;")
+        try Self.commit(project, "Add phone on main")
+        try project.git("checkout", "-q", "feature")
+
+        let result = try project.run(["check", "--base", "main", "--json"])
+        #expect(result.exitCode == 2, "the invalid file is the most severe finding: \(result.output)")
+        let findings = try #require(try Self.json(result)["findings"] as? [[String: Any]])
+        #expect(findings.compactMap { $0["kind"] as? String } == ["invalidFile", "multipleHeads"])
+        #expect((findings.last?["message"] as? String)?.contains("004_broken") == true)
+    }
+
+    @Test("several roots joined by a merge revision pass; the pre-flight of upgrade runs on the pull request's files")
+    func severalRootsAndPreflight() throws {
+        let project = try Self.makeRepository()
+        defer { project.cleanUp() }
+        try project.git("checkout", "-q", "-b", "feature")
+        // A second root (another project's migrations taken over), joined to ours by a merge revision.
+        try project.migration("100_billing", parent: nil, up: "CREATE TABLE invoices (id bigint);", down: "DROP TABLE invoices;")
+        try project.write("migrations/101_merge.sql", "-- parent: 002_users, 100_billing\n-- migrate:up\n-- migrate:down\n")
+        try Self.commit(project, "Take over billing's migrations")
+        let joined = try project.run(["check", "--base", "main"])
+        #expect(joined.exitCode == 0, "\(joined.output)")
+
+        try project.migration("102_index", parent: "101_merge", up: "CREATE INDEX CONCURRENTLY users_id ON users (id);")
+        try Self.commit(project, "Index users")
+        let result = try project.run(["check", "--base", "main"])
+        #expect(result.exitCode == 2, "\(result.output)")
+        #expect(result.stdout.contains("migrations/102_index.sql:3: `CREATE INDEX CONCURRENTLY` cannot run inside a transaction block"),
+                "\(result.stdout)")
+        #expect(result.stdout.contains("add `-- transaction: false`"))
+    }
+
     @Test("two branches each adding a revision on the same parent: one head each, two once merged")
     func divergingHeads() throws {
         let project = try Self.makeRepository()

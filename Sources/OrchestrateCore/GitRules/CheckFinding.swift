@@ -27,9 +27,12 @@ public struct CheckFinding: Sendable, Codable, Hashable {
         case renamedAfterApply
         /// `--env`: an applied revision has no file at HEAD.
         case deletedAfterApply
+        /// A file this branch adds or changes would be refused before anything runs (an empty up section, a
+        /// statement that cannot run in a transaction): the same pre-flight as `upgrade`.
+        case refusedBeforeRunning
 
         /// Whether the problem is a bad migration file at HEAD (exit 2) rather than a broken rule (exit 1).
-        public var isInvalidFile: Bool { self == .invalidFile || self == .invalidGraph }
+        public var isInvalidFile: Bool { self == .invalidFile || self == .invalidGraph || self == .refusedBeforeRunning }
     }
 
     /// What kind of problem this is.

@@ -43,6 +43,13 @@ public struct PullRequestCheck: Sendable {
         let headCheck = Self.validate(input.head, prefix: directoryPrefix)
         revisionCount = headCheck.count
         issues = headCheck.findings.map(Issue.ready)
+        issues += input.preflight.map { problem in
+            .ready(CheckFinding(kind: .refusedBeforeRunning, file: problem.path, line: problem.line,
+                                revisions: [CheckedRevision(revision: problem.revision, file: problem.path, side: .head,
+                                                            parents: [])],
+                                message: problem.description + "; `upgrade` would refuse it before running anything",
+                                fix: problem.fix))
+        }
         // Evaluated even when HEAD has invalid files: a divergence must not hide behind an unrelated error.
         mergedHeads = checkMergedResult(input, headGraph: headCheck.findings.isEmpty ? headCheck.graph : nil)
         checkReleasedFiles(input)

@@ -154,6 +154,8 @@ public struct PullRequestCheckInput: Sendable {
     public var base: [String: MigrationBlob]
     /// The ledgers read for `--env`, by environment name, in the order asked.
     public var ledgers: [(environment: String, entries: [LedgerEntry])]
+    /// What `upgrade` would refuse before running in the files HEAD's side adds or changes (see `Preflight`).
+    public var preflight: [Preflight.Problem] = []
 
     /// Makes an input.
     public init(migrationsDirectory: String, baseName: String, mergeBaseCommit: String, head: [String: MigrationBlob],

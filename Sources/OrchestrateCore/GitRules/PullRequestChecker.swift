@@ -86,10 +86,20 @@ public enum PullRequestChecker {
             }
         }
 
-        let input = PullRequestCheckInput(
+        var input = PullRequestCheckInput(
             migrationsDirectory: directory, baseName: base.name, mergeBaseCommit: mergeBase.hex, head: headFiles,
             headChanges: headMigrationChanges, baseChanges: baseChanges.map(MigrationChange.init),
             mergeBase: mergeBaseFiles, base: baseFiles, ledgers: ledgers)
+        // The pre-flight of `upgrade`, on the files this branch adds or changes (parsed in full: they are few).
+        for change in headChanges where change.newBlob != nil {
+            guard let path = change.newPath, let blob = change.newBlob, isMigration(path), headFiles[path]?.node != nil,
+                  let file = try? MigrationFile.parse(path: path, bytes: try repository.blobContents(blob)) else { continue }
+            input.preflight += Preflight.problems(applying: [file])
+            if let down = file.down {
+                input.preflight += Preflight.problems(reverting: file.revision, down: down, transactional: file.transactional,
+                                                      path: path, firstLine: file.downStartLine ?? 1)
+            }
+        }
         let check = PullRequestCheck(input)
         let tips: [CheckSide: ObjectID] = [.head: headCommit, .both: headCommit, .base: baseCommit, .mergeBase: mergeBase]
         var history: [HistoryQuery: [CommitSummary]] = [:]
