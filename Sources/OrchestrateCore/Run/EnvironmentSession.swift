@@ -134,13 +134,18 @@ final class EnvironmentSession {
     }
 
     /// Appends an event on the lock connection (autocommit, independent of any open transaction on the work
-    /// connection, and alive even when the work connection was killed). Failures to record are swallowed: the
-    /// caller is already reporting an error.
+    /// connection, and alive even when the work connection was killed), or on the work connection when the lock
+    /// connection is gone and the work connection is idle. Failures to record are swallowed: the caller is already
+    /// reporting an error.
     func recordQuietly(action: String, revision: String? = nil, outcome: String, message: String? = nil,
                        durationMilliseconds: Int? = nil) {
         let event = NewEvent(run: run, action: action, revision: revision, outcome: outcome, message: message,
                              durationMilliseconds: durationMilliseconds)
-        try? ledger.record(event)
+        if lockConnection.isOpen, (try? ledger.record(event)) != nil { return }
+        if !lockConnection.isOpen, let work = openedWork, work.isOpen, work.transactionStatus == .idle,
+           let fallback = try? Ledger(connection: work, schema: ledger.schema) {
+            try? fallback.record(event)
+        }
     }
 
     /// Appends an event, failing loudly.
