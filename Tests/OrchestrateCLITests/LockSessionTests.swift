@@ -13,7 +13,7 @@ struct LockSessionTests {
     /// The server process of the run's lock connection (application_name `orchestrate COMMAND`, without the work
     /// connection's `(work of …)` tag).
     static func lockBackend(in database: String, command: String) throws -> Int32? {
-        try TestPostgres.query(database, "SELECT pid FROM pg_stat_activity WHERE application_name = $1",
+        try TestPostgres.query(database, "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1",
                                ["orchestrate \(command)"]).first?.first.flatMap { $0.flatMap { Int32($0) } }
     }
 
@@ -23,12 +23,12 @@ struct LockSessionTests {
         defer { project.cleanUp() }
         let dev = try project.environment("dev")
         try project.migration("001_base", parent: nil, up: "CREATE TABLE base (id int);", down: "DROP TABLE base;")
-        try project.migration("002_slow", parent: "001_base", up: "CREATE TABLE doomed (id int);\nSELECT pg_sleep(1);",
+        try project.migration("002_slow", parent: "001_base", up: "CREATE TABLE doomed (id int);\nSELECT pg_sleep(2);",
                               down: "DROP TABLE doomed;")
         try project.migration("003_next", parent: "002_slow", up: "CREATE TABLE later (id int);", down: "DROP TABLE later;")
         try project.gitInitAndCommit()
         let run = try BackgroundRun(project, ["upgrade", "dev"])
-        #expect(try waitUntil(timeout: 15) { try !backends(in: dev, running: "pg_sleep(1)").isEmpty })
+        #expect(try waitUntil(timeout: 15) { try !backends(in: dev, running: "pg_sleep(2)").isEmpty })
         let pid = try #require(try Self.lockBackend(in: dev, command: "upgrade dev"))
         #expect(try TestPostgres.query(dev, "SELECT pg_terminate_backend($1::integer, 5000)", [String(pid)]) == [["t"]])
         let result = run.wait()
@@ -52,11 +52,11 @@ struct LockSessionTests {
         let project = try TestProject()
         defer { project.cleanUp() }
         let dev = try project.environment("dev")
-        try project.migration("001_nt", parent: nil, up: "CREATE TABLE first (id int);\nSELECT pg_sleep(1);\nCREATE TABLE second (id int);",
+        try project.migration("001_nt", parent: nil, up: "CREATE TABLE first (id int);\nSELECT pg_sleep(2);\nCREATE TABLE second (id int);",
                               down: "DROP TABLE IF EXISTS second;\nDROP TABLE first;", header: "-- transaction: false\n")
         try project.gitInitAndCommit()
         let run = try BackgroundRun(project, ["upgrade", "dev"])
-        #expect(try waitUntil(timeout: 15) { try !backends(in: dev, running: "pg_sleep(1)").isEmpty })
+        #expect(try waitUntil(timeout: 15) { try !backends(in: dev, running: "pg_sleep(2)").isEmpty })
         let pid = try #require(try Self.lockBackend(in: dev, command: "upgrade dev"))
         #expect(try TestPostgres.query(dev, "SELECT pg_terminate_backend($1::integer, 5000)", [String(pid)]) == [["t"]])
         let result = run.wait()
