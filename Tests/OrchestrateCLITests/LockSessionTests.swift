@@ -67,4 +67,37 @@ struct LockSessionTests {
         #expect(try TestPostgres.query(dev, "SELECT to_regclass('public.first') IS NOT NULL, to_regclass('public.second') IS NULL") == [["t", "t"]])
         #expect(try TestPostgres.query(dev, "SELECT state, statements_done FROM orchestrate.revisions") == [["running", "2"]])
     }
+
+    @Test("Ctrl-C while the lock connection waits for a ledger table another session locked: exit 130 at once")
+    func sigintDuringLedgerRead() throws {
+        let project = try TestProject()
+        defer { project.cleanUp() }
+        let dev = try project.environment("dev")
+        try project.migration("001_base", parent: nil, up: "CREATE TABLE base (id int);", down: "DROP TABLE base;")
+        try project.gitInitAndCommit()
+        #expect(try project.run(["upgrade", "dev"]).exitCode == 0)
+        try project.migration("002_more", parent: "001_base", up: "CREATE TABLE more (id int);", down: "DROP TABLE more;")
+        try project.git("add", "-A")
+        try project.git("commit", "-q", "-m", "002")
+
+        let blocker = try Connection(conninfo: try TestPostgres.conninfo(database: dev), applicationName: "blocker")
+        defer { blocker.close() }
+        try blocker.execute("BEGIN; LOCK TABLE orchestrate.revisions IN ACCESS EXCLUSIVE MODE")
+        let run = try BackgroundRun(project, ["upgrade", "dev"])
+        #expect(try waitUntil(timeout: 15) {
+            try TestPostgres.query(dev, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'orchestrate upgrade dev' AND wait_event_type = 'Lock'")
+                == [["1"]]
+        })
+        let interrupted = Date()
+        run.send(SIGINT)
+        let stopped = waitUntil(timeout: 5) { !run.process.isRunning }
+        if !stopped { try blocker.execute("ROLLBACK") }  // Without the fix the run waits for ever: let it go.
+        let result = run.wait()
+        #expect(stopped)
+        #expect(Date().timeIntervalSince(interrupted) < 5)
+        #expect(result.exitCode == 130, "\(result.output)")
+        #expect(result.stderr.contains("interrupted by Ctrl-C (SIGINT)"), "\(result.stderr)")
+        try blocker.execute("ROLLBACK")
+        #expect(try TestPostgres.query(dev, "SELECT to_regclass('public.more') IS NULL") == [["t"]])
+    }
 }
