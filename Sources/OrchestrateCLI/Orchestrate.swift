@@ -34,6 +34,7 @@ public struct Orchestrate: ParsableCommand {
             try command.run()
             return 0
         } catch let error as OrchestrateError {
+            let error = Interruption.classify(error)
             Console.report(error)
             return error.exitCode
         } catch let error as ExitCode {

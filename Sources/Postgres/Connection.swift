@@ -52,16 +52,50 @@ public final class Connection {
 
     // MARK: - Statements
 
-    /// Runs one or more `;`-separated statements (PQexec) and returns the result of the last one.
+    /// Runs one or more `;`-separated statements (one simple-query message) and returns the result of the last one.
     ///
     /// Without an explicit BEGIN/COMMIT in the text, the statements run in one implicit transaction: if one
-    /// fails, none of them take effect. An error's `position` counts characters from the start of `sql`.
+    /// fails, none of them take effect. An error's `position` counts characters from the start of `sql`, and its
+    /// `statementsCompleted` says how many statements of the text ran before the one that failed.
     /// `COPY … FROM STDIN` / `TO STDOUT` are refused with `.usage` (the connection stays usable).
     @discardableResult
     public func execute(_ sql: String) throws(PostgresError) -> QueryResult {
         let handle = try openHandle()
         try LibPQ.requireNoNUL(sql, "the SQL text")
-        return try consume(PQexec(handle, sql), on: handle)
+        // What PQexec does (PQsendQuery, then PQgetResult until NULL, keeping the last result), counting the results
+        // on the way: each statement of a multi-statement text returns its own, so the count locates a failure that
+        // the server gives no position for. Same round trip, same work.
+        guard PQsendQuery(handle, sql) == 1 else {
+            throw failure(on: handle, result: nil)
+        }
+        var last: OpaquePointer?
+        var completed = 0
+        while let result = PQgetResult(handle) {
+            if let last {
+                PQclear(last)
+                completed += 1
+            }
+            last = result
+            let status = PQresultStatus(result)
+            if status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH {
+                break  // `consume` ends the COPY and drains what follows.
+            }
+            if status == PGRES_FATAL_ERROR {
+                // The server skips the rest of the text after an error; drain to the end of the command.
+                while let rest = PQgetResult(handle) {
+                    PQclear(rest)
+                }
+                break
+            }
+        }
+        do {
+            return try consume(last, on: handle)
+        } catch var error {
+            if error.kind == .query || error.kind == .connectionLost {
+                error.statementsCompleted = completed
+            }
+            throw error
+        }
     }
 
     /// Runs exactly one statement with text-format parameters `$1`…`$n` (PQexecParams); nil is SQL NULL.
@@ -198,6 +232,26 @@ public final class Connection {
     /// after the server ended the session).
     public var isOpen: Bool {
         handle.map { PQstatus($0) == CONNECTION_OK } ?? false
+    }
+
+    /// Whether the server is still there, checked without a round trip: reads whatever arrived on the idle
+    /// connection without waiting (PQconsumeInput) and returns libpq's status afterwards.
+    ///
+    /// Detects a session the server ended (pg_terminate_backend, a shutdown, idle_session_timeout): its last
+    /// message and the closed socket are already on this side. It cannot detect a silent network loss (nothing
+    /// arrives); TCP keepalives cover that. Call it between statements, never while one runs elsewhere; once it
+    /// returned false the connection stays unusable.
+    public func checkAlive() -> Bool {
+        guard let handle, PQstatus(handle) == CONNECTION_OK else { return false }
+        // A terminated session sends its FATAL error and then closes: the first read may take the message and
+        // only the next sees the end of the stream. Each call is one non-blocking recv.
+        for _ in 0..<3 {
+            guard PQconsumeInput(handle) == 1 else { break }
+            // Parses what was read; an unexpected error while idle goes to the notice receiver.
+            _ = PQisBusy(handle)
+            guard PQstatus(handle) == CONNECTION_OK else { break }
+        }
+        return PQstatus(handle) == CONNECTION_OK
     }
 
     /// The connection parameters libpq is using (PQconninfo), including defaults from the environment, without

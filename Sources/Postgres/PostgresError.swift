@@ -35,6 +35,10 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     /// Where in the statement text the error is, in characters counted from 1 (PG_DIAG_STATEMENT_POSITION).
     /// For a multi-statement `execute`, it counts from the start of the whole text.
     public var position: Int?
+    /// For `Connection.execute` of a text of several statements: how many of them completed before the one that
+    /// failed. Each non-empty statement the server parses returns one result (empty ones, `;;` or comments only,
+    /// return none), so the failing statement is number `statementsCompleted + 1`. nil for other calls.
+    public var statementsCompleted: Int?
     /// The internally generated query that failed (e.g. inside a PL/pgSQL function); may contain SQL text.
     public var internalQuery: String?
     /// The call stack context (PG_DIAG_CONTEXT), e.g. `PL/pgSQL function f() line 3 at RAISE`; may quote SQL.

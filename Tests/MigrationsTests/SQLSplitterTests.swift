@@ -214,4 +214,12 @@ struct SourceLocationTests {
         #expect(file.upStartLine + statement.line - 1 + line - 1 == 5)
         #expect(column == 8)
     }
+
+    @Test("codeLine skips the comments a statement keeps in front of it, nested block comments included")
+    func codeLine() {
+        let statements = SQLSplitter.split("SELECT 1; -- trailing\n-- why\n/* more\n  /* nested */ */\n\n  ALTER TABLE t ADD x int;\nSELECT 2;")
+        #expect(statements.map(\.line) == [1, 1, 7])
+        #expect(statements.map(\.codeLine) == [1, 6, 7])
+        #expect(SQLSplitter.split("\n/* a */ SELECT /* b\n */ 1").first?.codeLine == 2)
+    }
 }

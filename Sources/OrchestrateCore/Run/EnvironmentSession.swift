@@ -23,11 +23,15 @@ final class EnvironmentSession {
     private var closed = false
     /// The work connection's registration with `Interruption`.
     private var cancelToken: Int?
+    /// The lock connection's registration with `Interruption`: a ledger read or write waiting for a table lock
+    /// stops on Ctrl-C too.
+    private let lockCancelToken: Int?
 
-    private init(environment: EnvironmentConfig, lockConnection: Connection, conninfo: String, lock: EnvironmentLock,
-                 ledger: Ledger, run: RunContext, progress: @escaping ProgressHandler) {
+    private init(environment: EnvironmentConfig, lockConnection: Connection, lockCancelToken: Int?, conninfo: String,
+                 lock: EnvironmentLock, ledger: Ledger, run: RunContext, progress: @escaping ProgressHandler) {
         self.environment = environment
         self.lockConnection = lockConnection
+        self.lockCancelToken = lockCancelToken
         self.conninfo = conninfo
         self.lock = lock
         self.ledger = ledger
@@ -44,10 +48,12 @@ final class EnvironmentSession {
                                                              progress: progress)
         // A client host that vanishes without closing its socket would otherwise keep the lock for hours.
         _ = try? lockConnection.execute(SessionSettings.lockConnection.joined(separator: "; "))
+        let lockCancelToken = Interruption.register(lockConnection)
         let ledger: Ledger
         do {
             ledger = try Ledger(connection: lockConnection, schema: environment.ledgerSchema)
         } catch {
+            Interruption.unregister(lockCancelToken)
             lockConnection.close()
             throw .operation("environment `\(environment.name)`: \(error.description)")
         }
@@ -57,13 +63,15 @@ final class EnvironmentSession {
                 on: lockConnection, environment: environment,
                 ledgerExists: { ((try? ledger.installedVersion()) ?? nil) != nil }, progress: progress)
         } catch {
+            Interruption.unregister(lockCancelToken)
             lockConnection.close()
             throw error
         }
         let run = RunContext(id: UUID().uuidString.lowercased(), environment: environment.name, command: command,
                              actor: actor, git: provenance, lockPID: lockConnection.backendPID)
-        let session = EnvironmentSession(environment: environment, lockConnection: lockConnection, conninfo: conninfo,
-                                         lock: lock, ledger: ledger, run: run, progress: progress)
+        let session = EnvironmentSession(environment: environment, lockConnection: lockConnection,
+                                         lockCancelToken: lockCancelToken, conninfo: conninfo, lock: lock, ledger: ledger,
+                                         run: run, progress: progress)
         do throws(OrchestrateError) {
             try detectPooler(lockConnection, environment: environment)
             OrphanedWork.end(on: lockConnection, environment: environment, progress: progress)
@@ -134,13 +142,18 @@ final class EnvironmentSession {
     }
 
     /// Appends an event on the lock connection (autocommit, independent of any open transaction on the work
-    /// connection, and alive even when the work connection was killed). Failures to record are swallowed: the
-    /// caller is already reporting an error.
+    /// connection, and alive even when the work connection was killed), or on the work connection when the lock
+    /// connection is gone and the work connection is idle. Failures to record are swallowed: the caller is already
+    /// reporting an error.
     func recordQuietly(action: String, revision: String? = nil, outcome: String, message: String? = nil,
                        durationMilliseconds: Int? = nil) {
         let event = NewEvent(run: run, action: action, revision: revision, outcome: outcome, message: message,
                              durationMilliseconds: durationMilliseconds)
-        try? ledger.record(event)
+        if lockConnection.isOpen, (try? ledger.record(event)) != nil { return }
+        if !lockConnection.isOpen, let work = openedWork, work.isOpen, work.transactionStatus == .idle,
+           let fallback = try? Ledger(connection: work, schema: ledger.schema) {
+            try? fallback.record(event)
+        }
     }
 
     /// Appends an event, failing loudly.
@@ -160,6 +173,7 @@ final class EnvironmentSession {
         guard !closed else { return }
         closed = true
         Interruption.unregister(cancelToken)
+        Interruption.unregister(lockCancelToken)
         openedWork?.close()
         lock.release()
         lockConnection.close()

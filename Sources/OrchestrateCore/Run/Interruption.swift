@@ -41,6 +41,14 @@ public enum Interruption {
         }
     }
 
+    /// `error` as the interruption it is when it is a database failure that followed a signal: a statement
+    /// cancelled on the lock connection (reading the ledger, for example) fails with query_canceled, which the
+    /// code that ran it reports as an operation failure. Other errors are returned as they are.
+    public static func classify(_ error: OrchestrateError) -> OrchestrateError {
+        guard error.category == .operation, let signal = state.received else { return error }
+        return .interrupted(signal: signal, "interrupted by \(signalName(signal)): \(error.message)", hint: error.hint)
+    }
+
     /// "Ctrl-C (SIGINT)" or "SIGTERM".
     static func signalName(_ signal: Int32) -> String {
         signal == SIGINT ? "Ctrl-C (SIGINT)" : signal == SIGTERM ? "SIGTERM" : "signal \(signal)"

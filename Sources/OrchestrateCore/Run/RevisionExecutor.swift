@@ -71,7 +71,7 @@ struct RevisionExecutor {
         var result: T?
         let source = SQLSource(revision: "(single transaction)", path: environment.path)
         try withLockRetries(revision: "the single transaction of \(count) revision(s)") { () throws(OrchestrateError) in
-            try checkInterrupt(source: source, direction: action, statement: nil)
+            try checkInterrupt(source: source, direction: action, progress: nil)
             let work = try session.work()
             do throws(PostgresError) {
                 try work.execute("BEGIN")
@@ -87,6 +87,7 @@ struct RevisionExecutor {
                 }
                 throw error
             }
+            try checkLock(source: source, direction: action, progress: nil)
             do throws(PostgresError) {
                 try work.execute("COMMIT")
             } catch {
@@ -109,8 +110,8 @@ struct RevisionExecutor {
     private func perform(_ steps: [RunStep], source: SQLSource, direction: String,
                          started: DispatchTime) throws(OrchestrateError) {
         let work = try session.work()
-        // For a non-transactional revision: the statement running, and how many there are.
-        var progress: (Int, Int)?
+        // For a non-transactional revision: the statement running (or last run), and how many are committed.
+        var progress: StatementProgress?
         var index = steps.startIndex
         while index < steps.endIndex {
             let step = steps[index]
@@ -118,7 +119,7 @@ struct RevisionExecutor {
             index += 1
             switch step {
             case .begin:
-                try checkInterrupt(source: source, direction: direction, statement: nil)
+                try checkInterrupt(source: source, direction: direction, progress: nil)
                 if case .section(let sql, let startLine) = next {
                     index += 1
                     try runSection(sql, startLine: startLine, prefix: "BEGIN; ", on: work, source: source, direction: direction)
@@ -130,6 +131,7 @@ struct RevisionExecutor {
                     throw failure(source: source, direction: direction, error: error, sql: nil, sqlStartLine: 1)
                 }
             case .commit:
+                try checkLock(source: source, direction: direction, progress: nil)
                 do {
                     try work.execute("COMMIT")
                 } catch {
@@ -137,16 +139,21 @@ struct RevisionExecutor {
                     throw failure(source: source, direction: direction, error: error, sql: nil, sqlStartLine: 1)
                 }
             case .section(let sql, let startLine):
-                try checkInterrupt(source: source, direction: direction, statement: nil)
+                try checkInterrupt(source: source, direction: direction, progress: nil)
                 try runSection(sql, startLine: startLine, prefix: "", on: work, source: source, direction: direction)
             case .statement(let statement, let index, let total, let startLine):
-                progress = (index, total)
-                try checkInterrupt(source: source, direction: direction, statement: progress)
+                progress = StatementProgress(index: index, total: total, committed: index - 1)
+                try checkInterrupt(source: source, direction: direction, progress: progress)
+                // Statement by statement in autocommit, each one commits: none may start once the lock is gone.
+                try checkLock(source: source, direction: direction, progress: progress)
                 do {
                     try work.execute(statement.text)
+                    progress?.committed = index
                 } catch {
+                    let failed = FailedStatement(index: index, total: total, line: startLine + statement.codeLine - 1)
                     var message = failure(source: source, direction: direction, error: error, sql: statement.text,
-                                          sqlStartLine: startLine + statement.line - 1, statement: progress)
+                                          sqlStartLine: startLine + statement.line - 1, progress: progress,
+                                          failed: failed)
                     if let invalid = invalidIndexes(mentionedIn: statement.text), !invalid.isEmpty {
                         message.message += "\nit left INVALID index(es) behind: \(invalid.joined(separator: ", ")) — drop them (DROP INDEX CONCURRENTLY) before retrying"
                     }
@@ -155,6 +162,10 @@ struct RevisionExecutor {
             case .ledger(let write):
                 let commands = session.ledger.commands(for: write, run: session.run, action: action,
                                                        durationMilliseconds: elapsed(since: started))
+                if case .commit = next {
+                    // The revision's COMMIT travels with this write: it must not commit without the lock.
+                    try checkLock(source: source, direction: direction, progress: nil)
+                }
                 do {
                     if case .commit = next {
                         index += 1
@@ -171,7 +182,7 @@ struct RevisionExecutor {
                 } catch {
                     rollback()
                     throw failure(source: source, direction: direction, error: error, sql: nil, sqlStartLine: 1,
-                                  statement: progress)
+                                  progress: progress, ledgerWrite: write)
                 }
             }
         }
@@ -185,9 +196,13 @@ struct RevisionExecutor {
             try work.execute(prefix + sql)
         } catch var error {
             rollback()
-            // The server counts the position from the start of the text sent; the file's section starts after the prefix.
+            // The server counts the position from the start of the text sent; the file's section starts after the prefix,
+            // and its statements after the prefix's own (`BEGIN`).
             if let position = error.position { error.position = max(1, position - prefix.count) }
-            throw failure(source: source, direction: direction, error: error, sql: sql, sqlStartLine: startLine)
+            let failed = FailedStatement.locate(in: sql, startLine: startLine, position: error.position,
+                                                completed: error.statementsCompleted.map { $0 - (prefix.isEmpty ? 0 : 1) })
+            throw failure(source: source, direction: direction, error: error, sql: sql, sqlStartLine: startLine,
+                          failed: failed)
         }
         guard work.transactionStatus == .inTransaction else {
             // The script ended our transaction itself (COMMIT/ROLLBACK inside the file): its effects may be
@@ -201,19 +216,59 @@ struct RevisionExecutor {
     }
 
     /// Stops before the next step once a signal arrived: rolls back what is open and records the interruption.
-    private func checkInterrupt(source: SQLSource, direction: String, statement: (Int, Int)?) throws(OrchestrateError) {
+    private func checkInterrupt(source: SQLSource, direction: String, progress: StatementProgress?) throws(OrchestrateError) {
         guard let signal = Interruption.signal else { return }
         rollback()
-        throw interrupted(source: source, direction: direction, signal: signal, statement: statement, location: source.path)
+        throw interrupted(source: source, direction: direction, signal: signal, progress: progress, location: source.path)
     }
 
-    private func interrupted(source: SQLSource, direction: String, signal: Int32, statement: (Int, Int)?,
+    /// Stops before something commits once the lock connection is gone (the server ended that session): without the
+    /// lock another run may start on the environment. Checked without a round trip (`Connection.checkAlive`).
+    private func checkLock(source: SQLSource, direction: String, progress: StatementProgress?) throws(OrchestrateError) {
+        guard !session.lockConnection.checkAlive() else { return }
+        rollback()
+        var text = "environment `\(environment.name)`: the connection holding the environment lock (server process \(session.run.lockPID.map(String.init) ?? "?")) was lost, so the lock is gone; the run stopped before revision \(source.revision) (\(direction)) at \(source.path)"
+        let hint: String
+        if let progress {
+            text += " could run statement \(progress.index) of \(progress.total) (non-transactional revision)"
+            hint = partialHint(source: source, direction: direction, committed: progress.committed, total: progress.total)
+        } else {
+            text += " committed; it was rolled back: nothing of it remains"
+            hint = "another session ended the lock connection (pg_terminate_backend, a server restart or idle_session_timeout); `orchestrate status \(environment.name)` shows what is applied; rerun when that is resolved"
+        }
+        session.recordQuietly(action: action, revision: source.revision, outcome: "failed", message: text)
+        throw .operation(text, hint: hint)
+    }
+
+    /// What is committed of a non-transactional revision stopped with `committed` of its `total` statements
+    /// committed, and how `repair` settles it. The ledger row stays `running` (or `reverting`), so every writing
+    /// command refuses the environment until then.
+    private func partialHint(source: SQLSource, direction: String, committed: Int, total: Int) -> String {
+        let repair = "`orchestrate repair \(environment.name) \(source.revision)"
+        let (forward, backward) = direction == "up" ? ("--applied", "--reverted") : ("--reverted", "--applied")
+        if committed == 0 {
+            return "none of its \(total) statement(s) is committed; the database is as before: \(repair) \(backward) --reason TEXT` says so, then fix the cause and rerun"
+        }
+        if committed >= total {
+            return "all \(total) of its statement(s) are committed: \(repair) \(forward) --reason TEXT` records that"
+        }
+        let done = Self.statements(1, committed), rest = Self.statements(committed + 1, total)
+        return "\(done) of \(total) \(committed == 1 ? "is" : "are") committed, \(rest) not; fix the cause, then either run \(rest) by hand and \(repair) \(forward) --reason TEXT`, or undo \(done) and \(repair) \(backward) --reason TEXT`"
+    }
+
+    /// "statement 3" or "statements 1 to 3".
+    private static func statements(_ first: Int, _ last: Int) -> String {
+        first == last ? "statement \(first)" : "statements \(first) to \(last)"
+    }
+
+    private func interrupted(source: SQLSource, direction: String, signal: Int32, progress: StatementProgress?,
                              location: String) -> OrchestrateError {
         var text = "interrupted by \(Interruption.signalName(signal)) while running revision \(source.revision) (\(direction)) at \(location)"
         let hint: String
-        if let (index, total) = statement {
-            text += ", statement \(index) of \(total) (non-transactional revision)"
-            hint = "statements 1 to \(index - 1) of \(total) are committed and the revision is marked interrupted; check the database, then `orchestrate repair \(environment.name) \(source.revision) --applied|--reverted --reason TEXT`"
+        if let progress {
+            text += ", statement \(progress.index) of \(progress.total) (non-transactional revision)"
+            hint = "the revision is marked interrupted; " + partialHint(source: source, direction: direction,
+                                                                       committed: progress.committed, total: progress.total)
         } else {
             text += "; it was rolled back: nothing of it remains"
             hint = "rerun the command when you are ready"
@@ -267,21 +322,36 @@ struct RevisionExecutor {
 
     /// The error for a failed revision, with PostgreSQL's message, the file position and the SQLSTATE; the failure is
     /// also written to the event log (after the rollback, on the lock connection).
+    ///
+    /// The location is the server's position when it gave one, else the line of the statement that failed (`failed`,
+    /// found by the executor), else the section's first line.
+    ///
+    /// For a non-transactional revision, `progress` says what is committed; `ledgerWrite` is the ledger write that
+    /// failed, when it was one (the statements before it ran: the ledger is behind the database).
     private func failure(source: SQLSource, direction: String, error: PostgresError, sql: String?, sqlStartLine: Int,
-                         statement: (Int, Int)? = nil) -> OrchestrateError {
+                         progress: StatementProgress? = nil, failed: FailedStatement? = nil,
+                         ledgerWrite: LedgerWrite? = nil) -> OrchestrateError {
         var location = source.path
         if let sql, let position = error.position {
             let (line, column) = SourceLocation.lineAndColumn(ofCharacterPosition: position, in: sql)
             location += ":\(sqlStartLine + line - 1):\(column)"
+        } else if let failed {
+            location += ":\(failed.line)"
         } else if sql != nil {
             location += ":\(sqlStartLine)"
         }
         if let signal = Interruption.signal, error.sqlState == .queryCanceled || error.kind == .connectionLost {
-            return interrupted(source: source, direction: direction, signal: signal, statement: statement, location: location)
+            return interrupted(source: source, direction: direction, signal: signal, progress: progress, location: location)
         }
         var text = "revision \(source.revision) failed (\(direction)) at \(location): \(error.message)"
         if let state = error.sqlState { text += " [SQLSTATE \(state.rawValue)]" }
-        if let statement { text += "\nin statement \(statement.0) of \(statement.1) (non-transactional revision)" }
+        if let progress, let ledgerWrite {
+            text += "\n" + ledgerBehind(ledgerWrite, progress: progress, connectionLost: error.kind == .connectionLost)
+        } else if let progress {
+            text += "\nin statement \(progress.index) of \(progress.total) (non-transactional revision)"
+        } else if let failed {
+            text += "\nin statement \(failed.index) of \(failed.total)"
+        }
         if let detail = error.detail { text += "\nDETAIL: \(detail)" }
         if let context = error.context, !context.isEmpty { text += "\nCONTEXT: \(context)" }
         if error.kind == .connectionLost {
@@ -290,8 +360,8 @@ struct RevisionExecutor {
         session.recordQuietly(action: action, revision: source.revision, outcome: "failed",
                               message: String(text.prefix(2000)))
         var hint = error.hint
-        if let (index, total) = statement {
-            hint = "statements 1 to \(index - 1) of \(total) are committed; fix the cause, then `orchestrate repair \(environment.name) \(source.revision) --applied|--reverted --reason TEXT` once the database matches one of them"
+        if let progress {
+            hint = partialHint(source: source, direction: direction, committed: progress.committed, total: progress.total)
         } else if error.sqlState == .queryCanceled {
             hint = "statement_timeout = \(environment.statementTimeout) in \(environment.path) stopped it (not retried); the revision was rolled back: raise the timeout or make the revision faster"
         } else if error.sqlState == .lockNotAvailable {
@@ -302,8 +372,63 @@ struct RevisionExecutor {
                 : "the revision was rolled back: nothing of it remains"
         }
         var result = OrchestrateError.operation(text, hint: hint)
-        result.isLockTimeout = error.sqlState == .lockNotAvailable && statement == nil
+        result.isLockTimeout = error.sqlState == .lockNotAvailable && progress == nil
         return result
+    }
+
+    /// What the ledger says of a non-transactional revision after its write `write` failed, against what ran.
+    private func ledgerBehind(_ write: LedgerWrite, progress: StatementProgress, connectionLost: Bool) -> String {
+        let done = progress.committed, total = progress.total
+        // A write cut off with the connection may have reached the server: then the ledger is up to date after all.
+        let unsure = connectionLost ? " (unless the write reached the server before the connection went)" : ""
+        switch write {
+        case .statementsDone:
+            return "the ledger could not record the progress: statement \(done) of \(total) ran and is committed, but the ledger still says \(done - 1) of \(total) done\(unsure)"
+        case .markApplied:
+            return "the ledger could not mark it applied: all \(total) statement(s) ran and are committed, but its row still says applying\(unsure)"
+        case .delete:
+            return "the ledger could not remove its row: all \(total) down statement(s) ran and are committed, but its row still says reverting\(unsure)"
+        case .insert, .markReverting:
+            return "the ledger could not be written: \(done) of \(total) statement(s) ran\(unsure)"
+        }
+    }
+}
+
+/// Where a non-transactional revision is: the statement running (or last run), of how many, and how many of them
+/// are committed (each commits on its own).
+struct StatementProgress {
+    var index: Int
+    var total: Int
+    var committed: Int
+}
+
+/// The statement of a section that failed: its number among the section's statements and its line in the file.
+struct FailedStatement {
+    /// 1-based.
+    var index: Int
+    var total: Int
+    var line: Int
+
+    /// The statement of `sql` (whose first line is `startLine` in the file) that failed: the one holding the server's
+    /// `position` (characters from 1, counted in `sql`) when it gave one, else the one after the `completed`
+    /// statements that returned a result before the error. nil when neither is known or the count does not fit.
+    ///
+    /// The server drops empty statements (`;;`, a chunk of comments) as `SQLSplitter` does, so its k-th result is the
+    /// splitter's k-th statement. Only called on failure: splitting costs nothing on the happy path.
+    static func locate(in sql: String, startLine: Int, position: Int?, completed: Int?) -> FailedStatement? {
+        let statements = SQLSplitter.split(sql)
+        let index: Int
+        if let position {
+            let offset = position - 1
+            index = (statements.lastIndex { $0.offset <= offset } ?? statements.startIndex) + 1
+        } else if let completed {
+            index = completed + 1
+        } else {
+            return nil
+        }
+        guard index >= 1, index <= statements.count else { return nil }
+        return FailedStatement(index: index, total: statements.count,
+                               line: startLine + statements[index - 1].codeLine - 1)
     }
 }
 
