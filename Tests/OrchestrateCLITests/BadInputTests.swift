@@ -64,12 +64,14 @@ struct BadInputTests {
         let project = try Self.project()
         defer { project.cleanUp() }
         try project.migration("002_orphan", parent: "000_nope", up: "SELECT 1;")
-        try Self.expectRefused(project, code: 2, contains: ["migrations/002_orphan.sql", "000_nope"])
+        try Self.expectRefused(project, code: 2, contains: ["migrations/002_orphan.sql:1: parent `000_nope` does not exist"])
+        try Self.expectRefused(project, ["heads"], code: 2, contains: ["migrations/002_orphan.sql:1:"])
         try project.remove("migrations/002_orphan.sql")
 
         try project.migration("002_a", parent: "003_b", up: "SELECT 1;")
         try project.migration("003_b", parent: "002_a", up: "SELECT 1;")
-        try Self.expectRefused(project, code: 2, contains: ["cycle", "002_a", "003_b"])
+        try Self.expectRefused(project, code: 2, contains: ["migrations/002_a.sql:1: the revision graph has a cycle: 002_a -> 003_b -> 002_a", "migrations/003_b.sql:1"])
+        try Self.expectRefused(project, ["graph"], code: 2, contains: ["migrations/002_a.sql:1:"])
         try project.remove("migrations/002_a.sql")
         try project.remove("migrations/003_b.sql")
 

@@ -75,6 +75,12 @@ struct GraphDrawingTests {
         #expect(lines == ["*  h", "|\\", "* | r1", " /", "* r2"])
     }
 
+    @Test("two lines never joined (two roots, two heads) are drawn one after the other, apart")
+    func unjoinedRoots() throws {
+        let lines = GraphDrawing.render(try graph([("a1", []), ("a2", ["a1"]), ("b1", []), ("b2", ["b1"])]))
+        #expect(lines == ["* b2", "* b1", "", "* a2", "* a1"])
+    }
+
     @Test("the order puts every revision before its parents, each once, on a large generated graph")
     func orderIsReverseTopological() throws {
         var nodes: [(String, [String])] = [("r0000", [])]

@@ -8,8 +8,9 @@ public struct MigrationSet: Sendable {
     /// The graph over the files.
     public var graph: RevisionGraph
 
-    /// Builds a set from parsed files, validating the graph; errors name the files involved.
-    public init(files: [MigrationFile]) throws(OrchestrateError) {
+    /// Builds a set from parsed files, validating the graph; errors name the files involved and, when
+    /// `parentLine` can tell, the line of the `-- parent:` header at fault.
+    public init(files: [MigrationFile], parentLine: (MigrationFile) -> Int? = { _ in nil }) throws(OrchestrateError) {
         var byID: [String: MigrationFile] = [:]
         for file in files {
             if let existing = byID[file.revision] {
@@ -22,7 +23,7 @@ public struct MigrationSet: Sendable {
         do {
             self.graph = try RevisionGraph(files.map { RevisionNode(id: $0.revision, parents: $0.parents) })
         } catch {
-            throw MigrationSet.describe(error, files: byID)
+            throw MigrationSet.describe(error, files: byID, parentLine: parentLine)
         }
     }
 
@@ -47,7 +48,12 @@ public struct MigrationSet: Sendable {
                 throw .usage(error.description)
             }
         }
-        return try MigrationSet(files: files)
+        // Only a graph error asks for a line: the files at fault are read again then, not every file every time.
+        return try MigrationSet(files: files) { file in
+            guard let bytes = try? ProjectFile.read(directory + "/" + file.revision + ".sql", display: file.path, root: root)
+            else { return nil }
+            return MigrationFile.headerLine(ofKey: "parent", in: bytes)?.number
+        }
     }
 
     /// True for `*.sql`; throws for `*.SQL`, `*.Sql`…, which would otherwise be silently left out.
@@ -59,15 +65,21 @@ public struct MigrationSet: Sendable {
     }
 
     /// A graph error with the file names that explain it.
-    static func describe(_ error: GraphError, files: [String: MigrationFile]) -> OrchestrateError {
+    static func describe(_ error: GraphError, files: [String: MigrationFile],
+                         parentLine: (MigrationFile) -> Int? = { _ in nil }) -> OrchestrateError {
         func path(_ id: String) -> String { files[id]?.path ?? id }
+        /// `migrations/x.sql:2`, the file and its parent line when known.
+        func place(_ id: String) -> String {
+            guard let file = files[id] else { return id }
+            return file.path + (parentLine(file).map { ":\($0)" } ?? "")
+        }
         switch error {
         case .missingParent(let revision, let parent):
-            return .usage("\(path(revision)): parent `\(parent)` does not exist",
+            return .usage("\(place(revision)): parent `\(parent)` does not exist",
                           hint: "fix the `-- parent:` line, or restore migrations/\(parent).sql")
         case .cycle(let cycle):
-            return .usage("the revision graph has a cycle: \(cycle.joined(separator: " -> "))",
-                          hint: "one of \(cycle.dropLast().map(path).joined(separator: ", ")) names a descendant as its parent")
+            return .usage("\(place(cycle.first ?? "")): the revision graph has a cycle: \(cycle.joined(separator: " -> ")) (each is the parent of the next)",
+                          hint: "fix the `-- parent:` lines of \(cycle.dropLast().map(place).joined(separator: ", ")) so that every revision builds on older ones")
         default:
             return .usage(error.description)
         }

@@ -2,7 +2,9 @@ import Foundation
 import Migrations
 
 /// The revision graph drawn like `git log --graph`: newest first, one lane per line of history, `*` for a revision,
-/// `|\` where a merge revision's parents split off, `|/` where lines of history meet at a branch point.
+/// `|\` where a merge revision's parents split off, `|/` where lines of history meet at a branch point. A graph may
+/// have several roots; lines of history that are never joined are drawn one after the other, with an empty row
+/// between them.
 ///
 /// Pure: it takes a graph and the labels to put next to revisions (where each environment stands) and returns rows
 /// of text, so it is tested from literal graphs.
@@ -42,7 +44,8 @@ public enum GraphDrawing {
     public static func rows(_ graph: RevisionGraph) -> [Row] {
         var lanes: [String] = []  // the revision each lane leads to next
         var rows: [Row] = []
-        for id in order(graph) {
+        let ordered = order(graph)
+        for (position, id) in ordered.enumerated() {
             let column: Int
             if let existing = lanes.firstIndex(of: id) {
                 column = existing
@@ -71,6 +74,11 @@ public enum GraphDrawing {
                     rows.append(Row(lanes: shiftLeft(lanes.count, removing: column, into: nil), revision: nil))
                 }
                 lanes.remove(at: column)
+                // The last open line of history ended at a root, and another one (not joined to it) follows: an empty
+                // row keeps the two from reading as one line.
+                if lanes.isEmpty, position < ordered.count - 1 {
+                    rows.append(Row(lanes: "", revision: nil))
+                }
             }
             // Lanes leading to the same revision meet (a branch point): the right one joins the left one.
             while let (target, duplicate) = firstDuplicate(lanes) {
