@@ -16,6 +16,13 @@ public struct Plan: Sendable, Equatable {
     /// Whether there is nothing to run.
     public var isEmpty: Bool { revisions.isEmpty }
 
+    /// The plan cut to its first `steps` revisions (all of them when nil). For an up plan, a prefix of the
+    /// topological order is closed under "parent of": every parent of a kept revision is applied or kept.
+    public func first(_ steps: Int?) -> Plan {
+        guard let steps else { return self }
+        return Plan(direction: direction, revisions: Array(revisions.prefix(max(0, steps))))
+    }
+
     /// Creates a plan.
     public init(direction: Direction, revisions: [String]) {
         self.direction = direction

@@ -14,7 +14,7 @@ public struct Orchestrate: ParsableCommand {
         """,
         version: "0.1.0",
         subcommands: [
-            New.self, Heads.self, Graph.self, Check.self, Status.self, Audit.self, PlanCommand.self, Upgrade.self,
+            Init.self, New.self, Heads.self, Graph.self, History.self, Check.self, Status.self, Audit.self, PlanCommand.self, Upgrade.self,
             Promote.self, Downgrade.self, Lock.self, Unlock.self, Repair.self, Merge.self, Rebase.self, Verify.self,
             Doctor.self, SandboxCommand.self,
         ]
@@ -28,6 +28,10 @@ public struct Orchestrate: ParsableCommand {
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = ProcessInfo.processInfo.environment["ORCHESTRATE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
             return handler
+        }
+        if let refusal = unknownSubcommand(arguments) {
+            Console.err(Console.style("error:", .red, forStderr: true) + " " + refusal)
+            return 2
         }
         do {
             var command = try parseAsRoot(arguments)
@@ -49,5 +53,26 @@ public struct Orchestrate: ParsableCommand {
             if !message.isEmpty { Console.err(message) }
             return 2
         }
+    }
+
+    /// The names of the subcommands.
+    static var subcommandNames: [String] {
+        configuration.subcommands.compactMap { $0.configuration.commandName }
+    }
+
+    /// The error for a first word that names no subcommand (`orchestrate upgarde dev`, `orchestrate help nosuch`),
+    /// with the closest name; nil when the words are fine for the parser to handle.
+    static func unknownSubcommand(_ arguments: [String]) -> String? {
+        guard let first = arguments.first, !first.hasPrefix("-") else { return nil }
+        let names = subcommandNames
+        if first == "help" {
+            guard arguments.count > 1, let topic = arguments.dropFirst().first, !topic.hasPrefix("-"),
+                  !names.contains(topic) else { return nil }
+            return "`\(topic)` is not an orchestrate command\(Suggestion.didYouMean(topic, among: names)); "
+                + "`orchestrate --help` lists the commands"
+        }
+        guard !names.contains(first) else { return nil }
+        return "`\(first)` is not an orchestrate command\(Suggestion.didYouMean(first, among: names)); "
+            + "`orchestrate --help` lists the commands"
     }
 }

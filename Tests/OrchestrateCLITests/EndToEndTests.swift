@@ -233,8 +233,14 @@ struct SandboxTests {
         let stopped = try project.run(["sandbox", "stop"])
         #expect(stopped.stdout.contains("sandbox stopped"))
         let after = try project.run(["sandbox", "status"])
-        #expect(after.exitCode == 1)
+        #expect(after.exitCode == 0, "a report, not a check")
         #expect(after.stdout.contains("not running"))
+        let json = try project.run(["sandbox", "status", "--json"])
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(report["running"] as? Bool == false)
+        #expect(report["initialized"] as? Bool == true)
+        // The sandbox keeps its own files out of git, whatever the project's .gitignore says.
+        #expect(try project.read(".orchestrate/.gitignore").contains("*"))
         // Data survives a restart.
         let again = try project.run(["status", "dev", "--json"])
         #expect(again.stdout.contains("\"appliedCount\" : 1"), "\(again.output)")

@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import OrchestrateCore
 
@@ -36,17 +37,35 @@ struct SandboxCommand: ParsableCommand {
     }
 
     struct Info: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "status", abstract: "Whether the sandbox runs, and where.")
+        static let configuration = CommandConfiguration(
+            commandName: "status", abstract: "Whether the sandbox runs, and where.",
+            discussion: "A report: exits 0 whether it runs or not (like `pg_ctl status` would not); `--json` for scripts.")
         @OptionGroup var global: GlobalOptions
+        @OptionGroup var output: OutputOptions
+
+        /// The `--json` document.
+        struct Report: Encodable {
+            var running: Bool
+            var conninfo: String?
+            var dataDirectory: String
+            var initialized: Bool
+        }
 
         func run() throws {
             let sandbox = Sandbox(projectRoot: try global.projectRoot())
-            if sandbox.isRunning() {
+            let running = sandbox.isRunning()
+            let initialized = FileManager.default.fileExists(atPath: sandbox.dataDirectory + "/PG_VERSION")
+            if output.json {
+                return try Console.json(Report(running: running, conninfo: running ? sandbox.conninfo(database: "postgres") : nil,
+                                               dataDirectory: sandbox.dataDirectory, initialized: initialized))
+            }
+            if running {
                 Console.out("running: \(sandbox.conninfo(database: "postgres"))")
                 Console.out("data: \(sandbox.dataDirectory)")
+            } else if initialized {
+                Console.out("not running (data: \(sandbox.dataDirectory)); `orchestrate sandbox start` starts it")
             } else {
-                Console.out("not running (data: \(sandbox.dataDirectory))")
-                throw ExitCode(1)
+                Console.out("not created yet: it is created the first time an environment uses sandbox:NAME, or by `orchestrate sandbox start`")
             }
         }
     }

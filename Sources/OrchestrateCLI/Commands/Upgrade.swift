@@ -14,12 +14,20 @@ struct Upgrade: ParsableCommand {
     @Argument(help: "The environment (a first stage, e.g. dev).") var environment: String
     @Option(name: .long, help: ArgumentHelp("The revision to reach: an id, a unique prefix, or head.", valueName: "rev"))
     var to: String = "head"
+    @Option(name: .long, help: ArgumentHelp("Apply only the next N revisions on the way to the target (Alembic's `upgrade +N`).", valueName: "n"))
+    var steps: Int?
+
+    func validate() throws {
+        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1") }
+    }
 
     func run() throws {
         let project = try global.loadProject()
         Interrupts.install()
+        var options = transaction.options
+        options.steps = steps
         let report = try Orchestrator(project: project, progress: Console.progress)
-            .upgrade(environment, to: Target(to), options: transaction.options)
+            .upgrade(environment, to: Target(to), options: options)
         try RunReportPrinter.print(report, json: output.json)
     }
 }

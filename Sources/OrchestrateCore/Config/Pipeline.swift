@@ -34,7 +34,8 @@ public struct Pipeline: Sendable, Hashable {
             guard let source = environment.promotesFrom else { continue }
             guard byName[source] != nil else {
                 throw .usage(
-                    "\(environment.path): `promotes_from` names no environment (its value is not shown: a misplaced secret must not be printed)",
+                    "\(environment.path): `promotes_from` names no environment (its value is not shown: a misplaced secret must not be printed)"
+                        + (Suggestion.closest(to: source, among: Array(byName.keys)).map { "; did you mean `\($0)`?" } ?? ""),
                     hint: "environments are: \(byName.keys.sorted().joined(separator: ", ")) (one file per environment in environments/)")
             }
             sources[environment.name] = source

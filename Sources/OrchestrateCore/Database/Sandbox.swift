@@ -67,6 +67,12 @@ public struct Sandbox: Sendable {
         } catch {
             throw .operation("sandbox: cannot create \(directory): \(error.localizedDescription)")
         }
+        // The cluster's files never belong in git, whatever the project's own .gitignore says.
+        let parent = (directory as NSString).deletingLastPathComponent
+        if (parent as NSString).lastPathComponent == ".orchestrate", !fileManager.fileExists(atPath: parent + "/.gitignore") {
+            _ = fileManager.createFile(atPath: parent + "/.gitignore",
+                                       contents: Data("# Written by orchestrate: the sandbox's files stay out of git.\n*\n".utf8))
+        }
         let lock = try FileLock(path: directory + "/.lock")
         defer { lock.release() }
         if isRunning() { return .alreadyRunning }

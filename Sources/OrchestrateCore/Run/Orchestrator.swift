@@ -96,6 +96,7 @@ public final class Orchestrator: Sendable {
         let plan: Plan
         do throws(PlanError) {
             plan = try Planner.upgrade(graph: migrations.graph, applied: Set(applied.map(\.revision)), to: context.target)
+                .first(options.steps)
         } catch {
             throw planError(error, environment: name)
         }

@@ -5,10 +5,14 @@ public struct RunOptions: Sendable, Hashable {
     /// All revisions of the run in one transaction: all land or none (`--single-transaction`). The environment's
     /// `transaction = "all"` turns it on as well.
     public var singleTransaction: Bool
+    /// Apply only the first this many revisions of the plan (Alembic's `upgrade +N`); nil for all of them. A prefix of
+    /// the plan's topological order is always closed under "parent of", so the environment stays consistent.
+    public var steps: Int?
 
-    /// Makes options; by default each revision runs in a transaction of its own.
-    public init(singleTransaction: Bool = false) {
+    /// Makes options; by default each revision runs in a transaction of its own, and the whole plan runs.
+    public init(singleTransaction: Bool = false, steps: Int? = nil) {
         self.singleTransaction = singleTransaction
+        self.steps = steps
     }
 }
 

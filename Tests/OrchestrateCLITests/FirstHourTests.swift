@@ -1,0 +1,142 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The first hour of a team that comes from Alembic: init, new -m, history, upgrade --steps, typos.
+@Suite("first hour")
+struct FirstHourTests {
+    @Test("init writes the three stages, migrations/, .env.example and .gitignore entries; never overwrites")
+    func initProject() throws {
+        let project = try TestProject()
+        defer { project.cleanUp() }
+        let folder = project.root + "/app"
+        let result = try TestProject.runOrchestrate(["init", "app"], directory: project.root)
+        #expect(result.exitCode == 0, "\(result.output)")
+        for path in ["environments/dev.toml", "environments/staging.toml", "environments/production.toml", ".env.example"] {
+            #expect(result.stdout.contains("wrote \(path)"))
+            #expect(FileManager.default.fileExists(atPath: folder + "/" + path))
+        }
+        #expect(result.stdout.contains("next: cd app && orchestrate new"))
+        let gitignore = try String(contentsOfFile: folder + "/.gitignore", encoding: .utf8)
+        #expect(gitignore.contains(".orchestrate/\n") && gitignore.contains(".env\n"))
+        let production = try String(contentsOfFile: folder + "/environments/production.toml", encoding: .utf8)
+        #expect(production.contains("promotes_from = \"staging\"") && production.contains("protected = true"))
+
+        // A second init refuses, writing nothing, and says which files are in the way.
+        try "keep me".write(toFile: folder + "/.env.example", atomically: true, encoding: .utf8)
+        let again = try TestProject.runOrchestrate(["init"], directory: folder)
+        #expect(again.exitCode == 2, "\(again.output)")
+        #expect(again.stderr.contains("init never overwrites a file"))
+        #expect(again.stderr.contains("environments/dev.toml"))
+        #expect(try String(contentsOfFile: folder + "/.env.example", encoding: .utf8) == "keep me")
+    }
+
+    @Test("from init to promote staging, as the README's first screen says")
+    func initToPromote() throws {
+        let project = try TestProject()
+        defer { project.cleanUp() }
+        let dev = try TestPostgres.createDatabase(prefix: "t_first_dev")
+        let staging = try TestPostgres.createDatabase(prefix: "t_first_stg")
+        defer {
+            TestPostgres.dropDatabase(dev.name)
+            TestPostgres.dropDatabase(staging.name)
+        }
+        // The README's sandbox defaults, pointed at the test server instead (as a user's .env would).
+        let variables = ["DEV_DATABASE_URL": dev.conninfo, "STAGING_DATABASE_URL": staging.conninfo]
+        func run(_ arguments: [String]) throws -> TestProject.RunResult {
+            try TestProject.runOrchestrate(arguments, directory: project.root, environment: variables)
+        }
+        #expect(try run(["init"]).exitCode == 0)
+        try project.git("init", "-q")
+        let new = try run(["new", "-m", "create users"])
+        #expect(new.exitCode == 0, "\(new.output)")
+        let path = new.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(path.hasSuffix("_create_users.sql"))
+        let text = try project.read(path)
+        try project.write(path, text.replacingOccurrences(of: "-- migrate:down", with: "CREATE TABLE users (id int);\n-- migrate:down\nDROP TABLE users;"))
+        try project.gitInitAndCommit("first revision")
+        #expect(try run(["upgrade", "dev"]).exitCode == 0)
+        let promote = try run(["promote", "staging"])
+        #expect(promote.exitCode == 0, "\(promote.output)")
+        #expect(try TestPostgres.query(staging.name, "SELECT count(*) FROM users") == [["0"]])
+        let status = try run(["status", "dev", "staging"])
+        #expect(status.exitCode == 0, "\(status.output)")
+    }
+
+    @Test("history: newest first, message, parents, who added each one in which commit; --env marks what runs")
+    func history() throws {
+        let project = try TestProject()
+        defer { project.cleanUp() }
+        try project.environment("dev")
+        try project.write("migrations/ae1027a6acf.sql", "-- Create accounts table\n-- migrate:up\nCREATE TABLE accounts (id int);\n")
+        try project.gitInitAndCommit("Import from Alembic")
+        try project.migration("20261121093000_add_orders", parent: "ae1027a6acf", up: "CREATE TABLE orders (id int);")
+        try project.git("add", "-A")
+        try project.git("commit", "-q", "-m", "Add orders", "--author", "Grace Hopper <grace@example.com>")
+        try project.migration("20261122093000_add_index", parent: "20261121093000_add_orders", up: "SELECT 1;")
+        #expect(try project.run(["upgrade", "dev", "--to", "20261121093000"]).exitCode == 0)
+
+        let result = try project.run(["history", "--env", "dev"])
+        #expect(result.exitCode == 0, "\(result.output)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        let titles = lines.filter { !$0.hasPrefix(" ") }
+        #expect(titles.count == 3)
+        #expect(titles[0].hasPrefix("20261122093000_add_index (head)") && titles[0].contains("pending in dev"))
+        #expect(titles[1].hasPrefix("20261121093000_add_orders") && titles[1].contains("applied in dev"))
+        #expect(titles[2].hasPrefix("ae1027a6acf") && titles[2].contains("applied in dev"))
+        #expect(result.stdout.contains("    Create accounts table"))
+        #expect(result.stdout.contains("    add orders"))
+        #expect(result.stdout.contains("added in") && result.stdout.contains("by Grace Hopper <grace@example.com>"))
+        #expect(result.stdout.contains("not in git history"), "the third file is not committed: \(result.stdout)")
+
+        let json = try project.run(["history", "--json"])
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let revisions = try #require(report["revisions"] as? [[String: Any]])
+        #expect(revisions.map { $0["revision"] as? String } == ["20261122093000_add_index", "20261121093000_add_orders", "ae1027a6acf"])
+        #expect((revisions[1]["addedBy"] as? [String: Any])?["summary"] as? String == "Add orders")
+        #expect(revisions[0]["addedBy"] == nil)
+    }
+
+    @Test("upgrade --steps N applies the next N revisions (Alembic's upgrade +N); new -m takes the message")
+    func stepsAndMessage() throws {
+        let project = try TestProject()
+        defer { project.cleanUp() }
+        try project.environment("dev")
+        try project.migration("001", parent: nil, up: "CREATE TABLE a (id int);")
+        try project.migration("002", parent: "001", up: "CREATE TABLE b (id int);")
+        try project.migration("003", parent: "002", up: "CREATE TABLE c (id int);")
+        try project.gitInitAndCommit()
+        let two = try project.run(["upgrade", "dev", "--steps", "2"])
+        #expect(two.exitCode == 0, "\(two.output)")
+        #expect(two.stdout.contains("applied 2 revision(s)") && two.stdout.contains("now at 002"))
+        let rest = try project.run(["upgrade", "dev", "--steps", "5"])
+        #expect(rest.stdout.contains("applied 1 revision(s)"), "\(rest.output)")
+        #expect(try project.run(["upgrade", "dev", "--steps", "0"]).exitCode == 2)
+
+        let both = try project.run(["new", "-m", "x", "y"])
+        #expect(both.exitCode == 2)
+        #expect(both.stderr.contains("give the message once"))
+        let new = try project.run(["new", "--message", "add email"])
+        #expect(new.exitCode == 0, "\(new.output)")
+        #expect(new.stdout.contains("_add_email.sql"))
+    }
+
+    @Test("typos get a suggestion: subcommands, help topics, promotes_from")
+    func typos() throws {
+        let project = try TestProject()
+        defer { project.cleanUp() }
+        let upgrade = try project.run(["upgarde", "dev"])
+        #expect(upgrade.exitCode == 2)
+        #expect(upgrade.stderr.contains("`upgarde` is not an orchestrate command (did you mean `upgrade`?)"))
+        let help = try project.run(["help", "nosuch"])
+        #expect(help.exitCode == 2, "help for an unknown command is an error, not the top-level help")
+        #expect(help.stderr.contains("`nosuch` is not an orchestrate command"))
+        #expect(try project.run(["help", "upgrade"]).exitCode == 0)
+
+        try project.environment("dev")
+        try project.environment("staging", promotesFrom: "dve")
+        let promote = try project.run(["promote", "staging"])
+        #expect(promote.exitCode == 2)
+        #expect(promote.stderr.contains("did you mean `dev`?"), "\(promote.output)")
+    }
+}
