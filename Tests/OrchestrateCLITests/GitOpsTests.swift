@@ -332,7 +332,8 @@ struct GitOpsTests {
         #expect(applied.exitCode == 0, "\(applied.output)")
         #expect(applied.stdout.contains("dev: 002_index marked applied"))
         #expect(try TestPostgres.query(dev, "SELECT state, statements_done, statements_total FROM orchestrate.revisions WHERE revision = '002_index'").first == ["applied", "2", "2"])
-        let event = try TestPostgres.query(dev, "SELECT outcome, message FROM orchestrate.events WHERE action = 'repair'")
+        // The repair that did not say how it ended was refused, and recorded as such.
+        let event = try TestPostgres.query(dev, "SELECT outcome, message FROM orchestrate.events WHERE action = 'repair' AND outcome <> 'refused'")
         #expect(event.first?[0] == "applied")
         #expect(event.first?[1]?.contains("was interrupted while applying at statement 2 of 2") == true)
 
@@ -347,7 +348,7 @@ struct GitOpsTests {
         #expect(reverted.exitCode == 0, "\(reverted.output)")
         #expect(try TestPostgres.query(dev, "SELECT count(*) FROM orchestrate.revisions WHERE revision = '003_index'").first?.first == "0")
         #expect(try TestPostgres.query(dev, "SELECT outcome FROM orchestrate.events WHERE action = 'repair' ORDER BY id").map { $0[0] }
-                == ["applied", "reverted"])
+                == ["refused", "applied", "reverted"])
         let audit = try project.run(["audit", "dev"])
         #expect(audit.stdout.contains("repair    reverted  003_index"))
     }

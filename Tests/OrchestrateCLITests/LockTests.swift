@@ -1,4 +1,5 @@
 import Foundation
+import Postgres
 import Testing
 import TestSupport
 
@@ -79,5 +80,41 @@ struct LockTests {
         #expect(audit.stdout.contains("lock "))
         #expect(audit.stdout.contains("unlock"))
         #expect(audit.stdout.contains("refused"))
+    }
+
+    @Test("a session holding the ledger's tables: every command gives up after lock_timeout and names it")
+    func ledgerTableLocked() throws {
+        let project = try TestProject()
+        defer { project.cleanUp() }
+        let database = try project.environment("dev", extra: "lock_timeout = \"1s\"\n")
+        try project.migration("001_root", parent: nil, up: "CREATE TABLE t (id int);", down: "DROP TABLE t;")
+        try project.gitInitAndCommit()
+        #expect(try project.run(["upgrade", "dev", "--to", "001_root"]).exitCode == 0)
+        try project.migration("002_next", parent: "001_root", up: "CREATE TABLE u (id int);", down: "DROP TABLE u;")
+        try project.gitInitAndCommit("next")
+
+        let holder = try Connection(conninfo: try TestPostgres.conninfo(database: database), applicationName: "ledger-holder")
+        defer { holder.close() }
+        // The server ends the holder after 20 s, so that a regression fails the test instead of hanging it.
+        try holder.execute("""
+            SET idle_in_transaction_session_timeout = '20s'; BEGIN;
+            LOCK TABLE orchestrate.ledger_meta, orchestrate.revisions, orchestrate.events, orchestrate.freezes
+                IN ACCESS EXCLUSIVE MODE
+            """)
+        let pid = "pid \(holder.backendPID)"
+        for (arguments, code) in [(["status"], Int32(3)), (["status", "--json"], 3), (["plan", "dev"], 4), (["audit", "dev"], 4),
+                                  (["doctor"], 1), (["upgrade", "dev"], 4)] {
+            let started = Date()
+            let result = try project.run(arguments)
+            #expect(Date().timeIntervalSince(started) < 10, "\(arguments)")
+            #expect(result.exitCode == code, "\(arguments): \(result.output)")
+            #expect(result.output.contains("the ledger is locked by another session"), "\(arguments): \(result.output)")
+            #expect(result.output.contains(pid), "\(arguments): \(result.output)")
+            #expect(result.output.contains("ledger-holder"), "\(arguments): \(result.output)")
+            #expect(result.output.contains("AccessExclusiveLock on orchestrate."), "\(arguments): \(result.output)")
+            #expect(result.output.contains("idle in transaction"), "\(arguments): \(result.output)")
+        }
+        try holder.execute("ROLLBACK")
+        #expect(try project.run(["upgrade", "dev"]).exitCode == 0)
     }
 }

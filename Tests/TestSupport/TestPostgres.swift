@@ -54,6 +54,13 @@ public enum TestPostgres {
         defer { connection.close() }
         return try connection.query(sql, parameters).rows.map { Array($0) }
     }
+
+    /// Runs one or more `;`-separated statements on database `name` (a script, a transaction block).
+    public static func execute(_ name: String, _ sql: String) throws {
+        let connection = try Connection(conninfo: try conninfo(database: name), applicationName: "orchestrate tests")
+        defer { connection.close() }
+        _ = try connection.execute(sql)
+    }
 }
 
 /// A minimal mutex over a value (Synchronization's Mutex needs newer platforms on macOS).

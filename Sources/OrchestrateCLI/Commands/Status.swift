@@ -6,7 +6,7 @@ struct Status: ParsableCommand {
         commandName: "status",
         abstract: "Which revision each environment runs, what is pending, drift, freezes and lock holders.",
         discussion: """
-        Exits 3 when an environment could not be read, or when a later stage's pending list is unknown because its \
+        Exits 3 when an environment could not be read or its ledger is damaged, or when a later stage's pending list is unknown because its \
         source stage could not be read, after reporting all of them. Drift and pending revisions do not change the \
         exit code.
         """)
@@ -55,6 +55,8 @@ struct Status: ParsableCommand {
         if let why = status.sourceError {
             row("pending", Console.style("unknown", .red) + ": \(source) could not be read: "
                 + why.replacingOccurrences(of: "\n", with: "\n           "))
+        } else if !status.damage.isEmpty {
+            row("pending", Console.style("unknown", .red) + ": the ledger is damaged")
         } else if status.pending.isEmpty {
             row("pending", "none from \(source)")
         } else {
@@ -72,6 +74,9 @@ struct Status: ParsableCommand {
             if let commit = last.gitCommit { text += ", commit \(commit.prefix(7))" }
             if let source = last.promotedFrom { text += ", promoted from \(source)" }
             row("last", text)
+        }
+        for damage in status.damage {
+            row("damaged", Console.style(damage.problem, .red) + "\n           way out: " + damage.remedy)
         }
         if let lock = status.lock { row("lock", Console.style("held", .yellow) + " by \(lock.summary)") }
         if let freeze = status.freeze { row("frozen", Console.style(freeze.summary, .red)) }

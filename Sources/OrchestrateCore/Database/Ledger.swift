@@ -7,7 +7,10 @@ import Postgres
 /// that later releases can upgrade it in place. Every identifier is quoted; every value is a bound parameter.
 public struct Ledger {
     /// The newest ledger layout this build knows.
-    public static let currentVersion = 1
+    ///
+    /// 1: the tables, and a row trigger refusing UPDATE and DELETE on `events`.
+    /// 2: a statement trigger refusing TRUNCATE on `events` too (a row trigger never sees a TRUNCATE).
+    public static let currentVersion = 2
 
     /// The connection the ledger is read and written through.
     let connection: Connection
@@ -28,18 +31,41 @@ public struct Ledger {
 
     // MARK: - Creation and versioning
 
-    /// The installed layout version, or nil when there is no ledger yet.
-    func installedVersion() throws(PostgresError) -> Int? {
-        let exists = try connection.query("SELECT to_regclass($1) IS NOT NULL", ["\(quoted).ledger_meta"])
-        guard exists.rows.first?.first == "t" else { return nil }
+    /// What the schema holds: no ledger, a ledger of a known layout version, or one whose version is lost.
+    enum Layout: Equatable {
+        case absent
+        case installed(Int)
+        case versionLost(LedgerHealth.VersionRow)
+    }
+
+    /// The ledger's layout, from `ledger_meta` (and, when that is gone, whether the other tables remain).
+    func layout() throws(PostgresError) -> Layout {
+        let exists = try connection.query(
+            "SELECT to_regclass($1) IS NOT NULL AS meta, to_regclass($2) IS NOT NULL AS revisions",
+            ["\(quoted).ledger_meta", "\(quoted).revisions"])
+        guard exists[0, "meta"] == "t" else { return exists[0, "revisions"] == "t" ? .versionLost(.tableMissing) : .absent }
         let row = try connection.query("SELECT version FROM \(table("ledger_meta"))")
-        return row.rows.first?.first.flatMap { $0.flatMap { Int($0) } }
+        guard let version = row[0, "version"].flatMap({ Int($0) }) else { return .versionLost(.missing) }
+        return .installed(version)
+    }
+
+    /// The installed layout version, or nil when there is no ledger yet (or its version is lost: see `layout()`).
+    func installedVersion() throws(PostgresError) -> Int? {
+        if case .installed(let version) = try layout() { return version }
+        return nil
     }
 
     /// Creates the ledger or upgrades its layout; call only while holding the environment lock.
-    func ensure() throws(OrchestrateError) {
+    func ensure(for environment: EnvironmentConfig) throws(OrchestrateError) {
         do {
-            let installed = try installedVersion() ?? 0
+            let installed: Int
+            switch try layout() {
+            case .absent: installed = 0
+            case .installed(let version): installed = version
+            case .versionLost(let versionRow):
+                throw LedgerHealth.refusal(LedgerHealth.damage(rows: [], versionRow: versionRow, schema: schema),
+                                           environment: environment.name)
+            }
             if installed == Ledger.currentVersion { return }
             if installed > Ledger.currentVersion {
                 throw OrchestrateError.operation(
@@ -59,6 +85,7 @@ public struct Ledger {
         } catch let error as OrchestrateError {
             throw error
         } catch let error as PostgresError {
+            if error.sqlState == .lockNotAvailable { throw failure(error, environment: environment, doing: "cannot read the ledger") }
             throw .operation("cannot create the ledger in schema `\(schema)`: \(error.description)",
                              hint: error.sqlState == .insufficientPrivilege
                                 ? "the database user needs CREATE on the database (or create schema \(schema) for it)" : nil)
@@ -136,6 +163,25 @@ public struct Ledger {
                 git_commit text,
                 reason text NOT NULL
             );
+            """
+        case 2:
+            // Idempotent: it reinstates a trigger someone dropped, and a ledger whose version row was lost can be
+            // told "version 1" and brought up to date again.
+            return """
+            CREATE OR REPLACE FUNCTION \(s).events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                RAISE EXCEPTION 'the orchestrate event log %.events is append-only: % is refused', TG_TABLE_SCHEMA, TG_OP
+                    USING ERRCODE = 'insufficient_privilege',
+                          HINT = 'the event log records what happened to this environment; orchestrate only ever appends to it';
+            END
+            $$;
+            DROP TRIGGER IF EXISTS events_append_only ON \(s).events;
+            CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON \(s).events
+                FOR EACH ROW EXECUTE FUNCTION \(s).events_append_only();
+            DROP TRIGGER IF EXISTS events_append_only_truncate ON \(s).events;
+            CREATE TRIGGER events_append_only_truncate BEFORE TRUNCATE ON \(s).events
+                FOR EACH STATEMENT EXECUTE FUNCTION \(s).events_append_only();
+            UPDATE \(s).ledger_meta SET version = 2, upgraded_at = now();
             """
         default:
             fatalError("no ledger migration to version \(version)")

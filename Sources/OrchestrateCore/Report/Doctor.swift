@@ -45,8 +45,10 @@ public enum Doctor {
             let chain = pipeline.order.map { name in pipeline.source(of: name).map { "\($0) → \(name)" } ?? name }
             checks.append(DoctorCheck(subject: "pipeline", outcome: .ok, detail: chain.joined(separator: ", ")))
         }
+        var fileParents: [String: [String]] = [:]
         do {
             let migrations = try project.loadMigrations()
+            fileParents = migrations.files.mapValues(\.parents)
             let heads = migrations.graph.heads
             if heads.count > 1 {
                 checks.append(DoctorCheck(subject: "migrations/", outcome: .warning,
@@ -71,20 +73,24 @@ public enum Doctor {
         }
         let environments = project.environmentNames.compactMap { project.environments[$0] }
         let results = ResultBox<[DoctorCheck]>(count: environments.count)
+        let parents = fileParents
         DispatchQueue.concurrentPerform(iterations: environments.count) { index in
-            results.set(index, checkDatabase(environments[index], projectRoot: projectRoot, progress: progress))
+            results.set(index, checkDatabase(environments[index], projectRoot: projectRoot, fileParents: parents,
+                                             progress: progress))
         }
         for index in environments.indices { checks += results.get(index) ?? [] }
         return checks
     }
 
     private static func checkDatabase(_ environment: EnvironmentConfig, projectRoot: String,
+                                      fileParents: [String: [String]],
                                       progress: @escaping ProgressHandler) -> [DoctorCheck] {
         let subject = "database \(environment.name)"
         do {
             let conninfo = try EnvironmentDatabase.conninfo(for: environment, projectRoot: projectRoot, progress: progress)
-            let connection = try EnvironmentDatabase.connect(environment, conninfo: conninfo, applicationName: "orchestrate doctor",
-                                                             retries: 0, progress: progress)
+            let connection = try EnvironmentDatabase.connectForReading(environment, conninfo: conninfo,
+                                                                       applicationName: "orchestrate doctor", retries: 0,
+                                                                       progress: progress)
             defer { connection.close() }
             let version = (try? connection.query("SHOW server_version").rows.first?.first) ?? nil
             var checks = [DoctorCheck(subject: subject, outcome: .ok,
@@ -93,22 +99,11 @@ public enum Doctor {
                 checks.append(DoctorCheck(subject: subject, outcome: .warning, detail: "PostgreSQL older than 12 is not tested"))
             }
             let ledger = try Ledger(connection: connection, schema: environment.ledgerSchema)
-            if let installed = try ledger.installedVersion() {
-                let count = try connection.query("SELECT count(*) FROM \(ledger.table("revisions"))").rows.first?.first ?? nil
-                var detail = "ledger `\(environment.ledgerSchema)` version \(installed), \(count ?? "?") revision(s) applied"
-                var outcome = DoctorCheck.Outcome.ok
-                if installed > Ledger.currentVersion {
-                    outcome = .failed
-                    detail += "; newer than this orchestrate understands (\(Ledger.currentVersion)): upgrade orchestrate"
-                }
-                if let freeze = try ledger.freeze() {
-                    outcome = outcome == .failed ? .failed : .warning
-                    detail += "; \(freeze.summary)"
-                }
-                checks.append(DoctorCheck(subject: "ledger \(environment.name)", outcome: outcome, detail: detail))
-            } else {
-                checks.append(DoctorCheck(subject: "ledger \(environment.name)", outcome: .ok,
-                                          detail: "not created yet (the first upgrade or promote creates schema `\(environment.ledgerSchema)`)"))
+            do throws(PostgresError) {
+                checks += try checkLedger(ledger, environment: environment, fileParents: fileParents)
+            } catch {
+                checks.append(DoctorCheck(subject: "ledger \(environment.name)", outcome: .failed,
+                                          detail: ledger.failure(error, environment: environment).description))
             }
             return checks
         } catch let error as OrchestrateError {
@@ -118,5 +113,43 @@ public enum Doctor {
         } catch {
             return [DoctorCheck(subject: subject, outcome: .failed, detail: "\(error)")]
         }
+    }
+
+    /// The ledger's lines: its version, what it records, a freeze, then one failed line per damage with its way out.
+    private static func checkLedger(_ ledger: Ledger, environment: EnvironmentConfig,
+                                    fileParents: [String: [String]]) throws(PostgresError) -> [DoctorCheck] {
+        let subject = "ledger \(environment.name)"
+        let versionRow: LedgerHealth.VersionRow
+        var detail: String
+        var outcome = DoctorCheck.Outcome.ok
+        switch try ledger.layout() {
+        case .absent:
+            return [DoctorCheck(subject: subject, outcome: .ok,
+                                detail: "not created yet (the first upgrade or promote creates schema `\(environment.ledgerSchema)`)")]
+        case .installed(let installed):
+            versionRow = .present
+            detail = "ledger `\(environment.ledgerSchema)` version \(installed)"
+            if installed > Ledger.currentVersion {
+                outcome = .failed
+                detail += "; newer than this orchestrate understands (\(Ledger.currentVersion)): upgrade orchestrate"
+            }
+        case .versionLost(let lost):
+            versionRow = lost
+            outcome = .failed
+            detail = "ledger `\(environment.ledgerSchema)` of unknown version"
+        }
+        let rows = try ledger.appliedRevisions()
+        detail += ", \(rows.count) revision(s) applied"
+        if versionRow == .present, let freeze = try ledger.freeze() {
+            outcome = outcome == .failed ? .failed : .warning
+            detail += "; \(freeze.summary)"
+        }
+        let damage = LedgerHealth.damage(rows: rows, versionRow: versionRow, schema: ledger.schema, fileParents: fileParents)
+        if !damage.isEmpty {
+            outcome = .failed
+            detail += "; damaged: writing commands refuse it until it is mended"
+        }
+        return [DoctorCheck(subject: subject, outcome: outcome, detail: detail)]
+            + damage.map { DoctorCheck(subject: subject, outcome: .failed, detail: "\($0.problem); way out: \($0.remedy)") }
     }
 }

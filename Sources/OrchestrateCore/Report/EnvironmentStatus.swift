@@ -72,6 +72,9 @@ public struct EnvironmentStatus: Sendable, Codable {
     public var sourceError: String?
     /// Whether `pending` is known: false when this environment or its source stage could not be read.
     public var pendingKnown: Bool = true
+    /// Damage to the ledger (rows deleted, duplicated or edited by hand), each with its way out: `pending` is then
+    /// unknown, and writing commands refuse the environment.
+    public var damage: [LedgerDamage] = []
     /// Whether this environment's place in the pipeline is known: false for a broken file whose `promotes_from`
     /// could not be read (then `promotesFrom` is nil without meaning "first stage").
     public var placeKnown: Bool = true

@@ -50,6 +50,8 @@ public struct Inspector: Sendable {
             var source: Result<Snapshot, SourceUnknown>?
             if let sourceName {
                 switch snapshots[sourceName] {
+                case .success(let found) where !found.damage.isEmpty:
+                    source = .failure(SourceUnknown(reason: "its ledger is damaged (`orchestrate status \(sourceName)`)"))
                 case .success(let found): source = .success(found)
                 case .failure(let error): source = .failure(SourceUnknown(reason: error.description))
                 case nil:
@@ -73,6 +75,8 @@ public struct Inspector: Sendable {
         var applied: [AppliedRevision]
         var freeze: Freeze?
         var lock: LockHolder?
+        /// What is damaged in the ledger (rows as read, before any interpretation).
+        var damage: [LedgerDamage] = []
     }
 
     /// Reads every environment's database concurrently (a remote database costs one round trip of latency each).
@@ -89,23 +93,43 @@ public struct Inspector: Sendable {
 
     private func readSnapshot(_ environment: EnvironmentConfig) throws(OrchestrateError) -> Snapshot {
         let conninfo = try EnvironmentDatabase.conninfo(for: environment, projectRoot: project.root, progress: progress)
-        let connection = try EnvironmentDatabase.connect(environment, conninfo: conninfo, applicationName: "orchestrate status",
-                                                         retries: 0, progress: progress)
+        let connection = try EnvironmentDatabase.connectForReading(environment, conninfo: conninfo,
+                                                                   applicationName: "orchestrate status", retries: 0,
+                                                                   progress: progress)
         defer { connection.close() }
-        do {
-            let ledger = try Ledger(connection: connection, schema: environment.ledgerSchema)
-            let version = try ledger.installedVersion()
+        let ledger: Ledger
+        do throws(PostgresError) { ledger = try Ledger(connection: connection, schema: environment.ledgerSchema) } catch {
+            throw .operation("environment `\(environment.name)`: \(error.description)")
+        }
+        do throws(PostgresError) {
+            let layout = try ledger.layout()
             let server = try connection.query("SHOW server_version").rows.first?.first ?? nil
             let holder = try EnvironmentLock.findHolder(on: connection, key: EnvironmentLock.key(schema: environment.ledgerSchema),
-                                                        ledgerSchema: version == nil ? nil : environment.ledgerSchema)
-            guard version != nil else {
+                                                        ledgerSchema: layout == .absent ? nil : environment.ledgerSchema)
+            switch layout {
+            case .absent:
                 return Snapshot(serverVersion: server ?? "?", ledgerVersion: nil, applied: [], freeze: nil, lock: holder)
+            case .installed(let version):
+                let rows = try ledger.appliedRevisions()
+                return Snapshot(serverVersion: server ?? "?", ledgerVersion: version, applied: rows,
+                                freeze: try ledger.freeze(), lock: holder,
+                                damage: health(rows, versionRow: .present, schema: environment.ledgerSchema))
+            case .versionLost(let versionRow):
+                let rows = try ledger.appliedRevisions()
+                return Snapshot(serverVersion: server ?? "?", ledgerVersion: nil, applied: rows,
+                                freeze: try? ledger.freeze(), lock: holder,
+                                damage: health(rows, versionRow: versionRow, schema: environment.ledgerSchema))
             }
-            return Snapshot(serverVersion: server ?? "?", ledgerVersion: version, applied: try ledger.appliedRevisions(),
-                            freeze: try ledger.freeze(), lock: holder)
         } catch {
-            throw .operation("environment `\(environment.name)`: cannot read the ledger: \(error.description)")
+            throw ledger.failure(error, environment: environment)
         }
+    }
+
+    /// The ledger's damage; the files are read only when there is some, for the exact SQL of the way out.
+    private func health(_ rows: [AppliedRevision], versionRow: LedgerHealth.VersionRow, schema: String) -> [LedgerDamage] {
+        guard !LedgerHealth.damage(rows: rows, versionRow: versionRow, schema: schema).isEmpty else { return [] }
+        let fileParents = (try? project.loadMigrations())?.files.mapValues(\.parents) ?? [:]
+        return LedgerHealth.damage(rows: rows, versionRow: versionRow, schema: schema, fileParents: fileParents)
     }
 
     private func describe(_ environment: EnvironmentConfig, _ state: Snapshot, source: Result<Snapshot, SourceUnknown>?,
@@ -168,9 +192,9 @@ public struct Inspector: Sendable {
             name: environment.name, database: EnvironmentDatabase.display(environment), promotesFrom: environment.promotesFrom,
             isProtected: environment.isProtected, branch: environment.branch, reachable: true, error: nil,
             serverVersion: state.serverVersion, ledgerVersion: state.ledgerVersion, appliedCount: appliedRows.count,
-            headsApplied: heads, pending: pending, aheadOfSource: ahead, lastChange: last, lock: state.lock, freeze: state.freeze,
+            headsApplied: heads, pending: state.damage.isEmpty ? pending : [], aheadOfSource: ahead, lastChange: last, lock: state.lock, freeze: state.freeze,
             drift: drift, orphans: orphans, interrupted: interrupted, multipleHeads: multipleHeads, sourceError: sourceError,
-            pendingKnown: sourceError == nil)
+            pendingKnown: sourceError == nil && state.damage.isEmpty, damage: state.damage)
     }
 
     /// The fully applied revisions none of whose children are fully applied, sorted: where an environment stands.
@@ -189,15 +213,20 @@ public struct Inspector: Sendable {
     public func audit(_ name: String, limit: Int) throws(OrchestrateError) -> [LedgerEvent] {
         let environment = try project.environment(name)
         let conninfo = try EnvironmentDatabase.conninfo(for: environment, projectRoot: project.root, progress: progress)
-        let connection = try EnvironmentDatabase.connect(environment, conninfo: conninfo, applicationName: "orchestrate audit",
-                                                         retries: 0, progress: progress)
+        let connection = try EnvironmentDatabase.connectForReading(environment, conninfo: conninfo,
+                                                                   applicationName: "orchestrate audit", retries: 0,
+                                                                   progress: progress)
         defer { connection.close() }
-        do {
-            let ledger = try Ledger(connection: connection, schema: environment.ledgerSchema)
-            guard try ledger.installedVersion() != nil else { return [] }
+        let ledger: Ledger
+        do throws(PostgresError) { ledger = try Ledger(connection: connection, schema: environment.ledgerSchema) } catch {
+            throw .operation("environment `\(name)`: \(error.description)")
+        }
+        do throws(PostgresError) {
+            // A ledger whose version row was lost still has its event log: the way to mend it.
+            guard try ledger.layout() != .absent else { return [] }
             return try ledger.events(limit: limit)
         } catch {
-            throw .operation("environment `\(name)`: cannot read the event log: \(error.description)")
+            throw ledger.failure(error, environment: environment, doing: "cannot read the event log")
         }
     }
 }

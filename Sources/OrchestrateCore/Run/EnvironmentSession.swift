@@ -47,7 +47,7 @@ final class EnvironmentSession {
         let lockConnection = try EnvironmentDatabase.connect(environment, conninfo: conninfo, applicationName: "orchestrate \(command)",
                                                              progress: progress)
         // A client host that vanishes without closing its socket would otherwise keep the lock for hours.
-        _ = try? lockConnection.execute(SessionSettings.lockConnection.joined(separator: "; "))
+        _ = try? lockConnection.execute((SessionSettings.lockConnection + [SessionSettings.ledger(environment)]).joined(separator: "; "))
         let lockCancelToken = Interruption.register(lockConnection)
         let ledger: Ledger
         do {
@@ -64,6 +64,8 @@ final class EnvironmentSession {
                 ledgerExists: { ((try? ledger.installedVersion()) ?? nil) != nil }, progress: progress)
         } catch {
             Interruption.unregister(lockCancelToken)
+            RunRefusal.recordLockedOut(on: lockConnection, ledger: ledger, environment: environment, projectRoot: projectRoot,
+                                       command: command, actor: actor, provenance: provenance, error: error)
             lockConnection.close()
             throw error
         }
@@ -75,15 +77,18 @@ final class EnvironmentSession {
         do throws(OrchestrateError) {
             try detectPooler(lockConnection, environment: environment)
             OrphanedWork.end(on: lockConnection, environment: environment, progress: progress)
-            try ledger.ensure()
+            do throws(OrchestrateError) { try ledger.ensure(for: environment) } catch {
+                RunRefusal.record(error, on: session, projectRoot: projectRoot)
+                throw error
+            }
             if checkFreeze {
                 let freeze: Freeze?
                 do throws(PostgresError) { freeze = try ledger.freeze() } catch {
-                    throw .operation("environment `\(environment.name)`: cannot read the ledger: \(error.description)")
+                    throw ledger.failure(error, environment: environment)
                 }
                 if let freeze {
-                    session.recordQuietly(action: command.split(separator: " ").first.map(String.init) ?? command,
-                                          outcome: "refused", message: "environment is frozen: \(freeze.reason)")
+                    RunRefusal.record(session, projectRoot: projectRoot, outcome: "refused",
+                                      message: "environment is frozen: \(freeze.reason)")
                     throw .locked("environment `\(environment.name)` is \(freeze.summary)",
                                   hint: "`orchestrate unlock \(environment.name)` thaws it, once the reason no longer holds")
                 }

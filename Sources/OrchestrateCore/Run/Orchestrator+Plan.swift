@@ -85,24 +85,34 @@ extension Orchestrator {
         }
 
         let conninfo = try EnvironmentDatabase.conninfo(for: environment, projectRoot: project.root, progress: progress)
-        let connection = try EnvironmentDatabase.connect(environment, conninfo: conninfo,
-                                                         applicationName: "orchestrate plan \(name) (read)", progress: progress)
+        let connection = try EnvironmentDatabase.connectForReading(environment, conninfo: conninfo,
+                                                                   applicationName: "orchestrate plan \(name) (read)",
+                                                                   progress: progress)
         defer { connection.close() }
         // Belt and braces: nothing below writes, and the server refuses if something ever tried.
         _ = try? connection.execute("SET default_transaction_read_only = on")
         let ledger: Ledger
-        let installed: Int?
-        let applied: [AppliedRevision]
+        do throws(PostgresError) { ledger = try Ledger(connection: connection, schema: environment.ledgerSchema) } catch {
+            throw .operation("environment `\(name)`: \(error.description)")
+        }
+        let layout: Ledger.Layout
+        var installed: Int?
+        var applied: [AppliedRevision] = []
         do throws(PostgresError) {
-            ledger = try Ledger(connection: connection, schema: environment.ledgerSchema)
-            installed = try ledger.installedVersion()
-            applied = installed == nil ? [] : try ledger.appliedRevisions()
+            layout = try ledger.layout()
+            if case .installed(let version) = layout { installed = version }
+            if layout != .absent { applied = try ledger.appliedRevisions() }
             if installed != nil, let freeze = try ledger.freeze() {
                 blockers.append("environment `\(name)` is \(freeze.summary)")
             }
         } catch {
-            throw .operation("environment `\(name)`: cannot read the ledger: \(error.description)")
+            throw ledger.failure(error, environment: environment)
         }
+        // The run would refuse a damaged ledger: so does its plan.
+        if case .versionLost(let versionRow) = layout {
+            try refuseDamaged(applied, ledger: ledger, environment: name, versionRow: versionRow)
+        }
+        try refuseDamaged(applied, ledger: ledger, environment: name)
 
         let prepared: PreparedRun
         switch request {

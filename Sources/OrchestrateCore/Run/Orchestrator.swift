@@ -27,13 +27,14 @@ public final class Orchestrator: Sendable {
     public func upgrade(_ name: String, to target: Target = .head,
                         options: RunOptions = RunOptions()) throws(OrchestrateError) -> RunReport {
         let context = try upgradeContext(name, to: target)
-        return try locked(context.environment, action: "upgrade", isFirstStage: true) { (applied, refused) throws(OrchestrateError) in
-            try prepareUpgrade(context, applied: applied, options: options, refused: refused)
+        return try locked(context.environment, action: "upgrade", isFirstStage: true) { (applied, _) throws(OrchestrateError) in
+            try prepareUpgrade(context, applied: applied, options: options)
         }
     }
 
     /// The shell of every applying run: the locked session, the decision over what the environment runs (`prepare`,
-    /// which records refusals through its second argument), the git provenance, then the execution.
+    /// which may record a refusal with its revision through its second argument; any other refusal is recorded
+    /// here), the git provenance, then the execution.
     private func locked(
         _ environment: EnvironmentConfig, action: String, isFirstStage: Bool,
         prepare: ([AppliedRevision], (String?, String, String) -> Void) throws(OrchestrateError) -> PreparedRun
@@ -41,8 +42,16 @@ public final class Orchestrator: Sendable {
         let session = try EnvironmentSession.open(environment, projectRoot: project.root, command: "\(action) \(environment.name)",
                                                   actor: actor, provenance: nil, progress: progress)
         defer { session.close() }
-        let prepared = try prepare(try readApplied(session)) { revision, outcome, message in
-            session.recordQuietly(action: action, revision: revision, outcome: outcome, message: message)
+        var recorded = false
+        let prepared: PreparedRun
+        do throws(OrchestrateError) {
+            prepared = try prepare(try readApplied(session)) { revision, outcome, message in
+                recorded = true
+                recordRefusal(session, action: action, revision: revision, outcome: outcome, message: message)
+            }
+        } catch {
+            if !recorded { recordRefusal(session, action: action, error) }
+            throw error
         }
         try readProvenance(session, prepared, isFirstStage: isFirstStage)
         return try execute(session: session, prepared)
@@ -58,8 +67,7 @@ public final class Orchestrator: Sendable {
             session.run.git = try GitProvenance.current(projectRoot: project.root, environment: session.environment,
                                                         isFirstStage: isFirstStage, progress: progress)
         } catch {
-            session.recordQuietly(action: prepared.action, outcome: error.category == .policy ? "refused" : "failed",
-                                  message: String(error.message.prefix(2000)))
+            recordRefusal(session, action: prepared.action, error)
             throw error
         }
     }
@@ -86,10 +94,9 @@ public final class Orchestrator: Sendable {
                               target: try resolve(target, in: migrations.graph, environment: name))
     }
 
-    /// Decides an upgrade from what the environment runs; refuses anything that must not run (`refused(revision,
-    /// outcome, message)` records a refusal where there is an event log).
-    func prepareUpgrade(_ context: UpgradeContext, applied: [AppliedRevision], options: RunOptions,
-                        refused: (String?, String, String) -> Void = { _, _, _ in }) throws(OrchestrateError) -> PreparedRun {
+    /// Decides an upgrade from what the environment runs; refuses anything that must not run.
+    func prepareUpgrade(_ context: UpgradeContext, applied: [AppliedRevision],
+                        options: RunOptions) throws(OrchestrateError) -> PreparedRun {
         let name = context.environment.name
         let migrations = context.migrations
         try refuseInterrupted(applied, environment: name)
@@ -106,12 +113,7 @@ public final class Orchestrator: Sendable {
             }
         }
         let files = plan.revisions.compactMap { migrations.files[$0] }
-        do {
-            try BranchGate.check(files: files, environment: context.environment, projectRoot: project.root)
-        } catch {
-            refused(nil, error.category == .policy ? "refused" : "failed", String(error.message.prefix(2000)))
-            throw error
-        }
+        try BranchGate.check(files: files, environment: context.environment, projectRoot: project.root)
         return try PreparedRun(action: "upgrade", environment: context.environment, source: nil, plan: plan,
                                items: files.map { .apply($0, promotedFrom: nil) }, options: options)
     }
@@ -147,9 +149,12 @@ public final class Orchestrator: Sendable {
         let migrations = try project.loadMigrations()
         let sourceApplied = try readOnly(source, command: "promote \(name)") { (ledger: Ledger?) throws(OrchestrateError) -> [AppliedRevision] in
             guard let ledger else { return [AppliedRevision]() }
-            do throws(PostgresError) { return try ledger.appliedRevisions() } catch {
-                throw .operation("environment `\(sourceName)`: cannot read the ledger: \(error.description)")
+            let rows: [AppliedRevision]
+            do throws(PostgresError) { rows = try ledger.appliedRevisions() } catch {
+                throw ledger.failure(error, environment: source)
             }
+            try refuseDamaged(rows, ledger: ledger, environment: sourceName)
+            return rows
         }
         let sourceRunning = sourceApplied.filter { $0.state == .applied }
         for row in sourceApplied where row.state != .applied {
@@ -173,7 +178,8 @@ public final class Orchestrator: Sendable {
                               sourceRunning: sourceRunning, target: resolvedTarget)
     }
 
-    /// Decides a promote; `refused(revision, outcome, message)` records a refusal where there is an event log.
+    /// Decides a promote; `refused(revision, outcome, message)` records a refusal of one revision (an edited file)
+    /// where there is an event log, and the caller records any other.
     func preparePromote(_ context: PromoteContext, applied: [AppliedRevision], options: RunOptions,
                         refused: (String?, String, String) -> Void = { _, _, _ in }) throws(OrchestrateError) -> PreparedRun {
         let name = context.environment.name
@@ -199,12 +205,7 @@ public final class Orchestrator: Sendable {
             }
             files.append(file)
         }
-        do {
-            try BranchGate.check(files: files, environment: context.environment, projectRoot: project.root)
-        } catch {
-            refused(nil, error.category == .policy ? "refused" : "failed", String(error.message.prefix(2000)))
-            throw error
-        }
+        try BranchGate.check(files: files, environment: context.environment, projectRoot: project.root)
         return try PreparedRun(action: "promote", environment: context.environment, source: sourceName, plan: plan,
                                items: files.map { .apply($0, promotedFrom: sourceName) }, options: options)
     }
@@ -222,8 +223,14 @@ public final class Orchestrator: Sendable {
         let session = try EnvironmentSession.open(environment, projectRoot: project.root, command: "downgrade \(name)",
                                                   actor: actor, provenance: nil, progress: progress)
         defer { session.close() }
-        let prepared = try prepareDowngrade(environment, applied: try readApplied(session), ledger: session.ledger,
+        let prepared: PreparedRun
+        do throws(OrchestrateError) {
+            prepared = try prepareDowngrade(environment, applied: try readApplied(session), ledger: session.ledger,
                                             to: target, steps: steps, options: options)
+        } catch {
+            recordRefusal(session, action: "downgrade", error)
+            throw error
+        }
         try readProvenance(session, prepared, isFirstStage: project.pipeline?.isFirstStage(name) ?? true)
         return try execute(session: session, prepared)
     }
@@ -258,7 +265,7 @@ public final class Orchestrator: Sendable {
         var sql: [String: (up: String, down: String?)] = [:]
         if let ledger {
             do throws(PostgresError) { sql = try ledger.sql(of: plan.revisions) } catch {
-                throw .operation("environment `\(name)`: cannot read the ledger: \(error.description)")
+                throw ledger.failure(error, environment: environment)
             }
         }
         let rows = Dictionary(applied.map { ($0.revision, $0) }, uniquingKeysWith: { a, _ in a })
@@ -283,20 +290,21 @@ public final class Orchestrator: Sendable {
         let session = try EnvironmentSession.open(environment, projectRoot: project.root, command: "lock \(name)", actor: actor,
                                                   provenance: provenance ?? nil, checkFreeze: false, progress: progress)
         defer { session.close() }
-        do {
-            if let existing = try session.ledger.freeze() {
-                throw OrchestrateError.locked("environment `\(name)` is already \(existing.summary)",
-                                              hint: "`orchestrate unlock \(name)` first to change the reason")
-            }
-            try session.lockConnection.query(
-                "INSERT INTO \(session.ledger.table("freezes")) (os_user, host, git_commit, reason) VALUES ($1, $2, $3, $4)",
-                [actor.osUser, actor.host, session.run.git?.commit, reason])
-        } catch let error as OrchestrateError {
-            throw error
-        } catch {
-            throw .operation("environment `\(name)`: cannot freeze: \(error)")
+        let existing: Freeze?
+        do throws(PostgresError) { existing = try session.ledger.freeze() } catch {
+            throw session.ledger.failure(error, environment: environment)
         }
-        try session.record(action: "lock", outcome: "frozen", message: reason)
+        if let existing {
+            recordRefusal(session, action: "lock", outcome: "refused", message: "already \(existing.summary)")
+            throw .locked("environment `\(name)` is already \(existing.summary)",
+                          hint: "`orchestrate unlock \(name)` first to change the reason")
+        }
+        // The freeze and its event commit together, or neither does.
+        try session.ledgerTransaction(
+            ("INSERT INTO \(session.ledger.table("freezes")) (os_user, host, git_commit, reason) VALUES ($1, $2, $3, $4)",
+             [actor.osUser, actor.host, session.run.git?.commit, reason]),
+            session.ledger.eventInsert(NewEvent(run: session.run, action: "lock", outcome: "frozen", message: reason)),
+            failure: "cannot freeze")
     }
 
     /// Thaws `name`. Returns the freeze that was lifted, or nil when it was not frozen.
@@ -306,16 +314,18 @@ public final class Orchestrator: Sendable {
         let session = try EnvironmentSession.open(environment, projectRoot: project.root, command: "unlock \(name)", actor: actor,
                                                   provenance: nil, checkFreeze: false, progress: progress)
         defer { session.close() }
-        do {
-            guard let existing = try session.ledger.freeze() else { return nil }
-            try session.lockConnection.query("DELETE FROM \(session.ledger.table("freezes"))")
-            try session.record(action: "unlock", outcome: "thawed", message: "was: \(existing.reason)")
-            return existing
-        } catch let error as OrchestrateError {
-            throw error
-        } catch {
-            throw .operation("environment `\(name)`: cannot unlock: \(error)")
+        let existing: Freeze?
+        do throws(PostgresError) { existing = try session.ledger.freeze() } catch {
+            throw session.ledger.failure(error, environment: environment)
         }
+        guard let existing else { return nil }
+        // The thaw and its event commit together, or neither does.
+        try session.ledgerTransaction(
+            ("DELETE FROM \(session.ledger.table("freezes"))", []),
+            session.ledger.eventInsert(NewEvent(run: session.run, action: "unlock", outcome: "thawed",
+                                                message: "was: \(existing.reason)")),
+            failure: "cannot unlock")
+        return existing
     }
 
     // MARK: - Shared steps
@@ -375,10 +385,24 @@ public final class Orchestrator: Sendable {
         return steps
     }
 
+    /// The rows of the session's ledger; refuses a damaged ledger.
     func readApplied(_ session: EnvironmentSession) throws(OrchestrateError) -> [AppliedRevision] {
-        do throws(PostgresError) { return try session.ledger.appliedRevisions() } catch {
-            throw .operation("environment `\(session.environment.name)`: cannot read the ledger: \(error.description)")
+        let rows: [AppliedRevision]
+        do throws(PostgresError) { rows = try session.ledger.appliedRevisions() } catch {
+            throw session.ledger.failure(error, environment: session.environment)
         }
+        try refuseDamaged(rows, ledger: session.ledger, environment: session.environment.name)
+        return rows
+    }
+
+    /// Refuses a damaged ledger (see `LedgerHealth`), before anything runs. The files are read only then, for the
+    /// exact SQL of the way out.
+    func refuseDamaged(_ rows: [AppliedRevision], ledger: Ledger, environment: String,
+                       versionRow: LedgerHealth.VersionRow = .present) throws(OrchestrateError) {
+        guard !LedgerHealth.damage(rows: rows, versionRow: versionRow, schema: ledger.schema).isEmpty else { return }
+        let fileParents = (try? project.loadMigrations())?.files.mapValues(\.parents) ?? [:]
+        throw LedgerHealth.refusal(LedgerHealth.damage(rows: rows, versionRow: versionRow, schema: ledger.schema,
+                                                       fileParents: fileParents), environment: environment)
     }
 
     func refuseInterrupted(_ applied: [AppliedRevision], environment: String) throws(OrchestrateError) {
@@ -408,16 +432,27 @@ public final class Orchestrator: Sendable {
     func readOnly<T>(_ environment: EnvironmentConfig, command: String,
                      _ body: (Ledger?) throws(OrchestrateError) -> T) throws(OrchestrateError) -> T {
         let conninfo = try EnvironmentDatabase.conninfo(for: environment, projectRoot: project.root, progress: progress)
-        let connection = try EnvironmentDatabase.connect(environment, conninfo: conninfo,
-                                                         applicationName: "orchestrate \(command) (read)", progress: progress)
+        let connection = try EnvironmentDatabase.connectForReading(environment, conninfo: conninfo,
+                                                                   applicationName: "orchestrate \(command) (read)",
+                                                                   progress: progress)
         defer { connection.close() }
-        do {
-            let ledger = try Ledger(connection: connection, schema: environment.ledgerSchema)
-            return try body(try ledger.installedVersion() == nil ? nil : ledger)
-        } catch let error as OrchestrateError {
-            throw error
+        let ledger: Ledger
+        do throws(PostgresError) {
+            ledger = try Ledger(connection: connection, schema: environment.ledgerSchema)
         } catch {
-            throw .operation("environment `\(environment.name)`: \(error)")
+            throw .operation("environment `\(environment.name)`: \(error.description)")
+        }
+        let layout: Ledger.Layout
+        do throws(PostgresError) { layout = try ledger.layout() } catch {
+            throw ledger.failure(error, environment: environment)
+        }
+        switch layout {
+        case .absent: return try body(nil)
+        case .installed: return try body(ledger)
+        case .versionLost(let versionRow):
+            try refuseDamaged((try? ledger.appliedRevisions()) ?? [], ledger: ledger, environment: environment.name,
+                              versionRow: versionRow)
+            return try body(ledger)
         }
     }
 

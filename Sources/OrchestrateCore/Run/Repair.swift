@@ -94,13 +94,22 @@ extension Orchestrator {
         let session = try EnvironmentSession.open(environment, projectRoot: project.root, command: "repair \(name)",
                                                   actor: actor, provenance: provenance, progress: progress)
         defer { session.close() }
-        let rows: [AppliedRevision]
-        do throws(PostgresError) { rows = try session.ledger.appliedRevisions() } catch {
-            throw .operation("environment `\(name)`: cannot read the ledger: \(error.description)")
-        }
-        let row = try ledgerRow(spec, rows: rows, files: files, environment: name)
-        let decision = try RepairDecision.decide(row: row, file: files.files[row.revision], settlement: settlement,
+        let row: AppliedRevision
+        let decision: RepairDecision
+        do throws(OrchestrateError) {
+            let rows: [AppliedRevision]
+            do throws(PostgresError) { rows = try session.ledger.appliedRevisions() } catch {
+                throw session.ledger.failure(error, environment: environment)
+            }
+            // repair mends what a file or an interrupted run did, not rows deleted or edited by hand.
+            try refuseDamaged(rows, ledger: session.ledger, environment: name)
+            row = try ledgerRow(spec, rows: rows, files: files, environment: name)
+            decision = try RepairDecision.decide(row: row, file: files.files[row.revision], settlement: settlement,
                                                  environment: name)
+        } catch {
+            recordRefusal(session, action: "repair", error)
+            throw error
+        }
         var report = RepairReport(environment: name, revision: row.revision, outcome: "unchanged", oldChecksum: row.checksum,
                                   newChecksum: nil, reason: reason)
         let table = session.ledger.table("revisions")
@@ -120,7 +129,7 @@ extension Orchestrator {
         case .markApplied:
             let up: String
             do throws(PostgresError) { up = try session.ledger.sql(of: [row.revision])[row.revision]?.up ?? "" } catch {
-                throw .operation("environment `\(name)`: cannot read the ledger: \(error.description)")
+                throw session.ledger.failure(error, environment: environment)
             }
             let count = String(SQLSplitter.split(up).count)
             statements.append(("UPDATE \(table) SET state = 'applied', statements_total = $2::integer, statements_done = $2::integer WHERE revision = $1",
