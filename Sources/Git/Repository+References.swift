@@ -99,6 +99,20 @@ extension Repository {
         return "main"
     }
 
+    /// The branch `origin/HEAD` points to, as a short name (`origin/main`); `origin/HEAD` itself when it is not a
+    /// symbolic reference.
+    public func defaultBranchOfOrigin() throws(GitError) -> String {
+        var reference: OpaquePointer?
+        git_error_clear()
+        guard git_reference_lookup(&reference, handle, Self.remoteBranchPrefix + "origin/HEAD") == 0 else { return "origin/HEAD" }
+        defer { git_reference_free(reference) }
+        if git_reference_type(reference) == GIT_REFERENCE_SYMBOLIC,
+           let target = LibGit2.string(git_reference_symbolic_target(reference)) {
+            return Self.shortReferenceName(target)
+        }
+        return "origin/HEAD"
+    }
+
     /// `refs/heads/x` as `x`, `refs/remotes/origin/x` as `origin/x`, `refs/tags/v1` as `v1`; others unchanged.
     static func shortReferenceName(_ name: String) -> String {
         for prefix in [branchPrefix, remoteBranchPrefix, "refs/tags/"] where name.hasPrefix(prefix) {
@@ -112,8 +126,11 @@ extension Repository {
         var explained = error
         switch error.code {
         case .notFound:
+            // `git fetch origin main` fetches origin/main; `git fetch origin origin/main` fetches nothing.
+            let remoteName = revision.hasPrefix("origin/") ? String(revision.dropFirst("origin/".count)) : revision
             let hint = isShallow
-                ? "this is a shallow clone: fetch it (`git fetch origin \(revision)`) or the full history (`git fetch --unshallow`; in GitHub Actions, `fetch-depth: 0`)"
+                ? "this is a shallow clone: fetch it (`git fetch origin \(remoteName)`) or the full history (`git fetch --unshallow`; in GitHub Actions, `fetch-depth: 0`)"
+                : revision.hasPrefix("origin/") ? "fetch it (`git fetch origin \(remoteName)`), or check the name"
                 : "check the name, or fetch it (`git fetch origin`)"
             explained.message = "revision '\(revision)' not found in the repository at \(location); \(hint)"
         case .ambiguous:

@@ -257,7 +257,7 @@ struct CheckTests {
         #expect(contradiction.stderr.contains("--json and --format github contradict each other"))
     }
 
-    @Test("the default base is the upstream, else origin/HEAD, else main, and check says which")
+    @Test("the default base is the repository's default branch (GITHUB_BASE_REF, origin/HEAD, main, master), never the branch's own upstream")
     func defaultBase() throws {
         let project = try Self.makeRepository()
         defer { project.cleanUp() }
@@ -266,18 +266,31 @@ struct CheckTests {
         try project.git("checkout", "-q", "-b", "feature")
         let local = try project.run(["check"])
         #expect(local.exitCode == 0, "\(local.output)")
-        #expect(local.stderr.contains("comparing HEAD with main (the default: feature has no upstream and there is no origin/HEAD)"))
+        #expect(local.stderr.contains("comparing HEAD with main (the repository's default branch: there is no GITHUB_BASE_REF and no origin/HEAD)"),
+                "\(local.stderr)")
 
-        let upstream = try TestProject.runOrchestrate(["check"], directory: clone)
-        #expect(upstream.exitCode == 0, "\(upstream.output)")
-        #expect(upstream.stderr.contains("comparing HEAD with origin/main (the upstream of main)"))
+        // A feature branch pushed with its upstream set: comparing with that upstream would pass vacuously.
+        try TestProject.git(["checkout", "-q", "-b", "feature"], in: clone)
+        try "-- parent: 002_users\n-- migrate:up\nSELECT 1;\n".write(toFile: clone + "/migrations/003_a.sql", atomically: true, encoding: .utf8)
+        try TestProject.git(["add", "-A"], in: clone)
+        try TestProject.git(["commit", "-q", "-m", "Add 003_a"], in: clone)
+        try project.git("checkout", "-q", "main")
+        try TestProject.git(["push", "-q", "-u", "origin", "feature"], in: clone)
+        try project.migration("003_b", parent: "002_users", up: "SELECT 2;")
+        try Self.commit(project, "Add 003_b on main")
+        try TestProject.git(["fetch", "-q", "origin"], in: clone)
+        let feature = try TestProject.runOrchestrate(["check"], directory: clone)
+        #expect(feature.exitCode == 1, "the divergence with main is found: \(feature.output)")
+        #expect(feature.stderr.contains("comparing HEAD with origin/main (the repository's default branch, where origin/HEAD points)"))
         #expect(try Self.json(try TestProject.runOrchestrate(["check", "--json"], directory: clone))["base"]
-            .flatMap { ($0 as? [String: Any])?["chosenBy"] as? String } == "upstream")
+            .flatMap { ($0 as? [String: Any])?["chosenBy"] as? String } == "origin/HEAD")
 
-        try TestProject.git(["checkout", "-q", "-b", "topic"], in: clone)
-        let originHead = try TestProject.runOrchestrate(["check"], directory: clone)
-        #expect(originHead.exitCode == 0, "\(originHead.output)")
-        #expect(originHead.stderr.contains("comparing HEAD with origin/main (where origin/HEAD points)"))
+        // In a GitHub pull-request workflow, the pull request's base branch.
+        try TestProject.git(["branch", "-q", "release", "origin/feature"], in: clone)
+        try TestProject.git(["push", "-q", "origin", "release"], in: clone)
+        let pullRequest = try TestProject.runOrchestrate(["check"], directory: clone, environment: ["GITHUB_BASE_REF": "release"])
+        #expect(pullRequest.exitCode == 0, "\(pullRequest.output)")
+        #expect(pullRequest.stderr.contains("comparing HEAD with origin/release (the pull request's base branch, from GITHUB_BASE_REF)"))
 
         let other = try TestProject()
         defer { other.cleanUp() }
@@ -287,8 +300,12 @@ struct CheckTests {
         try Self.commit(other, "first")
         let none = try other.run(["check"])
         #expect(none.exitCode == 2, "\(none.output)")
-        #expect(none.stderr.contains("no base to compare with: branch trunk has no upstream, there is no origin/HEAD, and no branch main"))
+        #expect(none.stderr.contains("no base to compare with: there is no GITHUB_BASE_REF, no origin/HEAD, and no branch main or master"))
         #expect(none.stderr.contains("--base REF"))
+        try other.git("branch", "master")
+        let master = try other.run(["check"])
+        #expect(master.exitCode == 0, "\(master.output)")
+        #expect(master.stderr.contains("comparing HEAD with master"))
 
         let unknown = try other.run(["check", "--base", "nope"])
         #expect(unknown.exitCode == 3)
@@ -312,6 +329,7 @@ struct CheckTests {
         let unfetched = try TestProject.runOrchestrate(["check", "--base", "origin/main"], directory: clone)
         #expect(unfetched.exitCode == 3, "\(unfetched.output)")
         #expect(unfetched.stderr.contains("revision 'origin/main' not found"))
+        #expect(unfetched.stderr.contains("`git fetch origin main`"), "a command that works, not `git fetch origin origin/main`")
         #expect(unfetched.stderr.contains("git fetch --unshallow"))
         #expect(unfetched.stderr.contains("fetch-depth: 0"))
 

@@ -11,7 +11,8 @@ struct Check: ParsableCommand {
         3) no file that exists at the merge base is edited, renamed or deleted on HEAD's side (line endings and a BOM \
         do not count). With --env, also fails on revisions those environments applied whose file changed since. \
         Check reads commits: uncommitted changes are not checked. \
-        --base defaults to the branch's upstream, else origin/HEAD, else main. \
+        --base defaults to the repository's default branch: GITHUB_BASE_REF in a pull-request workflow, else where \
+        origin/HEAD points, else origin/main, main, origin/master or master; a notice says which was chosen. \
         Exit codes: 0 clean; 1 findings; 2 bad usage or an invalid migration file at HEAD; 3 git or database failure \
         (a shallow clone without the merge base, another user's repository, an unknown base).
         """)
@@ -22,7 +23,7 @@ struct Check: ParsableCommand {
     }
 
     @OptionGroup var global: GlobalOptions
-    @Option(name: .long, help: ArgumentHelp("The branch to compare with (default: upstream, else origin/HEAD, else main).", valueName: "ref"))
+    @Option(name: .long, help: ArgumentHelp("The branch to compare with (default: GITHUB_BASE_REF, else origin/HEAD, else main or master).", valueName: "ref"))
     var base: String?
     @Option(name: .long, help: "human, json, or github (workflow annotations).") var format: Format?
     @Flag(name: .long, help: "Same as --format json.") var json = false

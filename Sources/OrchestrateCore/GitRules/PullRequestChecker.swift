@@ -16,9 +16,11 @@ public enum PullRequestChecker {
     ///   the merge base, an unknown base); `.usage` when no base was given and none of the defaults exists.
     public static func run(projectRoot: String, base requestedBase: String?,
                            ledgers: [(environment: String, entries: [LedgerEntry])] = [],
+                           environment: [String: String] = ProcessInfo.processInfo.environment,
                            progress: ProgressHandler) throws(OrchestrateError) -> CheckReport {
         do {
-            return try check(projectRoot: projectRoot, requestedBase: requestedBase, ledgers: ledgers, progress: progress)
+            return try check(projectRoot: projectRoot, requestedBase: requestedBase, ledgers: ledgers,
+                             environment: environment, progress: progress)
         } catch let error as OrchestrateError {
             throw error
         } catch let error as GitError {
@@ -30,14 +32,14 @@ public enum PullRequestChecker {
 
     private static func check(projectRoot: String, requestedBase: String?,
                               ledgers: [(environment: String, entries: [LedgerEntry])],
-                              progress: ProgressHandler) throws -> CheckReport {
+                              environment: [String: String], progress: ProgressHandler) throws -> CheckReport {
         let repository = try Repository.discover(from: projectRoot)
         let (headCommit, branch) = try repository.head()
         guard let headCommit else {
             throw OrchestrateError.operation("the repository at \(repository.workdir ?? projectRoot) has no commit yet: there is nothing to check",
                                              hint: "commit migrations/ first")
         }
-        let base = try chooseBase(repository, requested: requestedBase, branch: branch)
+        let base = try chooseBase(repository, requested: requestedBase, branch: branch, environment: environment)
         if base.choice != .option {
             progress(.notice("comparing HEAD with \(base.name) (\(base.choice.explanation(branch: branch))); pass --base REF to choose another"))
         }
@@ -47,8 +49,8 @@ public enum PullRequestChecker {
         } catch {
             guard error.code == .notFound, base.choice == .main else { throw error }
             throw OrchestrateError.usage(
-                "no base to compare with: \(branch.map { "branch \($0)" } ?? "HEAD") has no upstream, there is no origin/HEAD, and no branch main",
-                hint: "pass --base REF, e.g. --base origin/main")
+                "no base to compare with: there is no GITHUB_BASE_REF, no origin/HEAD, and no branch main or master",
+                hint: "pass --base REF, e.g. --base origin/main (in CI, fetch it first: `git fetch origin main`)")
         }
         guard let mergeBase = try repository.mergeBase(headCommit, baseCommit) else {
             throw OrchestrateError.operation(
@@ -120,30 +122,43 @@ public enum PullRequestChecker {
     public enum BaseChoice: String, Sendable, Codable {
         /// `--base REF`.
         case option
-        /// The current branch's upstream.
-        case upstream
-        /// The branch `origin/HEAD` points to.
+        /// `GITHUB_BASE_REF`: the branch a GitHub pull request targets.
+        case pullRequest = "GITHUB_BASE_REF"
+        /// The branch `origin/HEAD` points to: the repository's default branch.
         case originHead = "origin/HEAD"
-        /// `main`, the last resort.
+        /// `origin/main`, `main`, `origin/master` or `master`, the first that exists.
         case main
 
         func explanation(branch: String?) -> String {
             switch self {
             case .option: "given with --base"
-            case .upstream: "the upstream of \(branch ?? "the current branch")"
-            case .originHead: "where origin/HEAD points"
-            case .main: "the default: \(branch.map { "\($0) has" } ?? "a detached HEAD has") no upstream and there is no origin/HEAD"
+            case .pullRequest: "the pull request's base branch, from GITHUB_BASE_REF"
+            case .originHead: "the repository's default branch, where origin/HEAD points"
+            case .main: "the repository's default branch: there is no GITHUB_BASE_REF and no origin/HEAD"
             }
         }
     }
 
-    /// `--base` when given; else the current branch's upstream, else origin/HEAD's branch, else `main`.
-    static func chooseBase(_ repository: Repository, requested: String?, branch: String?) throws(GitError) -> (name: String, choice: BaseChoice) {
+    /// `--base` when given; else the repository's default branch, which is what a pull request is compared with:
+    /// `GITHUB_BASE_REF` in a GitHub pull-request workflow (as `origin/REF` when fetched), else the branch
+    /// origin/HEAD points to, else the first of `origin/main`, `main`, `origin/master`, `master` that exists.
+    ///
+    /// The branch's own upstream is not a default: on a feature branch it is the feature branch itself, and the
+    /// check would pass without comparing anything.
+    static func chooseBase(_ repository: Repository, requested: String?, branch: String?,
+                           environment: [String: String]) throws(GitError) -> (name: String, choice: BaseChoice) {
         if let requested { return (requested, .option) }
-        if let upstream = try repository.upstreamOfCurrentBranch() { return (upstream, .upstream) }
-        let name = try repository.defaultBase()
-        if name == "main", !repository.referenceExists("origin/HEAD") { return (name, .main) }
-        return (name, .originHead)
+        if let target = environment["GITHUB_BASE_REF"], !target.isEmpty {
+            return (repository.referenceExists("origin/" + target) ? "origin/" + target : target, .pullRequest)
+        }
+        if repository.referenceExists("origin/HEAD") {
+            let name = try repository.defaultBranchOfOrigin()
+            return (name, .originHead)
+        }
+        for name in ["origin/main", "main", "origin/master", "master"] where repository.referenceExists(name) {
+            return (name, .main)
+        }
+        return ("main", .main)
     }
 
     // MARK: - History for findings
@@ -322,7 +337,7 @@ extension MigrationChange {
 ///   "ok": false,                                   // true when there is no finding
 ///   "head": { "commit": "<40 hex>", "branch": "feature" },      // branch absent when HEAD is detached
 ///   "base": { "ref": "origin/main", "commit": "<40 hex>",
-///             "chosenBy": "option" | "upstream" | "origin/HEAD" | "main" },
+///             "chosenBy": "option" | "GITHUB_BASE_REF" | "origin/HEAD" | "main" },
 ///   "mergeBase": "<40 hex>",
 ///   "migrationsDirectory": "migrations",           // repository-relative
 ///   "revisions": 42,                               // revisions at HEAD
