@@ -139,4 +139,30 @@ struct FirstHourTests {
         #expect(promote.exitCode == 2)
         #expect(promote.stderr.contains("did you mean `dev`?"), "\(promote.output)")
     }
+
+    @Test("each revision is announced as it starts; a single transaction says `ran`, then what the commit did")
+    func progressIsTruthful() throws {
+        let project = try TestProject()
+        defer { project.cleanUp() }
+        try project.environment("dev")
+        try project.migration("001", parent: nil, up: "CREATE TABLE a (id int);", down: "DROP TABLE a;")
+        try project.migration("002", parent: "001", up: "CREATE TABLE b (id int);", down: "DROP TABLE b;")
+        try project.migration("003", parent: "002", up: "CREATE TABLE c (id int);\nSELECT 1/0;", down: "DROP TABLE c;")
+        try project.gitInitAndCommit()
+        let ordinary = try project.run(["upgrade", "dev", "--to", "001"])
+        #expect(ordinary.stderr.contains("dev: applying 001\n"), "\(ordinary.stderr)")
+        #expect(ordinary.stderr.contains("dev: applied  001 ("))
+
+        let single = try project.run(["upgrade", "dev", "--single-transaction"])
+        #expect(single.exitCode == 3, "\(single.output)")
+        #expect(single.stderr.contains("dev: ran      002 ("), "\(single.stderr)")
+        #expect(single.stderr.contains("not committed until the single transaction commits"))
+        #expect(!single.stderr.contains("dev: applied  002"), "002 was rolled back with the rest")
+        #expect(single.stderr.contains("none of the 2 revision(s) were applied"))
+
+        try project.migration("003", parent: "002", up: "CREATE TABLE c (id int);", down: "DROP TABLE c;")
+        let committed = try project.run(["upgrade", "dev", "--single-transaction"])
+        #expect(committed.exitCode == 0, "\(committed.output)")
+        #expect(committed.stderr.contains("dev: committed the single transaction: 2 revision(s) applied"))
+    }
 }

@@ -8,8 +8,11 @@ public enum ProgressEvent: Sendable {
     case waitingForLock(environment: String, holder: LockHolder?, waitedSeconds: Double)
     /// A revision is about to run.
     case revisionStarted(environment: String, revision: String, direction: String)
-    /// A revision finished.
-    case revisionFinished(environment: String, revision: String, direction: String, milliseconds: Int)
+    /// A revision finished. `committed` is false inside a single-transaction run, where nothing is committed until
+    /// `transactionCommitted` (and everything is rolled back if the run then fails).
+    case revisionFinished(environment: String, revision: String, direction: String, milliseconds: Int, committed: Bool)
+    /// The single transaction of a run committed `count` revisions.
+    case transactionCommitted(environment: String, count: Int)
     /// A revision is retried after a lock timeout.
     case retrying(environment: String, revision: String, attempt: Int, of: Int, reason: String)
 }

@@ -38,7 +38,7 @@ struct RevisionExecutor {
         }
         let milliseconds = elapsed(since: started)
         session.progress(.revisionFinished(environment: environment.name, revision: file.revision, direction: "up",
-                                           milliseconds: milliseconds))
+                                           milliseconds: milliseconds, committed: !insideBatch))
         return milliseconds
     }
 
@@ -59,7 +59,7 @@ struct RevisionExecutor {
         }
         let milliseconds = elapsed(since: started)
         session.progress(.revisionFinished(environment: environment.name, revision: applied.revision, direction: "down",
-                                           milliseconds: milliseconds))
+                                           milliseconds: milliseconds, committed: !insideBatch))
         return milliseconds
     }
 
@@ -92,8 +92,11 @@ struct RevisionExecutor {
                 try work.execute("COMMIT")
             } catch {
                 rollback()
-                throw failure(source: source, direction: action, error: error, sql: nil, sqlStartLine: 1)
+                var failed = failure(source: source, direction: action, error: error, sql: nil, sqlStartLine: 1)
+                failed.hint = "the single transaction was rolled back at COMMIT: none of the \(count) revision(s) were applied"
+                throw failed
             }
+            session.progress(.transactionCommitted(environment: environment.name, count: count))
         }
         guard let result else { throw .operation("the single transaction produced no result") }
         return result
