@@ -165,4 +165,30 @@ struct FirstHourTests {
         #expect(committed.exitCode == 0, "\(committed.output)")
         #expect(committed.stderr.contains("dev: committed the single transaction: 2 revision(s) applied"))
     }
+
+    @Test("plan does not call a no-op run refused: uncommitted files block a run only when it has work")
+    func planOfNoOp() throws {
+        let project = try TestProject()
+        defer { project.cleanUp() }
+        try project.environment("dev")
+        try project.environment("staging", promotesFrom: "dev")
+        try project.migration("001", parent: nil, up: "CREATE TABLE a (id int);")
+        try project.gitInitAndCommit()
+        #expect(try project.run(["upgrade", "dev"]).exitCode == 0)
+        #expect(try project.run(["promote", "staging"]).exitCode == 0)
+        try project.write("environments/staging.toml", try project.read("environments/staging.toml") + "# a local note\n")
+        let plan = try project.run(["plan", "staging"])
+        #expect(plan.exitCode == 0, "\(plan.output)")
+        #expect(plan.stdout.contains("nothing to run"))
+        #expect(!plan.stdout.contains("would be refused"), "\(plan.stdout)")
+        #expect(try project.run(["promote", "staging"]).exitCode == 0, "and indeed the run succeeds")
+
+        // With work to do, the same uncommitted file does block the run, and plan says so.
+        try project.migration("002", parent: "001", up: "CREATE TABLE b (id int);")
+        try project.git("add", "migrations")
+        try project.git("commit", "-q", "-m", "002")
+        #expect(try project.run(["upgrade", "dev"]).exitCode == 0)
+        let blocked = try project.run(["plan", "staging"])
+        #expect(blocked.stdout.contains("would be refused now"), "\(blocked.output)")
+    }
 }

@@ -53,13 +53,15 @@ extension Orchestrator {
         let environment = try project.environment(name)
         let pipeline = try project.validPipeline()
         var blockers: [String] = []
+        // The run reads git only when it has something to do: a dirty tree blocks a run with work, not a no-op.
+        var gitBlockers: [String] = []
         let isFirstStage = pipeline.isFirstStage(name)
         var provenance: Provenance?
         do {
             provenance = try GitProvenance.current(projectRoot: project.root, environment: environment,
                                                    isFirstStage: isFirstStage, progress: { _ in })
         } catch {
-            blockers.append(error.message)
+            gitBlockers.append(error.message)
             provenance = try? GitProvenance.current(projectRoot: project.root, environment: environment,
                                                     isFirstStage: true, progress: { _ in })
         }
@@ -128,6 +130,8 @@ extension Orchestrator {
             prepared = try prepareDowngrade(environment, applied: applied, ledger: installed == nil ? nil : ledger,
                                             to: target, steps: steps, options: options)
         }
+
+        if !prepared.plan.isEmpty { blockers += gitBlockers }
 
         var script: String?
         if wantsSQL {
