@@ -191,4 +191,24 @@ struct FirstHourTests {
         let blocked = try project.run(["plan", "staging"])
         #expect(blocked.stdout.contains("would be refused now"), "\(blocked.output)")
     }
+
+    @Test("audit: outcomes are never cut, and a row without a revision keeps the columns aligned")
+    func auditColumns() throws {
+        let project = try TestProject()
+        defer { project.cleanUp() }
+        try project.environment("dev")
+        try project.migration("001_users", parent: nil, up: "CREATE TABLE a (id int);")
+        try project.gitInitAndCommit()
+        #expect(try project.run(["upgrade", "dev"]).exitCode == 0)
+        #expect(try project.run(["lock", "dev", "--reason", "release"]).exitCode == 0)
+        let audit = try project.run(["audit", "dev"])
+        #expect(audit.exitCode == 0, "\(audit.output)")
+        let rows = audit.stdout.split(separator: "\n").filter { !$0.hasPrefix(" ") }.map(String.init)
+        #expect(rows.count >= 4, "\(audit.stdout)")
+        // The "by" column starts at the same place on every row, with or without a revision.
+        let starts = Set(rows.compactMap { $0.range(of: "  by ")?.lowerBound.utf16Offset(in: $0) })
+        #expect(starts.count == 1, "\(audit.stdout)")
+        #expect(rows.contains { $0.contains("succeeded") }, "\(audit.stdout)")
+        #expect(rows.contains { $0.contains(" lock ") && $0.contains("frozen") && $0.contains(" - ") })
+    }
 }

@@ -108,33 +108,3 @@ struct Status: ParsableCommand {
         }
     }
 }
-
-struct Audit: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "audit", abstract: "The environment's event log, newest first.")
-
-    @OptionGroup var global: GlobalOptions
-    @OptionGroup var output: OutputOptions
-    @Argument(help: "The environment.") var environment: String
-    @Option(name: .long, help: "How many events to show.") var limit: Int = 50
-
-    func run() throws {
-        let project = try global.loadProject()
-        let events = try Inspector(project: project, progress: Console.progress).audit(environment, limit: max(1, limit))
-        if output.json { return try Console.json(events) }
-        if events.isEmpty {
-            Console.out("\(environment): no events yet")
-            return
-        }
-        for event in events {
-            var line = "\(event.at)  \(event.action.padding(toLength: 9, withPad: " ", startingAt: 0)) \(event.outcome.padding(toLength: 9, withPad: " ", startingAt: 0))"
-            if let revision = event.revision { line += " \(revision)" }
-            line += "  by \(event.osUser ?? event.databaseUser)\(event.host.map { "@" + $0 } ?? "")"
-            if let commit = event.gitCommit { line += " commit \(commit.prefix(7))" }
-            if let ms = event.durationMilliseconds { line += " (\(Console.formatDuration(ms)))" }
-            if let message = event.message, !message.isEmpty {
-                line += "\n    " + message.replacingOccurrences(of: "\n", with: "\n    ")
-            }
-            Console.out(line)
-        }
-    }
-}

@@ -1,0 +1,41 @@
+import ArgumentParser
+import OrchestrateCore
+
+struct Audit: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "audit", abstract: "The environment's event log, newest first.")
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var output: OutputOptions
+    @Argument(help: "The environment.") var environment: String
+    @Option(name: .long, help: "How many events to show.") var limit: Int = 50
+
+    func run() throws {
+        let project = try global.loadProject()
+        let events = try Inspector(project: project, progress: Console.progress).audit(environment, limit: max(1, limit))
+        if output.json { return try Console.json(events) }
+        if events.isEmpty {
+            Console.out("\(environment): no events yet")
+            return
+        }
+        for line in Self.lines(events) { Console.out(line) }
+    }
+
+    /// The events as aligned columns: time, action, outcome, revision (`-` when the event has none), who, commit and
+    /// duration; the message on the lines below. Widths come from the events shown, so nothing is cut.
+    static func lines(_ events: [LedgerEvent]) -> [String] {
+        let actionWidth = events.map(\.action.count).max() ?? 0
+        let outcomeWidth = events.map(\.outcome.count).max() ?? 0
+        let revisionWidth = events.map { ($0.revision ?? "-").count }.max() ?? 0
+        func pad(_ text: String, _ width: Int) -> String { text.padding(toLength: max(width, text.count), withPad: " ", startingAt: 0) }
+        return events.map { event in
+            var line = "\(event.at)  \(pad(event.action, actionWidth))  \(pad(event.outcome, outcomeWidth))  "
+                + "\(pad(event.revision ?? "-", revisionWidth))  by \(event.osUser ?? event.databaseUser)\(event.host.map { "@" + $0 } ?? "")"
+            if let commit = event.gitCommit { line += " commit \(commit.prefix(7))" }
+            if let ms = event.durationMilliseconds { line += " (\(Console.formatDuration(ms)))" }
+            if let message = event.message, !message.isEmpty {
+                line += "\n    " + message.replacingOccurrences(of: "\n", with: "\n    ")
+            }
+            return line
+        }
+    }
+}
