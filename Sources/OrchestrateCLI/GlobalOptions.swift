@@ -35,12 +35,15 @@ struct TransactionOptions: ParsableArguments {
 
 /// Asks for confirmation before work on a protected environment: `--yes`, or the environment's name typed on a
 /// terminal after the plan (from `preview`, when it can be computed) is shown. Without either nothing runs.
-func confirmProtected(_ environment: EnvironmentConfig, action: String, yes: Bool,
+///
+/// `planCommand` is the `plan` invocation that previews this action (nil for actions without a plan, such as unlock).
+func confirmProtected(_ environment: EnvironmentConfig, action: String, yes: Bool, planCommand: String? = nil,
                       preview: () throws(OrchestrateError) -> PlanReport? = { nil }) throws(OrchestrateError) {
     guard environment.isProtected, !yes else { return }
     guard isatty(STDIN_FILENO) == 1, Console.stderrIsTerminal else {
         throw .policy("environment `\(environment.name)` is protected: \(action) needs --yes when there is no terminal to confirm on; nothing was run",
-                      hint: "rerun with --yes once the plan (`orchestrate plan \(environment.name)`) is what you expect")
+                      hint: planCommand.map { "rerun with --yes once the plan (`\($0)`) is what you expect" }
+                          ?? "rerun with --yes to \(action) `\(environment.name)`")
     }
     if let report = try preview() {
         for line in PlanPrinter.lines(report) { Console.err(line) }

@@ -94,4 +94,23 @@ struct ConnectivityTests {
         #expect(ok.exitCode == 0, "\(ok.output)")
         #expect(!ok.output.contains("right-secret-1"))
     }
+
+    @Test("a wrong sslmode is answered about encryption, not passwords; the hint names the variable the URL came from",
+          .enabled(if: ProcessInfo.processInfo.environment["ORCHESTRATE_TEST_TCP_URL"] != nil,
+                   "needs the loopback listener that scripts/test.sh starts"))
+    func wrongSSLMode() throws {
+        let tcp = ProcessInfo.processInfo.environment["ORCHESTRATE_TEST_TCP_URL"] ?? ""
+        let project = try TestProject()
+        defer { project.cleanUp() }
+        try project.write("environments/dev.toml", "database_url = \"${DEV_DATABASE_URL}\"\nconnect_retries = 0\n")
+        try project.write(".env", "DEV_DATABASE_URL=\"\(tcp) user=postgres password=Some-Secret-9 sslmode=require\"\n")
+        try project.migration("001", parent: nil, up: "SELECT 1;")
+        let result = try project.run(["upgrade", "dev"])
+        #expect(result.exitCode == 3, "\(result.output)")
+        #expect(result.stderr.contains("SSL"), "\(result.stderr)")
+        #expect(result.stderr.contains("check sslmode"), "\(result.stderr)")
+        #expect(!result.stderr.contains("check the user and password"))
+        #expect(result.stderr.contains("DEV_DATABASE_URL (used by database_url in environments/dev.toml)"))
+        #expect(!result.output.contains("Some-Secret-9"))
+    }
 }

@@ -211,4 +211,41 @@ struct FirstHourTests {
         #expect(rows.contains { $0.contains("succeeded") }, "\(audit.stdout)")
         #expect(rows.contains { $0.contains(" lock ") && $0.contains("frozen") && $0.contains(" - ") })
     }
+
+    @Test("hints fit their command: unlock, downgrade, the edit warning, two applied heads")
+    func hintsFitTheirCommand() throws {
+        let project = try TestProject()
+        defer { project.cleanUp() }
+        try project.environment("dev", extra: "protected = true\n")
+        try project.migration("001", parent: nil, up: "CREATE TABLE a (id int);", down: "DROP TABLE a;")
+        try project.gitInitAndCommit()
+        #expect(try project.run(["upgrade", "dev"]).exitCode == 0)
+        #expect(try project.run(["lock", "dev", "--reason", "x"]).exitCode == 0)
+        let unlock = try project.run(["unlock", "dev"])
+        #expect(unlock.exitCode == 1)
+        #expect(unlock.stderr.contains("hint: rerun with --yes to unlock `dev`"), "\(unlock.stderr)")
+        #expect(!unlock.stderr.contains("orchestrate plan"))
+        #expect(try project.run(["unlock", "dev", "--yes"]).exitCode == 0)
+        let downgrade = try project.run(["downgrade", "dev", "--to", "base"])
+        #expect(downgrade.stderr.contains("`orchestrate plan dev --down --to base`"), "\(downgrade.stderr)")
+
+        try project.migration("001", parent: nil, up: "CREATE TABLE a (id int, b int);", down: "DROP TABLE a;")
+        let edited = try project.run(["upgrade", "dev"])
+        #expect(edited.stderr.contains("`orchestrate repair dev 001 --reason TEXT`"), "\(edited.stderr)")
+        try project.migration("001", parent: nil, up: "CREATE TABLE a (id int);", down: "DROP TABLE a;")
+
+        // Two heads, both applied: rebasing either way is refused, and both commands say that only merge works.
+        try project.migration("002_a", parent: "001", up: "SELECT 1;")
+        #expect(try project.run(["upgrade", "dev"]).exitCode == 0)
+        try project.migration("002_b", parent: "001", up: "SELECT 2;")
+        #expect(try project.run(["upgrade", "dev", "--to", "002_b"]).exitCode == 0)
+        let heads = try project.run(["upgrade", "dev"])
+        #expect(heads.exitCode == 2)
+        #expect(heads.stderr.contains("`orchestrate merge` joins them with a merge revision (always possible)"), "\(heads.stderr)")
+        for (revision, onto) in [("002_a", "002_b"), ("002_b", "002_a")] {
+            let rebase = try project.run(["rebase", revision, "--onto", onto])
+            #expect(rebase.exitCode == 1, "\(rebase.output)")
+            #expect(rebase.stderr.contains("so neither can be moved: run `orchestrate merge`"), "\(rebase.stderr)")
+        }
+    }
 }

@@ -49,7 +49,8 @@ struct Promote: ParsableCommand {
     func run() throws {
         let project = try global.loadProject()
         let orchestrator = Orchestrator(project: project, progress: Console.progress)
-        try confirmProtected(try project.environment(environment), action: "promote", yes: yes) { () throws(OrchestrateError) -> PlanReport? in
+        try confirmProtected(try project.environment(environment), action: "promote", yes: yes,
+                             planCommand: "orchestrate plan \(environment)" + (to == "head" ? "" : " --to \(to)")) { () throws(OrchestrateError) -> PlanReport? in
             try orchestrator.plan(environment, .forward(Target(to)), options: transaction.options)
         }
         Interrupts.install()
@@ -83,7 +84,8 @@ struct Downgrade: ParsableCommand {
     func run() throws {
         let project = try global.loadProject()
         let orchestrator = Orchestrator(project: project, progress: Console.progress)
-        try confirmProtected(try project.environment(environment), action: "downgrade", yes: yes) { () throws(OrchestrateError) -> PlanReport? in
+        let planCommand = "orchestrate plan \(environment) --down " + (to.map { "--to \($0)" } ?? "--steps \(steps ?? 1)")
+        try confirmProtected(try project.environment(environment), action: "downgrade", yes: yes, planCommand: planCommand) { () throws(OrchestrateError) -> PlanReport? in
             try orchestrator.plan(environment, .downgrade(to: to.map(Target.init), steps: steps), options: transaction.options)
         }
         Interrupts.install()

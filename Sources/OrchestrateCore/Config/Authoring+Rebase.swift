@@ -51,7 +51,8 @@ extension Authoring {
         var unchecked: [String] = []
         if plan.changes {
             let positions = try Inspector(project: project, progress: progress).positions()
-            unchecked = try rebaseBlockers(revision: plan.revision, positions: positions, forceUnreachable: forceUnreachable)
+            unchecked = try rebaseBlockers(revision: plan.revision, onto: plan.parent, positions: positions,
+                                           forceUnreachable: forceUnreachable)
             for name in unchecked {
                 progress(.warning("environment `\(name)` could not be read, so it was not checked for \(plan.revision) (--force-unreachable)"))
             }
@@ -135,12 +136,19 @@ extension Authoring {
 
     /// Which environments stop a rebase of `revision`: those that recorded it (policy) and, unless
     /// `forceUnreachable`, those that could not be read. Returns the unreachable ones let through.
-    public static func rebaseBlockers(revision: String, positions: [EnvironmentPosition],
+    ///
+    /// When `onto` is applied somewhere too, rebasing the other way is refused as well, so the hint says that only a
+    /// merge revision can join them instead of suggesting the opposite rebase.
+    public static func rebaseBlockers(revision: String, onto: String? = nil, positions: [EnvironmentPosition],
                                       forceUnreachable: Bool) throws(OrchestrateError) -> [String] {
         let applied = positions.filter { $0.reachable && $0.recorded.contains(revision) }.map(\.name)
         if !applied.isEmpty {
+            let ontoApplied = onto.map { onto in positions.filter { $0.reachable && $0.recorded.contains(onto) }.map(\.name) } ?? []
+            let hint = ontoApplied.isEmpty
+                ? "rebase the other head onto it instead, or `orchestrate merge` the heads; to move it anyway, `orchestrate downgrade` it from \(applied.joined(separator: ", ")) first"
+                : "\(onto ?? "the other revision") is applied too (to \(ontoApplied.joined(separator: ", "))), so neither can be moved: run `orchestrate merge` to join the heads with a merge revision"
             throw .policy("\(revision) is applied to \(applied.map { "`\($0)`" }.joined(separator: ", ")): moving it would make \(applied.count == 1 ? "that ledger" : "those ledgers") disagree with migrations/; nothing was written",
-                          hint: "rebase the other head onto it instead, or `orchestrate merge` the heads; to move it anyway, `orchestrate downgrade` it from \(applied.joined(separator: ", ")) first")
+                          hint: hint)
         }
         let unreachable = positions.filter { !$0.reachable }
         if !unreachable.isEmpty, !forceUnreachable {

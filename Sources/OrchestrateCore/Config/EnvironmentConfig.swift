@@ -33,6 +33,17 @@ public struct EnvironmentConfig: Sendable, Hashable {
     public var ledgerSchema: String
     /// `"revision"` (a transaction per revision) or `"all"` (one for the whole run).
     public var transactionMode: TransactionMode
+    /// The variables `database_url` is written with (`${DEV_DATABASE_URL}` gives `["DEV_DATABASE_URL"]`), so that a
+    /// connection error points at the variable to fix rather than at the file, which only names it.
+    public var databaseURLVariables: [String] = []
+
+    /// Where the connection string comes from, for hints: `DEV_DATABASE_URL (used by database_url in
+    /// environments/dev.toml)` or `database_url in environments/dev.toml`.
+    public var databaseURLOrigin: String {
+        let key = "database_url in \(path)"
+        guard !databaseURLVariables.isEmpty else { return key }
+        return databaseURLVariables.joined(separator: ", ") + " (used by \(key))"
+    }
 
     /// How revisions are grouped into transactions.
     public enum TransactionMode: String, Sendable, Hashable, CaseIterable {
@@ -68,6 +79,20 @@ public struct EnvironmentConfig: Sendable, Hashable {
         }
     }
 
+    /// The names of the `${VAR}` and `${VAR:-default}` references in `text`, in order.
+    static func variables(in text: String) -> [String] {
+        var names: [String] = []
+        var rest = Substring(text)
+        while let start = rest.range(of: "${") {
+            rest = rest[start.upperBound...]
+            guard let end = rest.firstIndex(where: { $0 == "}" || $0 == ":" }) else { break }
+            let name = String(rest[..<end])
+            if !name.isEmpty, !names.contains(name) { names.append(name) }
+            rest = rest[end...]
+        }
+        return names
+    }
+
     /// Parses one environment file's text.
     ///
     /// Values are never quoted in errors (a password pasted into the wrong key must not be printed): errors name the
@@ -101,7 +126,7 @@ public struct EnvironmentConfig: Sendable, Hashable {
         guard let mode = TransactionMode(rawValue: modeText) else {
             throw .usage("\(path):\(reader.line(of: "transaction")): `transaction` must be \"revision\" or \"all\"")
         }
-        let config = EnvironmentConfig(
+        var config = EnvironmentConfig(
             name: name,
             path: path,
             databaseURL: url,
@@ -119,6 +144,7 @@ public struct EnvironmentConfig: Sendable, Hashable {
         if config.promotesFrom == name {
             throw .usage("\(path):\(reader.line(of: "promotes_from")): environment `\(name)` cannot promote from itself")
         }
+        config.databaseURLVariables = Self.variables(in: table["database_url"]?.string ?? "")
         return config
     }
 }

@@ -57,17 +57,29 @@ enum EnvironmentDatabase {
         throw .operation("environment `\(environment.name)`: cannot connect")
     }
 
-    /// The error for a failed connection: the database (without password), libpq's reason, and a hint.
+    /// The error for a failed connection: the database (without password), libpq's reason, and a hint that fits it.
     static func connectionFailure(_ environment: EnvironmentConfig, _ error: PostgresError) -> OrchestrateError {
-        var hint = "check database_url in \(environment.path), and that the server is up"
+        let origin = environment.databaseURLOrigin
         if error.kind == .invalidConnectionString {
             return .usage("\(environment.path): `database_url` is not a valid connection string: \(error.message)",
-                          hint: "use a URI (postgresql://user@host:5432/db?sslmode=require) or key=value pairs")
+                          hint: "fix \(origin): use a URI (postgresql://user@host:5432/db?sslmode=require) or key=value pairs")
         }
-        if let state = error.sqlState?.rawValue, state.hasPrefix("28") || error.message.contains("password") {
-            hint = "check the user and password (in the URL, ~/.pgpass or PGPASSWORD)"
+        let message = error.message.lowercased()
+        let hint: String
+        if message.contains("ssl") || message.contains("encryption") || message.contains("channel binding")
+            || message.contains("certificate") {
+            // A hosted database that requires TLS, a server without it, or a missing root certificate: not a password.
+            hint = "the server and the connection string disagree on encryption: check sslmode (require, verify-full…) "
+                + "and channel_binding in \(origin)"
+        } else if error.sqlState?.rawValue == "28P01" || message.contains("password") {
+            hint = "check the user and password in \(origin) (or ~/.pgpass, PGPASSWORD)"
+        } else if error.sqlState?.rawValue.hasPrefix("28") == true {
+            hint = "check the user and password in \(origin); if they are right, the server's pg_hba.conf does not "
+                + "accept this user, database or client address"
         } else if error.sqlState == .invalidCatalogName {
-            hint = "create the database, or fix its name in \(environment.path)"
+            hint = "create the database, or fix its name in \(origin)"
+        } else {
+            hint = "check \(origin), and that the server is up"
         }
         return .operation("environment `\(environment.name)`: cannot connect to \(display(environment)): \(error.message)", hint: hint)
     }

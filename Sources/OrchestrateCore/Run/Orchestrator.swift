@@ -109,7 +109,7 @@ public final class Orchestrator: Sendable {
         }
         for row in applied {
             if let file = migrations.files[row.revision], file.checksum != row.checksum {
-                progress(.warning("\(file.path) was edited after it was applied to `\(name)` (checksum \(row.checksum.prefix(12)) -> \(file.checksum.prefix(12))); later stages will refuse it until `orchestrate repair \(name) \(row.revision)` or the edit is reverted"))
+                progress(.warning("\(file.path) was edited after it was applied to `\(name)` (checksum \(row.checksum.prefix(12)) -> \(file.checksum.prefix(12))); later stages will refuse it until `orchestrate repair \(name) \(row.revision) --reason TEXT` or the edit is reverted"))
             }
         }
         let files = plan.revisions.compactMap { migrations.files[$0] }
@@ -461,7 +461,7 @@ public final class Orchestrator: Sendable {
         switch error {
         case .graph(.multipleHeads(let heads)):
             return .usage("migrations/ has \(heads.count) heads: \(heads.joined(separator: ", ")); upgrading to `head` needs exactly one",
-                          hint: "`orchestrate merge` joins them, or `orchestrate rebase \(heads.last ?? "REV") --onto \(heads.first ?? "REV")` for a revision no environment has applied; `--to REV` picks one")
+                          hint: "`orchestrate merge` joins them with a merge revision (always possible); `orchestrate rebase REV --onto OTHER` moves one that no environment has applied instead (`orchestrate check` names the one a pull request added); `--to REV` picks one for this run")
         case .graph(let graphError):
             return .usage(graphError.description)
         case .irreversible(let revisions):
