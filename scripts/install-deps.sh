@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs the system packages orchestrate builds and tests with (Debian/Ubuntu), only where something is missing.
+# Installs the system packages orchestrate builds and runs with (Debian/Ubuntu), only where something is missing.
+#   --test   also what only the tests use: PgBouncer (a real transaction-mode pooler for the pooler-detection tests)
 set -euo pipefail
 packages=(libpq-dev libgit2-dev pkg-config postgresql git)
+if [ "${1:-}" = "--test" ]; then packages+=(pgbouncer); fi
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -18,6 +18,48 @@ public struct Project: Sendable {
     public var pipelineError: OrchestrateError?
     /// The variable sources used for `${VAR}`.
     public var variables: VariableExpander
+    /// The `.env` file read for `${VAR}` (absolute), nil when there is none.
+    public var dotEnvFile: String?
+    /// The folders looked in for `.env`, nearest first (for `doctor` to say where it looked).
+    public var dotEnvSearched: [String] = []
+
+    /// Where `.env` is: the project root's, else the nearest one above it inside the same git repository (a project
+    /// in `backend/` of a repository whose `.env` sits at the top, or the other way round). Outside a repository only
+    /// the root is looked in. `attributesOfItem` does not follow links: a link to nothing is found, and reported.
+    static func dotEnvSearch(root: String) -> (found: String?, searched: [String]) {
+        let fileManager = FileManager.default
+        var searched: [String] = []
+        var folder = URL(fileURLWithPath: root).standardizedFileURL
+        // Only climb inside a repository: find its top first.
+        var top: String?
+        var probe = folder
+        while true {
+            if fileManager.fileExists(atPath: probe.path + "/.git") { top = probe.path; break }
+            let parent = probe.deletingLastPathComponent()
+            if parent.path == probe.path { break }
+            probe = parent
+        }
+        while true {
+            searched.append(folder.path)
+            let candidate = folder.path + "/.env"
+            if (try? fileManager.attributesOfItem(atPath: candidate)) != nil { return (candidate, searched) }
+            guard let top, folder.path != top else { break }
+            let parent = folder.deletingLastPathComponent()
+            if parent.path == folder.path { break }
+            folder = parent
+        }
+        return (nil, searched)
+    }
+
+    /// `path` relative to `root` when inside it (`.env`), else relative with `..` (`../.env`).
+    static func displayPath(_ path: String, root: String) -> String {
+        let rootParts = URL(fileURLWithPath: root).standardizedFileURL.pathComponents
+        let parts = URL(fileURLWithPath: path).standardizedFileURL.pathComponents
+        var common = 0
+        while common < min(rootParts.count, parts.count), rootParts[common] == parts[common] { common += 1 }
+        let ups = Array(repeating: "..", count: rootParts.count - common)
+        return (ups + parts[common...]).joined(separator: "/")
+    }
 
     /// `root/migrations`.
     public var migrationsDirectory: String { root + "/migrations" }
@@ -54,15 +96,16 @@ public struct Project: Sendable {
     /// Loads the environments of the project at `root`, expanding variables from `processEnvironment` then `.env`.
     public static func load(root: String, processEnvironment: [String: String]) throws(OrchestrateError) -> Project {
         let fileManager = FileManager.default
-        let dotEnvPath = root + "/.env"
         var dotEnv: [String: String] = [:]
-        // attributesOfItem does not follow links: a link to nothing is reported, not taken for a missing .env.
-        if (try? fileManager.attributesOfItem(atPath: dotEnvPath)) != nil {
+        let search = dotEnvSearch(root: root)
+        if let found = search.found {
             // .env may be a link to a secrets file kept outside the project: it is not a file git should hold.
-            let text = try ProjectFile.readText(dotEnvPath, display: ".env", root: root, linksMayLeave: true)
-            dotEnv = try DotEnv.parse(text, path: ".env")
+            let display = displayPath(found, root: root)
+            let text = try ProjectFile.readText(found, display: display, root: root, linksMayLeave: true)
+            dotEnv = try DotEnv.parse(text, path: display)
         }
-        let expander = VariableExpander(environment: processEnvironment, dotEnv: dotEnv, dotEnvPath: ".env")
+        let expander = VariableExpander(environment: processEnvironment, dotEnv: dotEnv,
+                                        dotEnvPath: search.found.map { displayPath($0, root: root) } ?? ".env")
         let names: [String]
         do {
             names = try fileManager.contentsOfDirectory(atPath: root + "/environments")
@@ -106,6 +149,8 @@ public struct Project: Sendable {
         }
         var project = Project(root: root, environments: environments, brokenEnvironments: broken,
                               pipeline: nil, pipelineError: nil, variables: expander)
+        project.dotEnvFile = search.found
+        project.dotEnvSearched = search.searched
         project.stagesOfUnknownPlace = unknownPlace
         let stages = environments.values.map { Pipeline.Stage(name: $0.name, path: $0.path, promotesFrom: $0.promotesFrom) }
         do {

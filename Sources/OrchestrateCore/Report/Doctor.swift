@@ -27,6 +27,13 @@ public enum Doctor {
             checks.append(DoctorCheck(subject: ".env / environments/", outcome: .failed, detail: error.description))
             return checks
         }
+        if let file = project.dotEnvFile {
+            checks.append(DoctorCheck(subject: ".env", outcome: .ok,
+                                      detail: "read \(file) (\(project.variables.dotEnv.count) variable(s)); the process environment wins over it"))
+        } else {
+            checks.append(DoctorCheck(subject: ".env", outcome: .ok,
+                                      detail: "none found (looked in \(project.dotEnvSearched.joined(separator: ", "))); variables come from the process environment only"))
+        }
         if project.environments.isEmpty && project.brokenEnvironments.isEmpty {
             checks.append(DoctorCheck(subject: "environments/", outcome: .failed, detail: "no *.toml file: create environments/dev.toml"))
         }
@@ -95,6 +102,17 @@ public enum Doctor {
             let version = (try? connection.query("SHOW server_version").rows.first?.first) ?? nil
             var checks = [DoctorCheck(subject: subject, outcome: .ok,
                                       detail: "reachable as \(connection.user) on \(EnvironmentDatabase.display(environment)), PostgreSQL \(version ?? "?")")]
+            // The same pooler detection as a run: a transaction-mode pooler passes a read, then breaks the first write.
+            do {
+                try EnvironmentSession.detectPooler(connection, environment: environment)
+                if EnvironmentSession.looksLikePooledHost(environment.databaseURL) {
+                    checks.append(DoctorCheck(subject: subject, outcome: .warning,
+                                              detail: "the host looks like a pooled endpoint; runs need a session lock: "
+                                                  + EnvironmentSession.poolerHint(environment)))
+                }
+            } catch {
+                checks.append(DoctorCheck(subject: subject, outcome: .failed, detail: error.description))
+            }
             if connection.serverVersionNumber < 120_000 {
                 checks.append(DoctorCheck(subject: subject, outcome: .warning, detail: "PostgreSQL older than 12 is not tested"))
             }

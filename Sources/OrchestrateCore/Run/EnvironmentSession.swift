@@ -121,7 +121,7 @@ final class EnvironmentSession {
     }
 
     /// A pooler in transaction mode hands each statement to any server connection, which breaks session locks.
-    private static func detectPooler(_ connection: Connection, environment: EnvironmentConfig) throws(OrchestrateError) {
+    static func detectPooler(_ connection: Connection, environment: EnvironmentConfig) throws(OrchestrateError) {
         let reported: Int32
         do {
             let first = try connection.query("SELECT pg_backend_pid()")
@@ -131,7 +131,7 @@ final class EnvironmentSession {
             guard a == b else {
                 throw OrchestrateError.usage(
                     "environment `\(environment.name)`: the connection goes through a pooler in transaction mode (the server process changed between two statements), which breaks the environment lock",
-                    hint: "point database_url in \(environment.path) at the database directly (or at a session-mode pooler)")
+                    hint: poolerHint(environment))
             }
             reported = a
         } catch let error as OrchestrateError {
@@ -142,8 +142,23 @@ final class EnvironmentSession {
         if reported != connection.backendPID {
             throw .usage(
                 "environment `\(environment.name)`: the connection goes through a pooler (the server process \(reported) is not the one libpq was told about), which breaks the environment lock",
-                hint: "point database_url in \(environment.path) at the database directly (or at a session-mode pooler)")
+                hint: poolerHint(environment))
         }
+    }
+
+    /// What to use instead of a pooler: the direct host (for Neon, the host without `-pooler`), or a session-mode pooler.
+    static func poolerHint(_ environment: EnvironmentConfig) -> String {
+        let direct = "point \(environment.databaseURLOrigin) at the database directly, or at a pooler in session mode"
+        return looksLikePooledHost(environment.databaseURL)
+            ? direct + " (the host's `-pooler` marks a pooled endpoint, as Neon's: the same host without `-pooler` is the direct one)"
+            : direct
+    }
+
+    /// Whether the connection string names a pooled endpoint by the common convention (`…-pooler.…`, port 6543).
+    static func looksLikePooledHost(_ url: String) -> Bool {
+        let lowered = url.lowercased()
+        return lowered.contains("-pooler.") || lowered.contains("-pooler:") || lowered.contains("-pooler/")
+            || lowered.contains(":6543/") || lowered.contains("port=6543")
     }
 
     /// Appends an event on the lock connection (autocommit, independent of any open transaction on the work
