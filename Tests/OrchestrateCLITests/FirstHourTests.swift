@@ -248,4 +248,52 @@ struct FirstHourTests {
             #expect(rebase.stderr.contains("so neither can be moved: run `orchestrate merge`"), "\(rebase.stderr)")
         }
     }
+
+    @Test("plan --sql --no-ledger is the DDL only; plan --sql --from --to needs no database, like alembic upgrade A:B --sql")
+    func reviewerScripts() throws {
+        let project = try TestProject()
+        defer { project.cleanUp() }
+        try project.environment("dev")
+        try project.migration("001_users", parent: nil, up: "CREATE TABLE users (id int);", down: "DROP TABLE users;")
+        try project.migration("002_email", parent: "001_users", up: "ALTER TABLE users ADD COLUMN email text;",
+                              down: "ALTER TABLE users DROP COLUMN email;")
+        try project.migration("003_index", parent: "002_email", up: "CREATE INDEX CONCURRENTLY users_email ON users (email);",
+                              down: "DROP INDEX CONCURRENTLY users_email;", header: "-- transaction: false\n")
+        try project.gitInitAndCommit()
+
+        let review = try project.run(["plan", "dev", "--sql", "--no-ledger"])
+        #expect(review.exitCode == 0, "\(review.output)")
+        #expect(!review.stdout.contains("orchestrate\".") && !review.stdout.contains("pg_advisory_lock"), "\(review.stdout)")
+        #expect(review.stdout.contains("-- 1/3 001_users (migrations/001_users.sql), up\nBEGIN;\nCREATE TABLE users (id int);\nCOMMIT;"))
+        #expect(review.stdout.contains("-- 3/3 003_index (migrations/003_index.sql), up, non-transactional"))
+        #expect(try TestPostgres.query(project.databases[0], "SELECT count(*) FROM pg_namespace WHERE nspname = 'orchestrate'") == [["0"]])
+
+        // Offline: no environment is read; the database URL of dev could be anything.
+        try project.write("environments/dev.toml", "database_url = \"host=/nonexistent-dir port=1 dbname=x\"\n")
+        let offline = try project.run(["plan", "--sql", "--from", "base", "--to", "002"])
+        #expect(offline.exitCode == 0, "\(offline.output)")
+        #expect(offline.stdout.contains("upgrade from base to 002, from the files (offline), 2 revision(s)"))
+        #expect(offline.stdout.contains("ALTER TABLE users ADD COLUMN email text;"))
+        #expect(!offline.stdout.contains("003_index"))
+        let down = try project.run(["plan", "--sql", "--from", "head", "--to", "001"])
+        #expect(down.exitCode == 0, "\(down.output)")
+        #expect(down.stdout.contains("-- 1/2 003_index (migrations/003_index.sql (down)), down"))
+        #expect(down.stdout.contains("DROP INDEX CONCURRENTLY users_email;"))
+        #expect(down.stdout.contains("ALTER TABLE users DROP COLUMN email;"))
+
+        // The offline script runs as it is with psql.
+        let scratch = try TestPostgres.createDatabase(prefix: "t_offline")
+        defer { TestPostgres.dropDatabase(scratch.name) }
+        try project.write("up.sql", offline.stdout)
+        let psql = Process()
+        psql.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+        psql.arguments = ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", project.root + "/up.sql", scratch.conninfo]
+        let ran = try TestProject.runProcess(psql)
+        #expect(ran.exitCode == 0, "\(ran.output)")
+        #expect(try TestPostgres.query(scratch.name, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'users'") == [["2"]])
+
+        let usage = try project.run(["plan", "--from", "base", "--to", "head"])
+        #expect(usage.exitCode == 2)
+        #expect(usage.stderr.contains("add --sql"))
+    }
 }

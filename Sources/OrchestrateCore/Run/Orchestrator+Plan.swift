@@ -48,8 +48,10 @@ extension Orchestrator {
     /// environment's current state. Reads the target database and writes nothing to it, not even the ledger.
     /// Refuses what the run would refuse (interrupted revisions, irreversible revisions, unknown targets…) with the
     /// same errors; conditions that only block the run for now (a freeze, uncommitted files) are `blockers`.
+    ///
+    /// With `ledger: false`, the script is the reviewer's view (`ReviewScript`): the revisions' SQL only.
     public func plan(_ name: String, _ request: PlanRequest, options: RunOptions = RunOptions(),
-                     sql wantsSQL: Bool = false) throws(OrchestrateError) -> PlanReport {
+                     sql wantsSQL: Bool = false, ledger withLedger: Bool = true) throws(OrchestrateError) -> PlanReport {
         let environment = try project.environment(name)
         let pipeline = try project.validPipeline()
         var blockers: [String] = []
@@ -134,7 +136,19 @@ extension Orchestrator {
         if !prepared.plan.isEmpty { blockers += gitBlockers }
 
         var script: String?
-        if wantsSQL {
+        if wantsSQL, !withLedger {
+            let items = prepared.items.map { item -> ReviewScript.Item in
+                switch item {
+                case .apply(let file, _):
+                    return ReviewScript.Item(revision: file.revision, path: file.path, sql: file.up, transactional: file.transactional)
+                case .revert(let row, let down, let displayPath):
+                    return ReviewScript.Item(revision: row.revision, path: displayPath, sql: down, transactional: row.transactional)
+                }
+            }
+            let what = prepared.source.map { "\(action) `\(name)` from `\($0)`" } ?? "\(action) `\(name)`"
+            script = ReviewScript.render(items, title: what, up: prepared.plan.direction == .up,
+                                         singleTransaction: prepared.singleTransaction)
+        } else if wantsSQL {
             let run = RunContext(id: UUID().uuidString.lowercased(), environment: name, command: "\(action) \(name)",
                                  actor: actor, git: provenance, lockPID: nil)
             do throws(PostgresError) {
