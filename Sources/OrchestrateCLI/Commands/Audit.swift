@@ -1,7 +1,7 @@
 import ArgumentParser
 import OrchestrateCore
 
-struct Audit: ParsableCommand {
+struct Audit: ProjectCommand {
     static let configuration = CommandConfiguration(commandName: "audit", abstract: "The environment's event log, newest first.")
 
     @OptionGroup var global: GlobalOptions
@@ -9,15 +9,18 @@ struct Audit: ParsableCommand {
     @Argument(help: "The environment.") var environment: String
     @Option(name: .long, help: "How many events to show.") var limit: Int = 50
 
-    func run() throws {
-        let project = try global.loadProject()
-        let events = try Inspector(project: project, progress: Console.progress).audit(environment, limit: max(1, limit))
-        if output.json { return try Console.json(events) }
+    func execute(_ context: CommandContext) throws -> CommandOutcome {
+        let events = try context.inspector.audit(environment, limit: max(1, limit))
+        if output.json {
+            try Console.json(events)
+            return .done
+        }
         if events.isEmpty {
             Console.out("\(environment): no events yet")
-            return
+            return .done
         }
         for line in Self.lines(events) { Console.out(line) }
+        return .done
     }
 
     /// The events as aligned columns: time, action, outcome, revision (`-` when the event has none), who, commit and

@@ -50,8 +50,9 @@ struct Check: ParsableCommand {
         case .github: renderGitHub(report)
         case .human: renderHuman(report)
         }
-        if report.findings.contains(where: { $0.kind.isInvalidFile }) { throw ExitCode(2) }
-        if !report.findings.isEmpty { throw ExitCode(1) }
+        // The most severe finding decides: an invalid file, else any broken rule.
+        if report.findings.contains(where: { $0.kind.isInvalidFile }) { return try CommandOutcome.invalidInput.finish() }
+        if !report.findings.isEmpty { return try CommandOutcome.checkFailed.finish() }
     }
 
     private func summary(_ report: CheckReport) -> String {

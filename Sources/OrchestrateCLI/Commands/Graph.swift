@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import OrchestrateCore
 
-struct Graph: ParsableCommand {
+struct Graph: ProjectCommand {
     static let configuration = CommandConfiguration(
         commandName: "graph",
         abstract: "Draw the revision graph like `git log --graph`, newest first, marking where each environment stands.",
@@ -32,13 +32,13 @@ struct Graph: ParsableCommand {
         var lines: [String]
     }
 
-    func run() throws {
-        let project = try global.loadProject()
+    func execute(_ context: CommandContext) throws -> CommandOutcome {
+        let project = context.project
         let migrations = try project.loadMigrations()
         let graph = migrations.graph
         var positions: [EnvironmentPosition]?
         if !offline {
-            positions = try Inspector(project: project, progress: Console.progress).positions()
+            positions = try context.inspector.positions()
         }
         var markers: [String: [String]] = [:]
         var orphans: [String] = []
@@ -62,7 +62,8 @@ struct Graph: ParsableCommand {
             let revisions = GraphDrawing.order(graph).map {
                 Document.Revision(id: $0, parents: graph.parents(of: $0), environments: markers[$0] ?? [])
             }
-            return try Console.json(Document(revisions: revisions, heads: graph.heads, environments: positions, lines: lines))
+            try Console.json(Document(revisions: revisions, heads: graph.heads, environments: positions, lines: lines))
+            return .done
         }
         if graph.isEmpty {
             Console.out("no revisions in migrations/ (`orchestrate new MESSAGE` writes the first)")
@@ -78,5 +79,6 @@ struct Graph: ParsableCommand {
             Console.err(Console.style("warning:", .yellow, forStderr: true)
                         + " \(graph.heads.count) heads: `orchestrate merge` joins them, or `orchestrate rebase REV --onto OTHER` moves one that no environment has applied")
         }
+        return .done
     }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import OrchestrateCore
 
-struct History: ParsableCommand {
+struct History: ProjectCommand {
     static let configuration = CommandConfiguration(
         commandName: "history",
         abstract: "The revisions, newest first: id, parents, message, and who added each one in which commit and when.",
@@ -17,13 +17,15 @@ struct History: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Mark which revisions this environment runs.", valueName: "env"))
     var env: String?
 
-    func run() throws {
-        let project = try global.loadProject()
-        let report = try Inspector(project: project, progress: Console.progress).history(environment: env)
-        if output.json { return try Console.json(report) }
+    func execute(_ context: CommandContext) throws -> CommandOutcome {
+        let report = try context.inspector.history(environment: env)
+        if output.json {
+            try Console.json(report)
+            return .done
+        }
         if report.revisions.isEmpty {
             Console.out("no revision yet: `orchestrate new MESSAGE` writes the first one")
-            return
+            return .done
         }
         for entry in report.revisions {
             var title = Console.style(entry.revision, .bold)
@@ -41,5 +43,6 @@ struct History: ParsableCommand {
             }
             Console.out("    " + facts.joined(separator: "; "))
         }
+        return .done
     }
 }

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import OrchestrateCore
 
-struct Merge: ParsableCommand {
+struct Merge: ProjectCommand {
     static let configuration = CommandConfiguration(
         commandName: "merge",
         abstract: "Write a merge revision whose parents are the current heads.",
@@ -15,44 +15,11 @@ struct Merge: ParsableCommand {
     @Option(name: [.short, .customLong("message")], help: ArgumentHelp("What the merge joins; it becomes the file name's slug (default: merge heads).", valueName: "message"))
     var message: String?
 
-    func run() throws {
-        let project = try global.loadProject()
+    func execute(_ context: CommandContext) throws -> CommandOutcome {
+        let project = context.project
         let merged = try Authoring.mergeRevision(in: project, message: message)
         Console.out(merged.path)
         Console.err("merged \(merged.parents.count) heads: \(merged.parents.joined(separator: ", "))")
-    }
-}
-
-struct Rebase: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "rebase",
-        abstract: "Move a revision no environment has applied onto another parent.",
-        discussion: """
-        Rewrites only the value of REV's `-- parent:` line; every other byte of the file stays. Refused when an \
-        environment has applied REV (each is named), when the result would be invalid (a cycle, an unknown \
-        revision, the root, a merge revision), and when an environment cannot be read, unless --force-unreachable.
-        """)
-
-    @OptionGroup var global: GlobalOptions
-    @OptionGroup var output: OutputOptions
-    @Argument(help: "The revision to move (an id or a unique prefix).") var revision: String
-    @Option(name: .long, help: ArgumentHelp("The revision it should build on.", valueName: "parent")) var onto: String
-    @Flag(name: .long, help: "Rebase even when some environments cannot be read (they are named in a warning).")
-    var forceUnreachable = false
-
-    func run() throws {
-        let project = try global.loadProject()
-        let result = try Authoring.rebase(in: project, revision: revision, onto: onto, forceUnreachable: forceUnreachable,
-                                          progress: Console.progress)
-        if output.json { return try Console.json(result) }
-        if result.rewritten {
-            Console.out("\(result.path): parent \(result.parent) (was \(result.previousParents.joined(separator: ", ")))")
-        } else {
-            Console.out("\(result.path): already builds on \(result.parent); nothing to do")
-        }
-        if result.heads.count > 1 {
-            Console.err(Console.style("warning:", .yellow, forStderr: true)
-                        + " migrations/ still has \(result.heads.count) heads (\(result.heads.joined(separator: ", "))): `orchestrate merge` joins them, or rebase another")
-        }
+        return .done
     }
 }

@@ -3,7 +3,7 @@ import Foundation
 import Migrations
 import OrchestrateCore
 
-struct New: ParsableCommand {
+struct New: ProjectCommand {
     static let configuration = CommandConfiguration(
         commandName: "new",
         abstract: "Write a new migration on top of the single head.",
@@ -28,92 +28,10 @@ struct New: ParsableCommand {
         }
     }
 
-    func run() throws {
-        let project = try global.loadProject()
+    func execute(_ context: CommandContext) throws -> CommandOutcome {
+        let project = context.project
         let path = try Authoring.newRevision(in: project, message: message, transactional: !noTransaction)
         Console.out(path)
-    }
-}
-
-struct Heads: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "heads", abstract: "The revisions with no children (one, unless branches diverged).")
-
-    @OptionGroup var global: GlobalOptions
-    @OptionGroup var output: OutputOptions
-
-    func run() throws {
-        let project = try global.loadProject()
-        let migrations = try project.loadMigrations()
-        let heads = migrations.graph.heads
-        if output.json { return try Console.json(["heads": heads]) }
-        for head in heads { Console.out(head) }
-        if heads.count > 1 {
-            Console.err(Console.style("warning:", .yellow, forStderr: true)
-                        + " \(heads.count) heads: `orchestrate merge` joins them, or `orchestrate rebase REV --onto OTHER` moves one that no environment has applied")
-        }
-    }
-}
-
-struct Lock: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "lock",
-        abstract: "Freeze an environment: every writing command refuses it until `unlock`.")
-
-    @OptionGroup var global: GlobalOptions
-    @Argument(help: "The environment.") var environment: String
-    @Option(name: .long, help: "Why it is frozen (shown to everyone who is refused).") var reason: String
-
-    func run() throws {
-        let project = try global.loadProject()
-        try Orchestrator(project: project, progress: Console.progress).freeze(environment, reason: reason)
-        Console.out("\(environment): frozen (\(reason))")
-    }
-}
-
-struct Unlock: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "unlock", abstract: "Thaw a frozen environment.")
-
-    @OptionGroup var global: GlobalOptions
-    @Argument(help: "The environment.") var environment: String
-    @Flag(name: .long, help: "Confirm work on a protected environment without a prompt.") var yes = false
-
-    func run() throws {
-        let project = try global.loadProject()
-        try confirmProtected(try project.environment(environment), action: "unlock", yes: yes)
-        if let freeze = try Orchestrator(project: project, progress: Console.progress).thaw(environment) {
-            Console.out("\(environment): thawed (was \(freeze.summary))")
-        } else {
-            Console.out("\(environment): was not frozen")
-        }
-    }
-}
-
-struct Doctor: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "doctor",
-        abstract: "Check the setup line by line: configs, variables, databases, ledger, git.",
-        discussion: "Exits 1 when any check fails.")
-
-    @OptionGroup var global: GlobalOptions
-    @OptionGroup var output: OutputOptions
-
-    func run() throws {
-        let root = try global.projectRoot()
-        let checks = OrchestrateCore.Doctor.run(projectRoot: root, processEnvironment: ProcessInfo.processInfo.environment,
-                                                progress: Console.progress)
-        if output.json {
-            try Console.json(checks)
-        } else {
-            for check in checks {
-                let mark: String
-                switch check.outcome {
-                case .ok: mark = Console.style("ok  ", .green)
-                case .warning: mark = Console.style("warn", .yellow)
-                case .failed: mark = Console.style("FAIL", .red)
-                }
-                Console.out("\(mark)  \(check.subject): \(check.detail.replacingOccurrences(of: "\n", with: "\n        "))")
-            }
-        }
-        if checks.contains(where: { $0.outcome == .failed }) { throw ExitCode(1) }
+        return .done
     }
 }

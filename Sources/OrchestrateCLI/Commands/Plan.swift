@@ -2,7 +2,7 @@ import ArgumentParser
 import Migrations
 import OrchestrateCore
 
-struct PlanCommand: ParsableCommand {
+struct PlanCommand: ProjectCommand {
     static let configuration = CommandConfiguration(
         commandName: "plan",
         abstract: "Show what upgrade, promote or downgrade would run, without touching the target.",
@@ -56,55 +56,28 @@ struct PlanCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
-        let project = try global.loadProject()
+    func execute(_ context: CommandContext) throws -> CommandOutcome {
         if let from {
-            let script = try Orchestrator(project: project, progress: Console.progress).offlineScript(from: from, to: to ?? "head")
+            let script = try context.orchestrator.offlineScript(from: from, to: to ?? "head")
             Console.out(String(script.dropLast()))
-            return
+            return .done
         }
         let environment = self.environment ?? ""
         let request: PlanRequest = down ? .downgrade(to: to.map(Target.init), steps: steps) : .forward(Target(to ?? "head"))
-        let report = try Orchestrator(project: project, progress: Console.progress)
+        let report = try context.orchestrator
             .plan(environment, request, options: transaction.options, sql: sql, ledger: !noLedger)
-        if output.json { return try Console.json(report) }
+        if output.json {
+            try Console.json(report)
+            return .done
+        }
         if sql {
             for blocker in report.blockers {
                 Console.err(Console.style("warning:", .yellow, forStderr: true) + " the run would be refused now: \(blocker)")
             }
             Console.out(String((report.sql ?? "\n").dropLast()))
-            return
+            return .done
         }
         for line in PlanPrinter.lines(report) { Console.out(line) }
-    }
-}
-
-/// Renders a plan as text.
-enum PlanPrinter {
-    static func lines(_ report: PlanReport) -> [String] {
-        var lines: [String] = []
-        let what = report.source.map { "\(report.action) from \($0)" } ?? report.action
-        if report.steps.isEmpty {
-            lines.append("\(report.environment): \(what): nothing to run")
-        } else {
-            let verb = report.action == "downgrade" ? "revert" : "apply"
-            let mode = report.singleTransaction ? "all in one transaction" : "each in its own transaction"
-            lines.append("\(report.environment): \(what) would \(verb) \(report.steps.count) revision(s), \(mode):")
-            let width = min(48, report.steps.map(\.revision.count).max() ?? 0)
-            for (index, step) in report.steps.enumerated() {
-                var line = "  \(index + 1). \(step.direction == "up" ? "up  " : "down") \(step.revision.padding(toLength: max(width, step.revision.count), withPad: " ", startingAt: 0))  \(step.path)"
-                if let count = step.statements {
-                    line += Console.style("  (non-transactional: \(count) statement(s), each committed on its own)", .yellow)
-                }
-                lines.append(line)
-            }
-        }
-        if !report.ledgerExists {
-            lines.append("the ledger does not exist yet: the run creates it")
-        }
-        for blocker in report.blockers {
-            lines.append(Console.style("the run would be refused now:", .red) + " \(blocker)")
-        }
-        return lines
+        return .done
     }
 }

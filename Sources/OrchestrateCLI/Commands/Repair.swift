@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import OrchestrateCore
 
-struct Repair: ParsableCommand {
+struct Repair: ProjectCommand {
     static let configuration = CommandConfiguration(
         commandName: "repair",
         abstract: "Accept an edited file's checksum, or settle an interrupted non-transactional revision; audited.",
@@ -31,13 +31,16 @@ struct Repair: ParsableCommand {
         }
     }
 
-    func run() throws {
-        let project = try global.loadProject()
+    func execute(_ context: CommandContext) throws -> CommandOutcome {
+        let project = context.project
         try confirmProtected(try project.environment(environment), action: "repair", yes: yes)
         let settlement: RepairSettlement? = applied ? .applied : reverted ? .reverted : nil
-        let report = try Orchestrator(project: project, progress: Console.progress)
+        let report = try context.orchestrator
             .repair(environment, revision: revision, reason: reason, settlement: settlement)
-        if output.json { return try Console.json(report) }
+        if output.json {
+            try Console.json(report)
+            return .done
+        }
         switch report.outcome {
         case "accepted":
             Console.out("\(environment): \(report.revision) now recorded with checksum \(report.newChecksum?.prefix(12) ?? "") (was \(report.oldChecksum?.prefix(12) ?? ""))")
@@ -46,5 +49,6 @@ struct Repair: ParsableCommand {
         default:
             Console.out("\(environment): \(report.revision) marked \(report.outcome)")
         }
+        return .done
     }
 }

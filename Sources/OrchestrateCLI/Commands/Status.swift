@@ -1,7 +1,7 @@
 import ArgumentParser
 import OrchestrateCore
 
-struct Status: ParsableCommand {
+struct Status: ProjectCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "Which revision each environment runs, what is pending, drift, freezes and lock holders.",
@@ -15,9 +15,8 @@ struct Status: ParsableCommand {
     @OptionGroup var output: OutputOptions
     @Argument(help: "Environments to report (default: all, in pipeline order).") var environments: [String] = []
 
-    func run() throws {
-        let project = try global.loadProject()
-        let statuses = try Inspector(project: project, progress: Console.progress).status(environments)
+    func execute(_ context: CommandContext) throws -> CommandOutcome {
+        let statuses = try context.inspector.status(environments)
         if output.json {
             try Console.json(statuses)
         } else {
@@ -26,7 +25,7 @@ struct Status: ParsableCommand {
                 render(status)
             }
         }
-        if statuses.contains(where: { !$0.reachable || !$0.pendingKnown }) { throw ExitCode(3) }
+        return statuses.contains(where: { !$0.reachable || !$0.pendingKnown }) ? .unreadable : .done
     }
 
     private func render(_ status: EnvironmentStatus) {

@@ -2,7 +2,7 @@ import ArgumentParser
 import Migrations
 import OrchestrateCore
 
-struct Verify: ParsableCommand {
+struct Verify: ProjectCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Round-trip every revision on a scratch database: up, down to the root, up again; the schema must match.",
@@ -27,17 +27,16 @@ struct Verify: ParsableCommand {
     @Flag(name: .long, help: "Only apply every revision (for projects without down sections); nothing is reverted.")
     var upOnly = false
 
-    func run() throws {
-        let project = try global.loadProject()
-        Interrupts.install()
-        let report = try Orchestrator(project: project, progress: Console.progress).verify(to: Target(to), url: url,
+    func execute(_ context: CommandContext) throws -> CommandOutcome {
+        context.handleInterrupts()
+        let report = try context.orchestrator.verify(to: Target(to), url: url,
                                                                                           upOnly: upOnly)
         if output.json {
             try Console.json(report)
         } else {
             render(report)
         }
-        if !report.passed { throw ExitCode(1) }
+        return report.passed ? .done : .checkFailed
     }
 
     private func render(_ report: VerifyReport) {

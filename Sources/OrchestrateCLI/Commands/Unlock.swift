@@ -1,0 +1,23 @@
+import ArgumentParser
+import Foundation
+import Migrations
+import OrchestrateCore
+
+struct Unlock: ProjectCommand {
+    static let configuration = CommandConfiguration(commandName: "unlock", abstract: "Thaw a frozen environment.")
+
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The environment.") var environment: String
+    @Flag(name: .long, help: "Confirm work on a protected environment without a prompt.") var yes = false
+
+    func execute(_ context: CommandContext) throws -> CommandOutcome {
+        let project = context.project
+        try confirmProtected(try project.environment(environment), action: "unlock", yes: yes)
+        if let freeze = try context.orchestrator.thaw(environment) {
+            Console.out("\(environment): thawed (was \(freeze.summary))")
+        } else {
+            Console.out("\(environment): was not frozen")
+        }
+        return .done
+    }
+}
