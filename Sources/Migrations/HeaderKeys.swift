@@ -6,88 +6,74 @@
 struct HeaderKey: Sendable {
     /// The key, as written before the colon.
     let name: StaticString
-    /// Reads the (trimmed) value of the key's line (0-based) into the header, or throws if it is no valid value or
-    /// the key was already given.
+    /// What to say after "a second '-- key:' line (the first is on line N): ".
+    let secondLineAdvice: String
+    /// Reads the value of the key's line (trimmed; 0-based line) and stores it in the header, or throws when it is not
+    /// a valid value.
     let read: @Sendable (MigrationParser, _ value: Range<Int>, _ line: Int, inout MigrationHeader) throws(MigrationError)
         -> Void
 
-    /// Every header key. Adding one: an entry here, a field in `MigrationHeader` that it fills, and the code that
-    /// uses that field (usually a property of `MigrationFile`, set in `MigrationFile.parse(path:bytes:)`).
+    /// Every header key, at most 64. Adding one: an entry here, the field of `MigrationHeader` it stores its value in,
+    /// and the code that uses that field (usually a property of `MigrationFile`, set in `MigrationFile.parse`).
     static let all: [HeaderKey] = [
         HeaderKey(
-            "parent", into: \.parents,
-            secondLine: "expected one line; a merge revision lists all its parents on it, '-- parent: A, B'"
-        ) { parser, value, line throws(MigrationError) in
-            try parser.parents(value, line: line)
+            name: "parent",
+            secondLineAdvice: "expected one line; a merge revision lists all its parents on it, '-- parent: A, B'"
+        ) { parser, value, line, header throws(MigrationError) in
+            header.parents = try parser.parents(value, line: line)
         },
-        HeaderKey("transaction", into: \.transactional, secondLine: "remove one of them") {
-            parser, value, line throws(MigrationError) in
-            try parser.transactionMode(value, line: line)
+        HeaderKey(name: "transaction", secondLineAdvice: "remove one of them") {
+            parser, value, line, header throws(MigrationError) in
+            header.transactional = try parser.transactionMode(value, line: line)
         },
     ]
-
-    /// A key whose value `parse` reads into `field`; `secondLine` is the advice when the key is given twice.
-    init<Value>(
-        _ name: StaticString, into field: WritableKeyPath<MigrationHeader, HeaderField<Value>> & Sendable,
-        secondLine advice: String,
-        parse: @escaping @Sendable (MigrationParser, _ value: Range<Int>, _ line: Int) throws(MigrationError) -> Value
-    ) {
-        self.name = name
-        read = { parser, value, line, header throws(MigrationError) in
-            if let first = header[keyPath: field].line {
-                throw parser.error(
-                    line: line, "a second '-- \(name):' line (the first is on line \(first + 1)): \(advice)")
-            }
-            header[keyPath: field] = HeaderField(try parse(parser, value, line), line: line)
-        }
-    }
 }
 
-/// What a file's header says: one field per header key, read line by line.
+/// What a file's header says, read line by line: a field for each header key, with its value when the key is absent.
 struct MigrationHeader {
     /// `-- parent: A, B`: the parent ids in the order written; `[]` for the root.
-    var parents = HeaderField<[String]>([])
+    var parents: [String] = []
     /// `-- transaction: false`: whether the revision runs inside a transaction.
-    var transactional = HeaderField(true)
-}
-
-/// A header key's value: its default until the key's line is read, then what that line says.
-struct HeaderField<Value> {
-    var value: Value
-    /// The 0-based line of the key, once read.
-    var line: Int?
-
-    init(_ value: Value, line: Int? = nil) {
-        self.value = value
-        self.line = line
-    }
+    var transactional = true
+    /// The keys read so far, one bit per index in `HeaderKey.all`: a second line with one of them is an error.
+    fileprivate var keysRead: UInt64 = 0
 }
 
 extension MigrationParser {
-    /// Reads one header line (not a marker): blank, a comment, a header key, or an error.
-    func readHeaderLine(_ line: Range<Int>, index: Int, into header: inout MigrationHeader) throws(MigrationError) {
-        let trimmed = bytes.trimming(line)
-        if trimmed.isEmpty {
-            return
+    /// Reads one header comment, line `index` (0-based) whose body after `--` and blanks is `body`: a header key, a
+    /// free-form comment, or an error.
+    func readHeaderComment(_ body: Range<Int>, line: Range<Int>, index: Int, into header: inout MigrationHeader)
+        throws(MigrationError)
+    {
+        guard let colon = keyColon(inComment: body) else {
+            if let known = misspelledKey(body) {
+                throw misspelledKeyError(line: index, text: bytes.text(bytes.trimming(line)), known: known)
+            }
+            return  // A free-form comment.
         }
-        guard let body = bytes.commentBody(trimmed) else {
-            throw sqlInHeaderError(line: index)
+        let name = body.lowerBound..<colon
+        guard let keyIndex = HeaderKey.all.firstIndex(where: { bytes.bytes(in: name, equal: $0.name) }) else {
+            throw unknownKeyError(line: index, key: bytes.text(name))
         }
+        let bit: UInt64 = 1 << keyIndex
+        guard header.keysRead & bit == 0 else {
+            throw secondKeyLineError(HeaderKey.all[keyIndex], line: index)
+        }
+        header.keysRead |= bit
+        try HeaderKey.all[keyIndex].read(self, bytes.trimming(colon + 1..<body.upperBound), index, &header)
+    }
+
+    /// The offset of the colon of a header key at the start of the comment body `body` (after `--` and blanks): the
+    /// key matches `[a-z][a-z_-]*` and the colon follows it; nil when the comment is no header key.
+    func keyColon(inComment body: Range<Int>) -> Int? {
         var keyEnd = body.lowerBound
         while keyEnd < body.upperBound, Self.isKeyByte(bytes[keyEnd], first: keyEnd == body.lowerBound) {
             keyEnd += 1
         }
         guard keyEnd != body.lowerBound, keyEnd < body.upperBound, bytes.isLone(UInt8(ascii: ":"), at: keyEnd) else {
-            if let known = misspelledKey(body) {
-                throw misspelledKeyError(line: index, text: bytes.text(trimmed), known: known)
-            }
-            return  // A free-form comment.
+            return nil
         }
-        let name = body.lowerBound..<keyEnd
-        guard let key = HeaderKey.all.first(where: { bytes.bytes(in: name, equal: $0.name) }) else {
-            throw unknownKeyError(line: index, key: bytes.text(name))
-        }
-        try key.read(self, bytes.trimming(keyEnd + 1..<body.upperBound), index, &header)
+        return keyEnd
     }
 
     /// Whether `byte` may be part of a header key: `[a-z]`, and `_` or `-` after the first byte.
@@ -192,6 +178,25 @@ extension MigrationParser {
             line: index,
             "'\(trimmed)' looks like the '\(known):' header key but is not one: write it in lowercase "
                 + "with the colon right after the key, '-- \(known): ...'")
+    }
+
+    /// The error for a second line with `key`, on 0-based line `index`. The first one is found again: every line
+    /// before `index` was read as a header line, and only this error needs to know where it was.
+    func secondKeyLineError(_ key: HeaderKey, line index: Int) -> MigrationError {
+        var first = 0
+        var start = 0
+        while first < index {
+            let end = bytes.firstIndex(of: UInt8(ascii: "\n"), in: start..<bytes.count) ?? bytes.count
+            if case .comment(let body) = kind(of: start..<end), let colon = keyColon(inComment: body),
+                bytes.bytes(in: body.lowerBound..<colon, equal: key.name)
+            {
+                break
+            }
+            start = end + 1
+            first += 1
+        }
+        return error(
+            line: index, "a second '-- \(key.name):' line (the first is on line \(first + 1)): \(key.secondLineAdvice)")
     }
 
     func unknownKeyError(line index: Int, key: String) -> MigrationError {

@@ -10,9 +10,17 @@ extension UnsafeBufferPointer<UInt8> {
     /// Whether the ASCII byte at `offset` is a Character of its own: neither a combining mark (or another extender)
     /// after it nor a prepended sign before it joins it to its neighbour.
     ///
-    /// The bytes must be well-formed UTF-8 around `offset`. Grapheme breaks next to an ASCII byte depend only on the
-    /// scalar on that side, so the answer is the standard library's on the byte and that one scalar.
+    /// The bytes must be well-formed UTF-8 around `offset`. Between ASCII neighbours the answer is yes at once.
+    @inline(__always)
     func isLoneCharacter(at offset: Int) -> Bool {
+        let nextIsASCII = offset + 1 == count || self[offset + 1] < 0x80
+        let previousIsASCII = offset == 0 || self[offset - 1] < 0x80
+        return (nextIsASCII && previousIsASCII) || isLoneCharacterBesideNonASCII(at: offset)
+    }
+
+    /// `isLoneCharacter(at:)` next to a non-ASCII scalar. Grapheme breaks next to an ASCII byte depend only on the
+    /// scalar on that side, so the answer is the standard library's on the byte and that one scalar.
+    private func isLoneCharacterBesideNonASCII(at offset: Int) -> Bool {
         let next = offset + 1
         if next < count, self[next] >= 0x80 {
             let lead = self[next]
@@ -71,16 +79,6 @@ extension UnsafeBufferPointer<UInt8> {
             start += 1
         }
         return start..<range.upperBound
-    }
-
-    /// The body of the comment `trimmed` (a trimmed line) after `--` and blanks, or nil when the line is no comment.
-    func commentBody(_ trimmed: Range<Int>) -> Range<Int>? {
-        guard trimmed.count >= 2, isLone(UInt8(ascii: "-"), at: trimmed.lowerBound),
-            isLone(UInt8(ascii: "-"), at: trimmed.lowerBound + 1)
-        else {
-            return nil
-        }
-        return skippingBlanks(trimmed.lowerBound + 2..<trimmed.upperBound)
     }
 }
 

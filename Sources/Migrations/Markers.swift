@@ -9,7 +9,9 @@ enum LineKind {
     case downMarker
     /// Looks like a marker but is not one.
     case malformedMarker
-    /// SQL, a blank line, or a comment (maybe a header line).
+    /// Any other comment (maybe a header line): `body` is the bytes after `--` and blanks, up to trailing white space.
+    case comment(body: Range<Int>)
+    /// SQL or a blank line.
     case other
 }
 
@@ -18,16 +20,21 @@ extension MigrationParser {
     ///
     /// Most lines (SQL) do not start with `--` after white space, which their first bytes tell. A line with non-ASCII
     /// bytes is never a marker, since markers are ASCII, but can be a malformed one.
+    @inline(__always)
     func kind(of line: Range<Int>) -> LineKind {
         var start = line.lowerBound
         while start < line.upperBound, isASCIISpace(bytes[start]) {
             start += 1
         }
-        guard line.upperBound - start >= 2, bytes[start] == UInt8(ascii: "-"), bytes[start + 1] == UInt8(ascii: "-"),
-            let body = bytes.commentBody(bytes.trimming(start..<line.upperBound))
+        guard line.upperBound - start >= 2, bytes[start] == UInt8(ascii: "-"), bytes[start + 1] == UInt8(ascii: "-")
         else {
             return .other
         }
+        // The white space before the dashes is all ASCII, so that only a mark after the second dash can join it.
+        guard bytes.isLoneCharacter(at: start + 1) else {
+            return .other
+        }
+        let body = bytes.skippingBlanks(start + 2..<bytes.trimming(start..<line.upperBound).upperBound)
         if bytes.bytes(in: body, equal: "migrate:up") {
             return .upMarker
         }
@@ -39,7 +46,7 @@ extension MigrationParser {
             let colon = bytes.skippingBlanks(body.lowerBound + 7..<body.upperBound).first,
             bytes.isLone(UInt8(ascii: ":"), at: colon)
         else {
-            return .other
+            return .comment(body: body)
         }
         return .malformedMarker
     }

@@ -117,8 +117,8 @@ public struct MigrationFile: Sendable, Hashable {
         return MigrationFile(
             revision: revision,
             path: path,
-            parents: layout.header.parents.value,
-            transactional: layout.header.transactional.value,
+            parents: layout.header.parents,
+            transactional: layout.header.transactional,
             up: up,
             down: down,
             upStartLine: layout.upStartLine,
@@ -136,7 +136,7 @@ public struct MigrationFile: Sendable, Hashable {
             (buffer) throws(MigrationError) -> MigrationParser.Layout in
             try MigrationParser(path: path, bytes: buffer).parse()
         }
-        return RevisionNode(id: revision, parents: layout.header.parents.value)
+        return RevisionNode(id: revision, parents: layout.header.parents)
     }
 
     /// Renders a new file's text (header, up, down) in the canonical format; used by `new` and `merge`.

@@ -55,15 +55,21 @@ struct MigrationParser {
             let line = start..<end
             let nextLine = min(end + 1, bytes.count)
             switch kind(of: line) {
-            case .other:
-                if readingHeader {
-                    do {
-                        try readHeaderLine(line, index: index, into: &layout.header)
-                    } catch {
-                        early = .header(error)
-                        readingHeader = false
-                    }
+            case .other where readingHeader:
+                // A blank line, or SQL before the up marker.
+                if !bytes.trimming(line).isEmpty {
+                    early = .header(sqlInHeaderError(line: index))
+                    readingHeader = false
                 }
+            case .comment(let body) where readingHeader:
+                do {
+                    try readHeaderComment(body, line: line, index: index, into: &layout.header)
+                } catch {
+                    early = .header(error)
+                    readingHeader = false
+                }
+            case .other, .comment:
+                break
             case .malformedMarker:
                 if upIndex != nil {
                     throw malformedMarkerError(line: index, line)
