@@ -11,9 +11,9 @@
 /// ```
 ///
 /// The header (the lines before `-- migrate:up`) holds blank lines and `--` comments. A comment of the form
-/// `-- key: value` with a lowercase key is a header key: `parent` (comma-separated ids; the root has none,
-/// a merge has several) and `transaction` (`true` or `false`). Any other lowercase key is an error, so a
-/// typo never goes unnoticed; other comments (`-- TODO: x`, `-- Adds a column`) are ignored. The
+/// `-- key: value` with a lowercase key is a header key (the table `HeaderKey.all`): `parent` (comma-separated ids;
+/// the root has none, a merge has several) and `transaction` (`true` or `false`). Any other lowercase key is an error,
+/// so a typo never goes unnoticed; other comments (`-- TODO: x`, `-- Adds a column`) are ignored. The
 /// `-- migrate:up` line is required; `-- migrate:down` is optional, and a file without it is irreversible.
 public struct MigrationFile: Sendable, Hashable {
     /// The revision id: the file name without `.sql`.
