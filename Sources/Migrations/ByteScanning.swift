@@ -33,11 +33,14 @@ extension UnsafeBufferPointer<UInt8> {
         literal.withUTF8Buffer { UnsafeBufferPointer(rebasing: self[range]).hasSameBytes(as: $0) }
     }
 
-    /// Whether the bytes in `range` start with `prefix` in any ASCII case; `prefix` is lowercase ASCII letters.
+    /// Whether the bytes in `range` start with `prefix`, its letters in any ASCII case; `prefix` is lowercase ASCII.
     func bytes(in range: Range<Int>, startWithLettersOf prefix: StaticString) -> Bool {
         prefix.withUTF8Buffer { prefix in
             // `byte | 0x20` is the lowercase of an ASCII letter, and no other byte turns into a lowercase letter.
-            range.count >= prefix.count && zip(self[range], prefix).allSatisfy { $0 | 0x20 == $1 }
+            range.count >= prefix.count
+                && zip(self[range], prefix).allSatisfy {
+                    $1 >= UInt8(ascii: "a") && $1 <= UInt8(ascii: "z") ? $0 | 0x20 == $1 : $0 == $1
+                }
         }
     }
 
