@@ -24,7 +24,7 @@ public enum PlanError: Error, Sendable, Equatable, CustomStringConvertible {
         case .graph(let error):
             return error.description
         case .irreversible(let revisions):
-            return "refusing to revert \(GraphError.list(revisions)): "
+            return "refusing to revert \(Listing.items(revisions)): "
                 + (revisions.count == 1 ? "it has" : "they have")
                 + " no '-- migrate:down' section (irreversible); nothing was run. Choose a target after "
                 + (revisions.count == 1 ? "it" : "them") + ", or restore the schema by hand"
@@ -36,7 +36,7 @@ public enum PlanError: Error, Sendable, Equatable, CustomStringConvertible {
             return "revision '\(revision)' does not run in the source stage: promote only takes what the source "
                 + "already runs; upgrade or promote the source stage first, or pick an older --to revision"
         case .unknownToFiles(let revisions):
-            return "the source stage runs \(GraphError.list(revisions)), which "
+            return "the source stage runs \(Listing.items(revisions)), which "
                 + (revisions.count == 1 ? "has" : "have")
                 + " no migration file here: update this checkout (git pull) to the branch that has "
                 + (revisions.count == 1 ? "it" : "them") + " before promoting"

@@ -290,8 +290,8 @@ struct RevisionGraphResolveTests {
         #expect(throws: GraphError.multipleHeads(["a", "b"])) { try forked.resolve("head") }
         let description = GraphError.multipleHeads(["a", "b"]).description
         #expect(description.contains("2 heads (a, b)"))
-        #expect(description.contains("run `orchestrate merge` to join them"))
-        #expect(description.contains("`orchestrate rebase REV --onto OTHER` for a revision no environment has applied"))
+        #expect(description.contains("`orchestrate merge` joins them with a merge revision"))
+        #expect(description.contains("`orchestrate rebase REV --onto OTHER` moves one that no environment has applied"))
     }
 }
 
@@ -301,7 +301,7 @@ struct GraphErrorDescriptionTests {
         "every case says what and what to do",
         arguments: [
             (GraphError.duplicateRevision("a"), "'a' is defined twice"),
-            (.missingParent(revision: "b", parent: "a"), "names parent 'a', which does not exist"),
+            (.missingParent(revision: "b", parent: "a"), "migrations/b.sql: parent `a` does not exist"),
             (.cycle(["a", "b", "c", "a"]), "cycle: a -> b -> c -> a"),
             (.unknownRevision("q"), "unknown revision 'q'"),
             (.ambiguousPrefix("a", candidates: ["ab", "ac"]), "'a' is ambiguous: it starts 2 revisions (ab, ac)"),

@@ -25,7 +25,7 @@ struct GitOpsTests {
 
         let diverged = try project.run(["upgrade", "dev"])
         #expect(diverged.exitCode == 2)
-        #expect(diverged.stderr.contains("2 heads: 002_a, 002_b"))
+        #expect(diverged.stderr.contains("2 heads (002_a, 002_b)"))
         #expect(diverged.stderr.contains("orchestrate merge"))
 
         let merged = try project.run(["merge", "-m", "join a and b"])

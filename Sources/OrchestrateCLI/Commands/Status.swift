@@ -1,4 +1,5 @@
 import ArgumentParser
+import Migrations
 import OrchestrateCore
 
 struct Status: ProjectCommand {
@@ -59,7 +60,7 @@ struct Status: ProjectCommand {
         } else if status.pending.isEmpty {
             row("pending", "none from \(source)")
         } else {
-            let shown = status.pending.prefix(8).joined(separator: ", ") + (status.pending.count > 8 ? ", …" : "")
+            let shown = Listing.items(status.pending, limit: 8, counted: false)
             row("pending", Console.style("\(status.pending.count)", .yellow) + " from \(source): \(shown)")
         }
         if !status.multipleHeads.isEmpty {
@@ -87,7 +88,7 @@ struct Status: ProjectCommand {
         for item in status.drift {
             var text = Console.style("\(item.path) edited after apply", .red) + " (checksum \(item.recordedChecksum.prefix(12)) -> \(item.fileChecksum.prefix(12)))"
             if !item.commits.isEmpty {
-                text += "; changed by " + item.commits.map { "\($0.shortSHA) \"\($0.summary)\" (\($0.author))" }.joined(separator: ", ")
+                text += "; changed by " + Listing.items(item.commits.map(\.line))
             }
             row("drift", text)
         }

@@ -83,7 +83,7 @@ struct Verify: ProjectCommand {
         if report.problemCount > 0 { parts.append(Console.style("\(report.problemCount) problem(s)", .red)) }
         let missing = report.notRoundTripped
         if !missing.isEmpty {
-            let shown = missing.prefix(8).joined(separator: ", ") + (missing.count > 8 ? ", …" : "")
+            let shown = Listing.items(missing, limit: 8, counted: false)
             parts.append(Console.style("\(missing.count) of \(total) revision(s) not round-tripped", .red) + " (\(shown))")
         }
         Console.out("verify: " + parts.joined(separator: "; ") + "; \(report.roundTripped.count) round-tripped")

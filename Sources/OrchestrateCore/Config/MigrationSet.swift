@@ -64,24 +64,13 @@ public struct MigrationSet: Sendable {
                      hint: "rename it to \(displayPrefix)\(name.dropLast(4)).sql (git mv, so git sees the rename)")
     }
 
-    /// A graph error with the file names that explain it.
+    /// A graph error with the files (and `-- parent:` lines) that explain it, in its one wording.
     static func describe(_ error: GraphError, files: [String: MigrationFile],
                          parentLine: (MigrationFile) -> Int? = { _ in nil }) -> OrchestrateError {
-        func path(_ id: String) -> String { files[id]?.path ?? id }
-        /// `migrations/x.sql:2`, the file and its parent line when known.
-        func place(_ id: String) -> String {
-            guard let file = files[id] else { return id }
-            return file.path + (parentLine(file).map { ":\($0)" } ?? "")
+        let (message, fix) = error.explanation { id in
+            guard let file = files[id] else { return (path: "migrations/\(id).sql", line: nil) }
+            return (path: file.path, line: parentLine(file))
         }
-        switch error {
-        case .missingParent(let revision, let parent):
-            return .usage("\(place(revision)): parent `\(parent)` does not exist",
-                          hint: "fix the `-- parent:` line, or restore migrations/\(parent).sql")
-        case .cycle(let cycle):
-            return .usage("\(place(cycle.first ?? "")): the revision graph has a cycle: \(cycle.joined(separator: " -> ")) (each is the parent of the next)",
-                          hint: "fix the `-- parent:` lines of \(cycle.dropLast().map(place).joined(separator: ", ")) so that every revision builds on older ones")
-        default:
-            return .usage(error.description)
-        }
+        return .usage(message, hint: fix)
     }
 }

@@ -37,7 +37,7 @@ enum GitProvenance {
             let prefix = relativePrefix(projectRoot: projectRoot, workdir: repository.workdir)
             let dirty = try repository.status(under: [prefix + "migrations", prefix + "environments"]).map(\.path).sorted()
             if !dirty.isEmpty {
-                let listed = dirty.prefix(10).joined(separator: ", ") + (dirty.count > 10 ? ", …" : "")
+                let listed = Listing.items(dirty, counted: false)
                 if !isFirstStage {
                     throw OrchestrateError.policy(
                         "environment `\(environment.name)` is a later stage and the work tree has uncommitted changes: \(listed)",

@@ -129,28 +129,20 @@ public struct PullRequestCheck: Sendable {
         return (findings, graph, parsed.count)
     }
 
-    /// A graph error as a finding that names the file (and the `-- parent:` line) at fault.
+    /// A graph error as a finding that names the file (and the `-- parent:` line) at fault, in the graph error's one
+    /// wording (`GraphError.explanation`).
     private static func graphFinding(_ error: GraphError, files: [String: MigrationBlob], prefix: String,
                                      kind: CheckFinding.Kind, where place: String) -> CheckFinding {
+        let locate: GraphError.Locator = { id in (prefix + id + ".sql", files[prefix + id + ".sql"]?.parentLine) }
+        let (message, fix) = error.explanation(locate: locate)
+        var file: String?
         switch error {
-        case .cycle(let cycle):
-            let path = prefix + (cycle.first ?? "") + ".sql"
-            return CheckFinding(
-                kind: kind, file: path, line: files[path]?.parentLine,
-                message: "the revision graph \(place) has a cycle: \(cycle.joined(separator: " -> ")) "
-                    + "(each is the parent of the next)",
-                fix: "fix the `-- parent:` lines of " + cycle.dropLast().map { prefix + $0 + ".sql" }.joined(separator: ", ")
-                    + " so that every revision builds on older ones")
-        case .missingParent(let revision, let parent):
-            let path = prefix + revision + ".sql"
-            return CheckFinding(
-                kind: kind, file: path, line: files[path]?.parentLine,
-                message: "revision \(revision) names parent \(parent), which does not exist \(place)",
-                fix: "fix the `-- parent:` line of \(path), or restore \(prefix)\(parent).sql")
-        default:
-            return CheckFinding(kind: kind, file: nil, line: nil, message: "the revision graph \(place) is invalid: \(error)",
-                                fix: "fix the `-- parent:` lines named above")
+        case .missingParent(let revision, _): file = prefix + revision + ".sql"
+        case .cycle(let cycle): file = prefix + (cycle.first ?? "") + ".sql"
+        default: file = nil
         }
+        return CheckFinding(kind: kind, file: file, line: file.flatMap { files[$0]?.parentLine },
+                            message: message + " (\(place))", fix: fix)
     }
 
     /// The revision id of a migration path: its file name without `.sql`.
@@ -218,8 +210,8 @@ public struct PullRequestCheck: Sendable {
             issues.append(.ready(CheckFinding(
                 kind: .invalidMergedGraph, file: unreadable[0], line: nil,
                 message: "whether merging \(baseName) leaves one head is unknown: the parents of "
-                    + Self.list(unreadable) + " cannot be read",
-                fix: "fix the `-- parent:` line of " + Self.list(unreadable) + ", then run `orchestrate check` again")))
+                    + Listing.phrase(unreadable) + " cannot be read",
+                fix: "fix the `-- parent:` line of " + Listing.phrase(unreadable) + ", then run `orchestrate check` again")))
             return []
         }
         // A graph error of the merged result is worth its own finding only when HEAD alone is valid: otherwise
@@ -372,18 +364,18 @@ public struct PullRequestCheck: Sendable {
                     case .both: text += "; added on both sides"
                     case .mergeBase: text += "; already at the merge base \(base)"
                     }
-                    if let commit = revision.addedBy { text += " in " + Self.describe(commit) }
+                    if let commit = revision.addedBy { text += " in " + commit.line }
                     return text + ")"
                 }
                 let file = revisions.first(where: { $0.side == .head }) ?? revisions[0]
                 return CheckFinding(
                     kind: .multipleHeads, file: file.file, line: nil, revisions: revisions,
-                    message: "merging \(baseName) would leave \(revisions.count) heads: " + Self.list(described)
+                    message: "merging \(baseName) would leave \(revisions.count) heads: " + Listing.phrase(described)
                         + "; upgrade and promote need exactly one",
                     fix: fix)
             case .release(let kind, let oldPath, let newPath, let query):
                 let commits = history[query] ?? []
-                let changedBy = commits.isEmpty ? "" : ", in " + Self.list(commits.map(Self.describe))
+                let changedBy = commits.isEmpty ? "" : ", in " + Listing.phrase(commits.map(\.line))
                 let released = "\(oldPath) exists at the merge base with \(baseName) (\(base)), so it may already run somewhere"
                 let revision = Self.revisionID(of: oldPath)
                 switch kind {
@@ -416,7 +408,7 @@ public struct PullRequestCheck: Sendable {
                 }
             case .applied(let kind, let environment, let entry, let path, let renamedTo, let recorded, let current, let query):
                 let commits = history[query] ?? []
-                let changedBy = commits.isEmpty ? "" : "; changed by " + Self.list(commits.map(Self.describe))
+                let changedBy = commits.isEmpty ? "" : "; changed by " + Listing.phrase(commits.map(\.line))
                 let from = entry.gitCommit.map { " from commit \($0.prefix(7))" } ?? ""
                 let restore = entry.gitCommit.map { "`git checkout \($0.prefix(7)) -- \(path)`" } ?? "the version it applied"
                 let revisions = [CheckedRevision(revision: entry.revision, file: path, side: .head, parents: [])]
@@ -444,22 +436,5 @@ public struct PullRequestCheck: Sendable {
                 }
             }
         }
-    }
-
-    /// `abc1234 "summary" (Name <email>)`.
-    static func describe(_ commit: CommitSummary) -> String {
-        "\(commit.shortSHA) \"\(commit.summary)\" (\(commit.author))"
-    }
-
-    /// `a, b, c`, cut after ten ids.
-    static func idList(_ ids: [String]) -> String {
-        let shown = ids.prefix(10).joined(separator: ", ")
-        return ids.count > 10 ? "\(shown), and \(ids.count - 10) more" : shown
-    }
-
-    /// `a`, `a and b`, `a, b and c`.
-    static func list(_ items: [String]) -> String {
-        guard items.count > 1 else { return items.first ?? "" }
-        return items.dropLast().joined(separator: ", ") + " and " + items.last!
     }
 }

@@ -101,4 +101,7 @@ public struct CommitSummary: Sendable, Codable, Hashable {
     public var summary: String
     public var author: String
     public var time: String
+
+    /// `abc1234 "summary" (Name <email>)`: how every message names a commit.
+    public var line: String { "\(shortSHA) \"\(summary)\" (\(author))" }
 }

@@ -239,7 +239,7 @@ extension Orchestrator {
         }
         let objects = existing.objects.keys.filter { $0 != "schema public" }.sorted()
         if !objects.isEmpty {
-            throw .usage("verify needs an empty scratch database, and \(display) holds \(objects.count) object(s): \(objects.prefix(5).joined(separator: ", "))\(objects.count > 5 ? ", …" : ""); nothing was run",
+            throw .usage("verify needs an empty scratch database, and \(display) holds \(objects.count) object(s): \(Listing.items(objects, limit: 5, counted: false)); nothing was run",
                          hint: "give --url a new, empty database, or leave --url out to use a throwaway database on the sandbox")
         }
     }

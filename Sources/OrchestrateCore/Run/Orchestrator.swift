@@ -460,10 +460,11 @@ public final class Orchestrator: Sendable {
     func planError(_ error: PlanError, environment: String, source: String? = nil) -> OrchestrateError {
         switch error {
         case .graph(.multipleHeads(let heads)):
-            return .usage("migrations/ has \(heads.count) heads: \(heads.joined(separator: ", ")); upgrading to `head` needs exactly one",
-                          hint: "`orchestrate merge` joins them with a merge revision (always possible); `orchestrate rebase REV --onto OTHER` moves one that no environment has applied instead (`orchestrate check` names the one a pull request added); `--to REV` picks one for this run")
+            return .usage("migrations/ has \(heads.count) heads (\(Listing.items(heads))); upgrading to `head` needs exactly one",
+                          hint: GraphError.multipleHeads(heads).explanation().fix + "; `--to REV` picks one for this run")
         case .graph(let graphError):
-            return .usage(graphError.description)
+            let (message, fix) = graphError.explanation()
+            return .usage(message, hint: fix)
         case .irreversible(let revisions):
             return .policy("cannot downgrade `\(environment)`: \(revisions.joined(separator: ", ")) \(revisions.count == 1 ? "has" : "have") no `-- migrate:down` section (irreversible); nothing was run",
                            hint: "downgrade to a revision above it, or write a new revision that undoes the change")

@@ -100,7 +100,7 @@ struct PreparedRun {
 
     /// The message of the run's "started" event.
     var startedMessage: String {
-        let listed = plan.revisions.prefix(20).joined(separator: ", ") + (plan.revisions.count > 20 ? ", …" : "")
+        let listed = Listing.items(plan.revisions, limit: 20, counted: false)
         return "\(plan.revisions.count) revision(s)\(singleTransaction ? " in one transaction" : ""): \(listed)"
     }
 }
