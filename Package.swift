@@ -11,7 +11,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // C libraries, found through pkg-config; each has a tiny shim.h.
@@ -28,14 +27,12 @@ let package = Package(
         // Config, environments, ledger, locks, promotion, audit, policy.
         .target(name: "OrchestrateCore", dependencies: [
             "Postgres", "Git", "Migrations", "TOMLKit",
-            .product(name: "Logging", package: "swift-log"),
         ]),
 
         // The commands: argument parsing and rendering only.
         .target(name: "OrchestrateCLI", dependencies: [
             "OrchestrateCore", "Migrations",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "orchestrate", dependencies: ["OrchestrateCLI"]),
 

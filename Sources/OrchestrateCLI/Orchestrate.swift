@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Logging
 import OrchestrateCore
 
 /// The `orchestrate` command line.
@@ -24,11 +23,6 @@ public struct Orchestrate: ParsableCommand {
 
     /// Parses `arguments`, runs the command and returns the process exit code (DESIGN §6).
     public static func run(arguments: [String]) -> Int32 {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = ProcessInfo.processInfo.environment["ORCHESTRATE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
-            return handler
-        }
         if let refusal = unknownSubcommand(arguments) {
             Console.err(Console.style("error:", .red, forStderr: true) + " " + refusal)
             return 2
