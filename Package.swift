@@ -41,7 +41,7 @@ let package = Package(
 
         .testTarget(name: "MigrationsTests", dependencies: ["Migrations"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
-        .testTarget(name: "GitTests", dependencies: ["Git"]),
+        .testTarget(name: "GitTests", dependencies: ["Git", "TestSupport"]),
         .testTarget(name: "OrchestrateCoreTests", dependencies: ["OrchestrateCore", "Migrations", "TestSupport"]),
         .testTarget(name: "OrchestrateCLITests", dependencies: [
             "OrchestrateCLI", "orchestrate", "TestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),

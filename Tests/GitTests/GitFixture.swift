@@ -1,5 +1,6 @@
 import Foundation
 import Git
+import TestSupport
 
 /// A temporary folder holding real git repositories built with the git command line.
 ///
@@ -58,63 +59,22 @@ final class GitFixture {
 
     /// Runs a program (not git) with `arguments`, for `chown` and the like.
     func runProgram(_ path: String, _ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw FixtureError("\(path) \(arguments.joined(separator: " ")) exited with \(process.terminationStatus)")
+        let result = try TestProject.runProgram(path, arguments)
+        guard result.exitCode == 0 else {
+            throw FixtureError("\(path) \(arguments.joined(separator: " ")) exited with \(result.exitCode): \(result.stderr)")
         }
     }
 
+    /// git through the test support's one git runner, with this fixture's identities and a clock that ticks one
+    /// second per command, so commit dates are distinct and ordered.
     private func run(_ arguments: [String], in folder: String, input: String?) throws -> String {
         clock += 1
-        var environment = ProcessInfo.processInfo.environment
-        for key in environment.keys where key.hasPrefix("GIT_") { environment[key] = nil }
-        environment["GIT_CONFIG_NOSYSTEM"] = "1"
-        environment["GIT_CONFIG_GLOBAL"] = "/dev/null"
-        environment["HOME"] = root
-        environment["GIT_AUTHOR_NAME"] = "Ada Author"
-        environment["GIT_AUTHOR_EMAIL"] = "ada@example.com"
-        environment["GIT_COMMITTER_NAME"] = "Cy Committer"
-        environment["GIT_COMMITTER_EMAIL"] = "cy@example.com"
-        environment["GIT_AUTHOR_DATE"] = "\(clock) +0000"
-        environment["GIT_COMMITTER_DATE"] = "\(clock) +0000"
-
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["git", "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false"] + arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: folder)
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        // Standard error goes to a file, so that neither stream can fill a pipe and block git.
-        let errorFile = root + "/.stderr-\(UUID().uuidString)"
-        guard FileManager.default.createFile(atPath: errorFile, contents: nil) else {
-            throw FixtureError("cannot create \(errorFile)")
-        }
-        defer { try? FileManager.default.removeItem(atPath: errorFile) }
-        process.standardError = FileHandle(forWritingAtPath: errorFile)
-        var inputFile: String?
-        if let input {
-            let path = root + "/.stdin-\(UUID().uuidString)"
-            try Data(input.utf8).write(to: URL(fileURLWithPath: path))
-            process.standardInput = FileHandle(forReadingAtPath: path)
-            inputFile = path
-        } else {
-            process.standardInput = FileHandle.nullDevice
-        }
-        defer { if let inputFile { try? FileManager.default.removeItem(atPath: inputFile) } }
-        try process.run()
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            let errors = (try? String(contentsOfFile: errorFile, encoding: .utf8)) ?? ""
-            throw FixtureError(
-                "git \(arguments.joined(separator: " ")) in \(folder) exited with \(process.terminationStatus): \(errors)")
-        }
-        return String(decoding: outputData, as: UTF8.self)
+        return try TestProject.runGit(arguments, in: folder, environment: [
+            "GIT_CONFIG_GLOBAL": "/dev/null", "HOME": root,
+            "GIT_AUTHOR_NAME": "Ada Author", "GIT_AUTHOR_EMAIL": "ada@example.com",
+            "GIT_COMMITTER_NAME": "Cy Committer", "GIT_COMMITTER_EMAIL": "cy@example.com",
+            "GIT_AUTHOR_DATE": "\(clock) +0000", "GIT_COMMITTER_DATE": "\(clock) +0000",
+        ], stdin: input)
     }
 }
 

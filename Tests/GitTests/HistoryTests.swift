@@ -1,6 +1,7 @@
 import Foundation
 import Git
 import Testing
+import TestSupport
 
 /// main: c1 (adds a.sql) ← c2 (edits a.sql) ← m1 (adds z.sql) ← merge
 /// feature from c2: f1 (edits a.sql) ← f2 (README only) ← f3 (edits a.sql, adds b.sql)
@@ -89,7 +90,7 @@ private struct BranchedHistory {
         try fixture.git("checkout", "-q", "main")
         try fixture.write("migrations/a.sql", "main\n")
         let main = try fixture.commit("Edit a on main")
-        #expect(throws: FixtureError.self) { try fixture.git("merge", "-q", "side") }
+        #expect(throws: TestSupportError.self) { try fixture.git("merge", "-q", "side") }
         try fixture.write("migrations/a.sql", "resolved\n")
         let merge = try fixture.commit("Merge side, resolving a")
         let repository = try Repository.discover(from: fixture.repo)

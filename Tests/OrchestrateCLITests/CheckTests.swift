@@ -395,10 +395,7 @@ struct CheckTests {
     func repositoryOwnedByAnotherUser() throws {
         let project = try Self.makeRepository()
         defer { project.cleanUp() }
-        let chown = Process()
-        chown.executableURL = URL(fileURLWithPath: "/bin/chown")
-        chown.arguments = ["-R", "nobody", project.root]
-        #expect(try TestProject.runProcess(chown).exitCode == 0)
+        #expect(try TestProject.runProgram("/bin/chown", ["-R", "nobody", project.root]).exitCode == 0)
 
         let result = try project.run(["check", "--base", "main"])
         #expect(result.exitCode == 3, "\(result.output)")

@@ -285,10 +285,8 @@ struct FirstHourTests {
         let scratch = try TestPostgres.createDatabase(prefix: "t_offline")
         defer { TestPostgres.dropDatabase(scratch.name) }
         try project.write("up.sql", offline.stdout)
-        let psql = Process()
-        psql.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
-        psql.arguments = ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", project.root + "/up.sql", scratch.conninfo]
-        let ran = try TestProject.runProcess(psql)
+        let ran = try TestProject.runProgram("/usr/bin/psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", project.root + "/up.sql",
+                                                               scratch.conninfo])
         #expect(ran.exitCode == 0, "\(ran.output)")
         #expect(try TestPostgres.query(scratch.name, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'users'") == [["2"]])
 

@@ -26,10 +26,8 @@ struct PlanTests {
 
     /// The schema-only dump of a database, to prove that it did not change.
     static func dump(_ database: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/pg_dump")
-        process.arguments = ["--schema-only", "--no-owner", "-d", try TestPostgres.conninfo(database: database)]
-        let result = try TestProject.runProcess(process)
+        let result = try TestProject.runProgram(
+            "/usr/bin/pg_dump", ["--schema-only", "--no-owner", "-d", try TestPostgres.conninfo(database: database)])
         guard result.exitCode == 0 else { throw TestSupportError("pg_dump failed: \(result.stderr)") }
         // pg_dump marks its output with a random \\restrict key: leave those lines out.
         return result.stdout.split(separator: "\n", omittingEmptySubsequences: false)
@@ -108,11 +106,9 @@ struct PlanTests {
         let project = try Self.makeProject()
         defer { project.cleanUp() }
         try project.write("plan.sql", try project.run(["plan", "dev", "--sql"]).stdout)
-        let psql = Process()
-        psql.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
-        psql.arguments = ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", project.root + "/plan.sql",
-                          try TestPostgres.conninfo(database: project.databases[0])]
-        let result = try TestProject.runProcess(psql)
+        let result = try TestProject.runProgram(
+            "/usr/bin/psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", project.root + "/plan.sql",
+                              try TestPostgres.conninfo(database: project.databases[0])])
         #expect(result.exitCode == 0, "\(result.output)")
 
         let status = try project.run(["status", "dev", "--json"])

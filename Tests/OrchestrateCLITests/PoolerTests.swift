@@ -120,7 +120,7 @@ struct PoolerTests {
 /// a pipe open.
 enum ChildProcessForTests {
     static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let outcome = try ChildProcess.run(executable, arguments, environment: ProcessInfo.processInfo.environment)
-        return (outcome.status, outcome.output)
+        let result = try TestProject.runProgram(executable, arguments, timeout: 30)
+        return (result.exitCode, result.output)
     }
 }

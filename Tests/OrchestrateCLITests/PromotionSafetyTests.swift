@@ -113,14 +113,8 @@ struct PromotionSafetyTests {
 
         // `script` gives the command a pseudo-terminal; the answer comes from its stdin.
         func promoteOnTerminal(answer: String) throws -> TestProject.RunResult {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
-            process.arguments = ["-qec", "\(try TestProject.binaryPath()) promote production", "/dev/null"]
-            process.currentDirectoryURL = URL(fileURLWithPath: project.root)
-            var environment = ProcessInfo.processInfo.environment
-            environment["NO_COLOR"] = "1"
-            process.environment = environment
-            return try TestProject.runProcess(process, stdin: answer + "\n")
+            try TestProject.runProgram("/usr/bin/script", ["-qec", "\(try TestProject.binaryPath()) promote production", "/dev/null"],
+                                       environment: ["NO_COLOR": "1"], directory: project.root, stdin: answer + "\n")
         }
         let wrong = try promoteOnTerminal(answer: "staging")
         #expect(wrong.exitCode == 1, "\(wrong.output)")

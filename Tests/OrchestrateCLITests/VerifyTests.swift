@@ -124,10 +124,8 @@ struct VerifyTests {
         let list = try project.run(["sandbox", "status"])
         #expect(list.exitCode == 0, "\(list.output)")
         let connInfo = list.stdout.split(separator: "\n").first.map { String($0.dropFirst("running: ".count)) } ?? ""
-        let psql = Process()
-        psql.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
-        psql.arguments = ["-XtAc", "SELECT count(*) FROM pg_database WHERE datname LIKE 'orchestrate_verify_%'", connInfo]
-        let count = try TestProject.runProcess(psql)
+        let count = try TestProject.runProgram(
+            "/usr/bin/psql", ["-XtAc", "SELECT count(*) FROM pg_database WHERE datname LIKE 'orchestrate_verify_%'", connInfo])
         #expect(count.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "\(count.output)")
     }
 

@@ -79,39 +79,22 @@ public final class TestProject: @unchecked Sendable {
     /// started by the run outlives it and must not hold any pipe of ours open).
     public static func runOrchestrate(_ arguments: [String], directory: String, environment: [String: String] = [:],
                                       stdin: String? = nil) throws -> RunResult {
-        var env = ProcessInfo.processInfo.environment
-        env["NO_COLOR"] = "1"
-        for (key, value) in environment { env[key] = value }
-        let outcome = try ChildProcess.run(try binaryPath(), arguments, environment: env, directory: directory, stdin: stdin)
-        return RunResult(exitCode: outcome.status, stdout: outcome.stdout, stderr: outcome.stderr)
+        var variables: [String: String?] = ["NO_COLOR": "1"]
+        for (key, value) in environment { variables[key] = value }
+        return try runProgram(try binaryPath(), arguments, environment: variables, directory: directory, stdin: stdin)
     }
 
-    /// Runs a configured process to its end, collecting both streams without deadlocking on full pipes.
-    public static func runProcess(_ process: Process, stdin: String? = nil) throws -> RunResult {
-        let out = Pipe(), err = Pipe(), input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = stdin == nil ? FileHandle.nullDevice : input
-        try process.run()
-        if let stdin {
-            input.fileHandleForWriting.write(Data(stdin.utf8))
-            try? input.fileHandleForWriting.close()
-        }
-        let group = DispatchGroup()
-        let outData = Mutex(Data()), errData = Mutex(Data())
-        for (pipe, box) in [(out, outData), (err, errData)] {
-            group.enter()
-            DispatchQueue.global().async {
-                let data = pipe.fileHandleForReading.readDataToEndOfFile()
-                box.withLock { $0 = data }
-                group.leave()
-            }
-        }
-        group.wait()
-        process.waitUntilExit()
-        return RunResult(exitCode: process.terminationStatus,
-                         stdout: String(decoding: outData.withLock { $0 }, as: UTF8.self),
-                         stderr: String(decoding: errData.withLock { $0 }, as: UTF8.self))
+    /// The one way tests run a program: posix_spawn with output through files (nothing a daemon it starts keeps open
+    /// can hold the test), the caller's environment plus `environment`, and a time limit after which the program is
+    /// killed and the test fails instead of hanging.
+    /// A nil value in `environment` removes that variable.
+    public static func runProgram(_ executable: String, _ arguments: [String], environment: [String: String?] = [:],
+                                  directory: String = "/", stdin: String? = nil, timeout: Double = 120) throws -> RunResult {
+        var env = ProcessInfo.processInfo.environment
+        for (key, value) in environment { env[key] = value }
+        let outcome = try ChildProcess.run(executable, arguments, environment: env, directory: directory, stdin: stdin,
+                                           timeout: timeout)
+        return RunResult(exitCode: outcome.status, stdout: outcome.stdout, stderr: outcome.stderr)
     }
 
     /// The `orchestrate` executable next to the test bundle (or `ORCHESTRATE_BIN`).
@@ -137,21 +120,29 @@ public final class TestProject: @unchecked Sendable {
     /// Runs `git` in `directory` with a fixed identity.
     @discardableResult
     public static func git(_ arguments: [String], in directory: String) throws -> String {
-        var env = ProcessInfo.processInfo.environment
-        env["GIT_AUTHOR_NAME"] = "Test Author"
-        env["GIT_AUTHOR_EMAIL"] = "author@example.com"
-        env["GIT_COMMITTER_NAME"] = "Test Author"
-        env["GIT_COMMITTER_EMAIL"] = "author@example.com"
-        env["GIT_CONFIG_NOSYSTEM"] = "1"
-        env["HOME"] = NSTemporaryDirectory()
-        let outcome = try ChildProcess.run(
+        try runGit(arguments, in: directory, environment: [
+            "GIT_AUTHOR_NAME": "Test Author", "GIT_AUTHOR_EMAIL": "author@example.com",
+            "GIT_COMMITTER_NAME": "Test Author", "GIT_COMMITTER_EMAIL": "author@example.com",
+            "HOME": NSTemporaryDirectory(),
+        ]).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The one way tests run git: no system config, main as the default branch, no autocrlf or signing, the given
+    /// identity and dates (`environment`), `stdin` as input; a failure throws with git's message. Returns stdout.
+    public static func runGit(_ arguments: [String], in directory: String, environment: [String: String],
+                              stdin: String? = nil) throws -> String {
+        var variables: [String: String?] = [:]
+        for key in ProcessInfo.processInfo.environment.keys where key.hasPrefix("GIT_") { variables[key] = .some(nil) }
+        for (key, value) in environment { variables[key] = value }
+        variables["GIT_CONFIG_NOSYSTEM"] = "1"
+        let result = try runProgram(
             "/usr/bin/git",
             ["-c", "init.defaultBranch=main", "-c", "core.autocrlf=false", "-c", "commit.gpgsign=false"] + arguments,
-            environment: env, directory: directory)
-        guard outcome.status == 0 else {
-            throw TestSupportError("git \(arguments.joined(separator: " ")) failed: \(outcome.stderr)")
+            environment: variables, directory: directory, stdin: stdin)
+        guard result.exitCode == 0 else {
+            throw TestSupportError("git \(arguments.joined(separator: " ")) failed: \(result.stderr)")
         }
-        return outcome.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        return result.stdout
     }
 
     /// Initialises a repository and commits everything.

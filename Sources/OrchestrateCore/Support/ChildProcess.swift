@@ -22,8 +22,12 @@ public enum ChildProcess {
     }
 
     /// Runs `executable` with `arguments` in `directory`, with `stdin` (or /dev/null) as its input.
+    ///
+    /// With `timeout`, a child still running after that many seconds is killed (SIGKILL) and the call throws: a caller
+    /// that must never hang (a test) says so.
     public static func run(_ executable: String, _ arguments: [String], environment: [String: String],
-                           directory: String = "/", stdin: String? = nil) throws(OrchestrateError) -> Outcome {
+                           directory: String = "/", stdin: String? = nil,
+                           timeout: Double? = nil) throws(OrchestrateError) -> Outcome {
         let base = NSTemporaryDirectory() + "orchestrate-child-\(getpid())-\(UUID().uuidString.prefix(8))"
         let (inputPath, outputPath, errorPath) = (base + ".in", base + ".out", base + ".err")
         defer { for path in [inputPath, outputPath, errorPath] { unlink(path) } }
@@ -75,9 +79,26 @@ public enum ChildProcess {
             throw .operation("cannot run \(executable): \(String(cString: strerror(spawned)))")
         }
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 {
-            guard errno == EINTR else {
-                throw .operation("cannot wait for \(executable): \(String(cString: strerror(errno)))")
+        if let timeout {
+            let deadline = Date().addingTimeInterval(timeout)
+            while true {
+                let done = waitpid(pid, &status, WNOHANG)
+                if done == pid { break }
+                if done < 0, errno != EINTR {
+                    throw .operation("cannot wait for \(executable): \(String(cString: strerror(errno)))")
+                }
+                if Date() >= deadline {
+                    kill(pid, SIGKILL)
+                    _ = waitpid(pid, &status, 0)
+                    throw .operation("\(executable) \(arguments.joined(separator: " ")) did not finish within \(Int(timeout)) s and was killed")
+                }
+                usleep(2_000)
+            }
+        } else {
+            while waitpid(pid, &status, 0) < 0 {
+                guard errno == EINTR else {
+                    throw .operation("cannot wait for \(executable): \(String(cString: strerror(errno)))")
+                }
             }
         }
         // WIFEXITED / WEXITSTATUS are macros; decode the status word by hand.
