@@ -26,15 +26,22 @@ final class BackgroundRun: @unchecked Sendable {
         try process.run()
         for (pipe, box) in [(out, outData), (err, errData)] {
             group.enter()
+            // Read as it comes, so a test can wait for a line the run prints instead of sleeping.
             DispatchQueue.global().async { [group] in
-                let data = pipe.fileHandleForReading.readDataToEndOfFile()
-                box.withLock { $0 = data }
+                while true {
+                    let data = pipe.fileHandleForReading.availableData
+                    if data.isEmpty { break }
+                    box.withLock { $0.append(data) }
+                }
                 group.leave()
             }
         }
     }
 
     var pid: Int32 { process.processIdentifier }
+
+    /// What the run has written to stderr so far.
+    var stderrSoFar: String { String(decoding: errData.withLock { $0 }, as: UTF8.self) }
 
     /// Sends `signal` to the process.
     func send(_ signal: Int32) { kill(pid, signal) }

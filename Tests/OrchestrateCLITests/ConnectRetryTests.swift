@@ -25,7 +25,7 @@ struct ConnectRetryTests {
         try project.gitInitAndCommit()
 
         let run = try BackgroundRun(project, ["upgrade", "dev"])
-        Thread.sleep(forTimeInterval: 1)
+        #expect(waitUntil(timeout: 20) { run.stderrSoFar.contains("cannot connect yet") }, "\(run.stderrSoFar)")
         try sandbox.start()
         let result = run.wait()
         #expect(result.exitCode == 0, "\(result.output)")

@@ -71,7 +71,8 @@ struct CrashSafetyTests {
             try TestPostgres.query(dev, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'orchestrate upgrade dev'")
                 == [["2"]]
         })
-        Thread.sleep(forTimeInterval: 0.3)
+        // The second run says it waits for the lock: only then is it in the wait that Ctrl-C must end.
+        #expect(waitUntil(timeout: 10) { second.stderrSoFar.contains("waiting:") }, "\(second.stderrSoFar)")
         second.send(SIGINT)
         let waited = second.wait()
         #expect(waited.exitCode == 130, "\(waited.output)")

@@ -148,7 +148,8 @@ struct PromotionSafetyTests {
         defer { blocker.close() }
         try blocker.execute("BEGIN; LOCK TABLE a IN ACCESS EXCLUSIVE MODE")
         let run = try BackgroundRun(project, ["upgrade", "dev"])
-        Thread.sleep(forTimeInterval: 1.5)
+        // Release the table once the run has hit the lock and retried at least once.
+        #expect(waitUntil(timeout: 20) { run.stderrSoFar.contains("attempt 2 of 9") }, "\(run.stderrSoFar)")
         try blocker.execute("COMMIT")
         let result = run.wait()
         #expect(result.exitCode == 0, "\(result.output)")
