@@ -46,12 +46,8 @@ enum GitProvenance {
                 progress(.warning("uncommitted changes under migrations/ or environments/ (\(listed)); the ledger records the tree as dirty"))
             }
             return Provenance(commit: commit.hex, branch: head.branch, dirtyPaths: dirty)
-        } catch let error as OrchestrateError {
-            throw error
-        } catch let error as GitError {
-            throw .operation("git: \(error.description)")
         } catch {
-            throw .operation("git: \(error)")
+            throw gitFailure(error)
         }
     }
 
@@ -118,12 +114,17 @@ enum BranchGate {
                         hint: "merge it into \(branch) first")
                 }
             }
-        } catch let error as OrchestrateError {
-            throw error
-        } catch let error as GitError {
-            throw .operation("git: \(error.description)")
         } catch {
-            throw .operation("git: \(error)")
+            throw gitFailure(error)
         }
+    }
+}
+
+/// Any failure while reading git, as the error a run reports: an `OrchestrateError` as it is, a git error under `git:`.
+func gitFailure(_ error: any Error) -> OrchestrateError {
+    switch error {
+    case let error as OrchestrateError: return error
+    case let error as GitError: return .operation("git: \(error.description)")
+    default: return .operation("git: \(error)")
     }
 }
