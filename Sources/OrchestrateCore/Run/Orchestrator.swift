@@ -301,8 +301,7 @@ public final class Orchestrator: Sendable {
         }
         // The freeze and its event commit together, or neither does.
         try session.ledgerTransaction(
-            ("INSERT INTO \(session.ledger.table("freezes")) (os_user, host, git_commit, reason) VALUES ($1, $2, $3, $4)",
-             [actor.osUser, actor.host, session.run.git?.commit, reason]),
+            session.ledger.freezeInsert(run: session.run, reason: reason),
             session.ledger.eventInsert(NewEvent(run: session.run, action: "lock", outcome: "frozen", message: reason)),
             failure: "cannot freeze")
     }
@@ -321,7 +320,7 @@ public final class Orchestrator: Sendable {
         guard let existing else { return nil }
         // The thaw and its event commit together, or neither does.
         try session.ledgerTransaction(
-            ("DELETE FROM \(session.ledger.table("freezes"))", []),
+            session.ledger.freezeDelete(),
             session.ledger.eventInsert(NewEvent(run: session.run, action: "unlock", outcome: "thawed",
                                                 message: "was: \(existing.reason)")),
             failure: "cannot unlock")

@@ -179,7 +179,7 @@ struct RevisionExecutor {
                         try work.execute(text + "COMMIT")
                     } else {
                         for command in commands {
-                            try work.query(command.sql, command.parameters)
+                            try command.run(on: work)
                         }
                     }
                 } catch {
@@ -355,7 +355,6 @@ struct RevisionExecutor {
         } else if let failed {
             text += "\nin statement \(failed.index) of \(failed.total)"
         }
-        if let detail = error.detail { text += "\nDETAIL: \(detail)" }
         if let context = error.context, !context.isEmpty { text += "\nCONTEXT: \(context)" }
         if error.kind == .connectionLost {
             text += "\nthe connection to the database was lost"
@@ -375,6 +374,8 @@ struct RevisionExecutor {
                 : "the revision was rolled back: nothing of it remains"
         }
         var result = OrchestrateError.operation(text, hint: hint)
+        // The event above records no DETAIL: it can quote row data. The terminal shows it.
+        result.detail = error.detail
         result.isLockTimeout = error.sqlState == .lockNotAvailable && progress == nil
         return result
     }
