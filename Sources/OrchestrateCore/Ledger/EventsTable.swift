@@ -32,7 +32,7 @@ enum EventsTable {
         let run = event.run
         return [
             (runID, .bound(.text(run.id))), (environment, .bound(.text(run.environment))),
-            (action, .bound(.text(event.action))), (self.revision, revision), (outcome, .bound(.text(event.outcome))),
+            (action, .bound(.text(event.action.rawValue))), (self.revision, revision), (outcome, .bound(.text(event.outcome.rawValue))),
             (message, .bound(.text(event.message))), (osUser, .bound(.text(run.actor.osUser))),
             (host, .bound(.text(run.actor.host))), (command, .bound(.text(run.command))),
             (gitCommit, .bound(.text(run.git?.commit))), (gitBranch, .bound(.text(run.git?.branch))),
@@ -50,8 +50,8 @@ enum EventsTable {
     static func decode(_ row: QueryResult.Record) -> LedgerEvent {
         LedgerEvent(
             id: row.integer(id.name) ?? 0, at: row[at.name] ?? "", runID: row[runID.name] ?? "",
-            environment: row[environment.name] ?? "", action: row[action.name] ?? "", revision: row[revision.name],
-            outcome: row[outcome.name] ?? "", message: row[message.name], databaseUser: row[databaseUser.name] ?? "",
+            environment: row[environment.name] ?? "", action: RunAction(rawValue: row[action.name] ?? ""), revision: row[revision.name],
+            outcome: EventOutcome(rawValue: row[outcome.name] ?? ""), message: row[message.name], databaseUser: row[databaseUser.name] ?? "",
             osUser: row[osUser.name], host: row[host.name], command: row[command.name], gitCommit: row[gitCommit.name],
             gitBranch: row[gitBranch.name], durationMilliseconds: row.integer(duration.name))
     }
@@ -99,9 +99,9 @@ public struct LedgerEvent: Sendable, Hashable, Codable {
     public var at: String
     public var runID: String
     public var environment: String
-    public var action: String
+    public var action: RunAction
     public var revision: String?
-    public var outcome: String
+    public var outcome: EventOutcome
     public var message: String?
     public var databaseUser: String
     public var osUser: String?
@@ -115,9 +115,9 @@ public struct LedgerEvent: Sendable, Hashable, Codable {
 /// An event about to be written.
 struct NewEvent {
     var run: RunContext
-    var action: String
+    var action: RunAction
     var revision: String?
-    var outcome: String
+    var outcome: EventOutcome
     var message: String?
     var durationMilliseconds: Int?
 }

@@ -85,14 +85,14 @@ extension Ledger {
     // MARK: - Writing revisions
 
     /// The statements that perform `write` for `run`; `durationMilliseconds` is nil in a script.
-    func commands(for write: LedgerWrite, run: RunContext, action: String, durationMilliseconds: Int?) -> [SQLCommand] {
+    func commands(for write: LedgerWrite, run: RunContext, action: RunAction, durationMilliseconds: Int?) -> [SQLCommand] {
         let columns = RevisionsTable.self
         let revisions = RevisionsTable.table
         switch write {
         case .insert(let file, let promotedFrom, let state, let statements):
             // The row and its event in one statement: atomic even in autocommit (a non-transactional revision).
             let event = NewEvent(run: run, action: action, revision: file.revision,
-                                 outcome: state == .applied ? "applied" : "started",
+                                 outcome: state == .applied ? .applied : .started,
                                  durationMilliseconds: state == .applied ? durationMilliseconds : nil)
             return [SQLCommand.build { builder in
                 let row = revisions.insert(schema: quoted, [
@@ -120,7 +120,7 @@ extension Ledger {
                 (columns.duration, .bound(.integer(durationMilliseconds))),
                 (columns.appliedAt, .expression("clock_timestamp()")),
             ], where: columns.revision, equals: .text(revision), builder: &builder) }
-            return [update, eventInsert(NewEvent(run: run, action: action, revision: revision, outcome: "applied",
+            return [update, eventInsert(NewEvent(run: run, action: action, revision: revision, outcome: .applied,
                                                  durationMilliseconds: durationMilliseconds))]
         case .markReverting(let revision, let statements):
             return [SQLCommand.build { builder in revisions.update(schema: quoted, set: [
@@ -129,7 +129,7 @@ extension Ledger {
             ], where: columns.revision, equals: .text(revision), builder: &builder) }]
         case .delete(let revision):
             return [deleteRevision(revision),
-                    eventInsert(NewEvent(run: run, action: action, revision: revision, outcome: "reverted",
+                    eventInsert(NewEvent(run: run, action: action, revision: revision, outcome: .reverted,
                                          durationMilliseconds: durationMilliseconds))]
         }
     }

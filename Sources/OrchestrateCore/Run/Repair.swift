@@ -107,7 +107,7 @@ extension Orchestrator {
             decision = try RepairDecision.decide(row: row, file: files.files[row.revision], settlement: settlement,
                                                  environment: name)
         } catch {
-            recordRefusal(session, action: "repair", error)
+            recordRefusal(session, action: .repair, error)
             throw error
         }
         var report = RepairReport(environment: name, revision: row.revision, outcome: "unchanged", oldChecksum: row.checksum,
@@ -138,15 +138,15 @@ extension Orchestrator {
             report.outcome = "reverted"
             message = "marked reverted, its ledger row removed (was \(row.state == .running ? "interrupted while applying" : "interrupted while reverting") at statement \((row.statementsDone ?? 0) + 1) of \(row.statementsTotal ?? 0)); reason: \(reason)"
         }
-        statements.append(ledger.eventInsert(NewEvent(run: session.run, action: "repair", revision: row.revision,
-                                                      outcome: report.outcome, message: message)))
+        statements.append(ledger.eventInsert(NewEvent(run: session.run, action: .repair, revision: row.revision,
+                                                      outcome: EventOutcome(rawValue: report.outcome), message: message)))
         let work = try session.work()
         do throws(TransactionError<PostgresError>) {
             try work.withTransaction { () throws(PostgresError) in
                 for statement in statements { try statement.run(on: work) }
             }
         } catch {
-            session.recordQuietly(action: "repair", revision: row.revision, outcome: "failed", message: error.summary)
+            session.recordQuietly(action: .repair, revision: row.revision, outcome: .failed, message: error.summary)
             var failure = OrchestrateError.operation("environment `\(name)`: cannot repair \(row.revision): \(error.summary); nothing was changed")
             failure.detail = error.postgresError?.detail
             throw failure

@@ -56,7 +56,7 @@ struct RunScript {
         }
 
         lines.append("")
-        let started = ledger.eventInsert(NewEvent(run: run, action: prepared.action, revision: nil, outcome: "started",
+        let started = ledger.eventInsert(NewEvent(run: run, action: prepared.action, revision: nil, outcome: .started,
                                                   message: prepared.startedMessage, durationMilliseconds: nil))
         try command(started)
         if prepared.singleTransaction {
@@ -90,7 +90,7 @@ struct RunScript {
             sql("COMMIT")
         }
         lines.append("")
-        let succeeded = ledger.eventInsert(NewEvent(run: run, action: prepared.action, revision: nil, outcome: "succeeded",
+        let succeeded = ledger.eventInsert(NewEvent(run: run, action: prepared.action, revision: nil, outcome: .succeeded,
                                                     message: "\(prepared.items.count) revision(s)", durationMilliseconds: nil))
         try command(succeeded)
         sql("DO $orchestrate$ BEGIN PERFORM pg_advisory_unlock(\(EnvironmentLock.key(schema: environment.ledgerSchema))); END $orchestrate$")
