@@ -1,8 +1,27 @@
+/// A word of the run vocabulary stored in a ledger text column: its raw value is the text, in the ledger and in
+/// `--json` alike (encoded as a plain string).
+public protocol LedgerWord: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible where RawValue == String {
+    init(rawValue: String)
+}
+
+extension LedgerWord {
+    public var description: String { rawValue }
+
+    public init(from decoder: any Decoder) throws {
+        self.init(rawValue: try decoder.singleValueContainer().decode(String.self))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+}
+
 /// What a run does, as the event log's `action` column, `--json` and the terminal spell it.
 ///
 /// A struct with named constants rather than an enum: the event log may hold actions written by another release
 /// (`baseline`), and reading them must not fail.
-public struct RunAction: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+public struct RunAction: LedgerWord {
     public var rawValue: String
     public init(rawValue: String) { self.rawValue = rawValue }
 
@@ -21,22 +40,11 @@ public struct RunAction: RawRepresentable, Hashable, Sendable, Codable, CustomSt
     init(command: String) {
         self.init(rawValue: command.split(separator: " ").first.map(String.init) ?? command)
     }
-
-    public var description: String { rawValue }
-
-    public init(from decoder: any Decoder) throws {
-        rawValue = try decoder.singleValueContainer().decode(String.self)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
 }
 
 /// How an event ended, as the event log's `outcome` column spells it. Like `RunAction`, any text read from a
 /// ledger is representable.
-public struct EventOutcome: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+public struct EventOutcome: LedgerWord {
     public var rawValue: String
     public init(rawValue: String) { self.rawValue = rawValue }
 
@@ -58,15 +66,4 @@ public struct EventOutcome: RawRepresentable, Hashable, Sendable, Codable, Custo
     public static let reverted = EventOutcome(rawValue: "reverted")
     /// `repair` accepted an edited file's checksum.
     public static let accepted = EventOutcome(rawValue: "accepted")
-
-    public var description: String { rawValue }
-
-    public init(from decoder: any Decoder) throws {
-        rawValue = try decoder.singleValueContainer().decode(String.self)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
 }
