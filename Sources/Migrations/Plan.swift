@@ -1,7 +1,7 @@
 /// What a command would run: revisions to apply (up) or revert (down), in execution order.
 public struct Plan: Sendable, Equatable {
     /// Whether the plan applies up sections or reverts with down sections.
-    public enum Direction: String, Sendable {
+    public enum Direction: String, Sendable, Codable {
         /// Apply `-- migrate:up` sections, parents first.
         case up
         /// Revert with `-- migrate:down` sections, newest first.

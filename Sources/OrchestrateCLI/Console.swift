@@ -34,6 +34,7 @@ enum Console {
     static func report(_ error: OrchestrateError) {
         RevisionTicker.shared.stop()
         err(style("error:", .red, forStderr: true) + " " + error.message)
+        if let detail = error.detail { err("DETAIL: " + detail) }
         if let hint = error.hint { err(style("hint:", .cyan, forStderr: true) + " " + hint) }
     }
 

@@ -1,3 +1,5 @@
+import Postgres
+
 /// A failure the user can act on, with the exit code class it maps to (DESIGN §6).
 ///
 /// `message` says what happened and where; `hint` says what to do next. Neither ever contains a password:
@@ -23,6 +25,9 @@ public struct OrchestrateError: Error, Sendable, CustomStringConvertible {
     public var message: String
     /// What to do next, when there is something to say.
     public var hint: String?
+    /// PostgreSQL's DETAIL of the failure, which can quote row data: shown on the terminal with the message, never
+    /// written to the event log (which records `message`).
+    public var detail: String?
     /// Set on a revision failure caused by PostgreSQL's `lock_timeout` (55P03), which is worth a retry.
     var isLockTimeout = false
     /// The signal that stopped the run, for `.interrupted`.
@@ -39,8 +44,17 @@ public struct OrchestrateError: Error, Sendable, CustomStringConvertible {
     public var exitCode: Int32 { category == .interrupted ? 128 + signalNumber : category.rawValue }
 
     public var description: String {
-        guard let hint else { return message }
-        return "\(message)\nhint: \(hint)"
+        var text = message
+        if let detail { text += "\nDETAIL: \(detail)" }
+        if let hint { text += "\nhint: \(hint)" }
+        return text
+    }
+
+    /// A database operation failed: "`what`: the error" with the error's DETAIL kept apart (see `detail`).
+    static func operation(_ what: String, _ error: PostgresError, hint: String? = nil) -> OrchestrateError {
+        var result = OrchestrateError(.operation, "\(what): \(error.summary)", hint: hint ?? error.hint)
+        result.detail = error.detail
+        return result
     }
 
     /// Bad usage, config or migration file.

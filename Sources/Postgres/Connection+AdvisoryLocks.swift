@@ -5,13 +5,13 @@ extension Connection {
     /// or dies, so a crash never leaves it behind. Taking it twice needs two unlocks. Advisory locks are per
     /// database: the same key on another database is a different lock.
     public func tryAdvisoryLock(_ key: Int64) throws(PostgresError) -> Bool {
-        try query("SELECT pg_try_advisory_lock($1::bigint)", [String(key)])[0, "pg_try_advisory_lock"] == "t"
+        try query("SELECT pg_try_advisory_lock($1::bigint)", [.integer(Int(key))])[0, "pg_try_advisory_lock"] == "t"
     }
 
     /// Releases one hold of the session advisory lock `key` (pg_advisory_unlock); false when this session did
     /// not hold it (the server then also sends a WARNING notice).
     @discardableResult
     public func advisoryUnlock(_ key: Int64) throws(PostgresError) -> Bool {
-        try query("SELECT pg_advisory_unlock($1::bigint)", [String(key)])[0, "pg_advisory_unlock"] == "t"
+        try query("SELECT pg_advisory_unlock($1::bigint)", [.integer(Int(key))])[0, "pg_advisory_unlock"] == "t"
     }
 }

@@ -98,25 +98,26 @@ public final class Connection {
         }
     }
 
-    /// Runs exactly one statement with text-format parameters `$1`…`$n` (PQexecParams); nil is SQL NULL.
+    /// Runs exactly one statement with parameters `$1`…`$n` (PQexecParams, text format).
     ///
     /// Parameters are sent apart from the SQL text, so their content is never interpreted as SQL. The server
     /// infers each parameter's type; add a cast (`$1::bigint`) where it cannot.
     @discardableResult
-    public func query(_ sql: String, _ parameters: [String?] = []) throws(PostgresError) -> QueryResult {
+    public func query(_ sql: String, _ parameters: [SQLParameter] = []) throws(PostgresError) -> QueryResult {
         let handle = try openHandle()
         try LibPQ.requireNoNUL(sql, "the SQL text")
-        for (index, parameter) in parameters.enumerated() {
-            if let parameter {
-                try LibPQ.requireNoNUL(parameter, "parameter $\(index + 1)")
+        let values = parameters.map(\.textValue)
+        for (index, value) in values.enumerated() {
+            if let value {
+                try LibPQ.requireNoNUL(value, "parameter $\(index + 1)")
             }
         }
-        guard parameters.count <= 65535 else {
+        guard values.count <= 65535 else {
             throw PostgresError(
-                kind: .usage, message: "\(parameters.count) parameters is more than PostgreSQL's limit of 65535")
+                kind: .usage, message: "\(values.count) parameters is more than PostgreSQL's limit of 65535")
         }
-        let result = LibPQ.withCStrings(parameters, nullTerminated: false) { values in
-            PQexecParams(handle, sql, Int32(parameters.count), nil, values, nil, nil, 0)
+        let result = LibPQ.withCStrings(values, nullTerminated: false) { pointers in
+            PQexecParams(handle, sql, Int32(values.count), nil, pointers, nil, nil, 0)
         }
         return try consume(result, on: handle)
     }

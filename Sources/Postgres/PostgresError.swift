@@ -97,7 +97,22 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     }
 
     /// One line (plus DETAIL and HINT lines) that says what failed, without secrets or SQL text.
+    ///
+    /// DETAIL can quote row data (the duplicate key, the row that failed a check): show it to the user, but write
+    /// `summary` where a message is kept (a log, an audit table).
     public var description: String {
+        var text = summary
+        if let detail {
+            text += "\nDETAIL: \(detail)"
+        }
+        if let hint {
+            text += "\nHINT: \(hint)"
+        }
+        return text
+    }
+
+    /// What failed, with the SQLSTATE and position, without DETAIL (which can quote data values) and HINT.
+    public var summary: String {
         var text: String
         switch kind {
         case .connection: text = "could not connect to PostgreSQL: "
@@ -118,12 +133,6 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         }
         if !tags.isEmpty {
             text += " (" + tags.joined(separator: ", ") + ")"
-        }
-        if let detail {
-            text += "\nDETAIL: \(detail)"
-        }
-        if let hint {
-            text += "\nHINT: \(hint)"
         }
         return text
     }

@@ -140,3 +140,39 @@ public struct QueryResult: Sendable {
         }
     }
 }
+
+extension QueryResult {
+    /// The rows, each read by column name (`record["applied_at"]`).
+    public var records: [Record] {
+        var index: [String: Int] = [:]
+        for (position, name) in columns.enumerated() where index[name] == nil { index[name] = position }
+        return rows.map { Record(row: $0, columnIndex: index) }
+    }
+
+    /// One row read by column name: the SQL that produced it names its columns once, and the reader uses the
+    /// same names, so adding or reordering a column cannot shift the others.
+    public struct Record: Sendable {
+        /// The row, by position.
+        public let row: Row
+        let columnIndex: [String: Int]
+
+        /// The value of the first column named `column`, nil for SQL NULL. The column must be in the result: a name
+        /// that is not is a programming error, not a NULL.
+        public subscript(column: String) -> String? {
+            guard let position = columnIndex[column] else {
+                preconditionFailure("no column `\(column)` in the result (\(columnIndex.keys.sorted().joined(separator: ", ")))")
+            }
+            return row[position]
+        }
+
+        /// The column as an integer, nil for NULL (or text that is not one).
+        public func integer(_ column: String) -> Int? {
+            self[column].flatMap { Int($0) }
+        }
+
+        /// The column as a boolean (`t`/`f`), nil for NULL.
+        public func boolean(_ column: String) -> Bool? {
+            self[column].map { $0 == "t" }
+        }
+    }
+}

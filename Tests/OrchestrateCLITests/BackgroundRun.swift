@@ -80,5 +80,5 @@ func backends(in database: String, running text: String) throws -> [Int32] {
     try TestPostgres.query(database, """
         SELECT pid FROM pg_stat_activity
         WHERE datname = current_database() AND pid <> pg_backend_pid() AND position($1 in query) > 0
-        """, [text]).compactMap { $0[0].flatMap { Int32($0) } }
+        """, [.text(text)]).compactMap { $0[0].flatMap { Int32($0) } }
 }

@@ -161,7 +161,7 @@ struct CrashSafetyTests {
             return !pids.isEmpty
         })
         let pid = try #require(pids.first)
-        #expect(try TestPostgres.query(dev, "SELECT pg_terminate_backend($1::integer)", [String(pid)]) == [["t"]])
+        #expect(try TestPostgres.query(dev, "SELECT pg_terminate_backend($1::integer)", [.integer(Int(pid))]) == [["t"]])
         let result = run.wait()
         #expect(result.exitCode == 3, "\(result.output)")
         #expect(result.stderr.contains("revision 002_slow failed (up)"))

@@ -44,7 +44,7 @@ struct GitOpsTests {
         let upgrade = try project.run(["upgrade", "dev"])
         #expect(upgrade.exitCode == 0, "\(upgrade.output)")
         #expect(upgrade.stdout.contains("applied 4 revision(s)"))
-        let row = try TestPostgres.query(dev, "SELECT array_to_string(parents, ',') FROM orchestrate.revisions WHERE revision = $1", [id])
+        let row = try TestPostgres.query(dev, "SELECT array_to_string(parents, ',') FROM orchestrate.revisions WHERE revision = $1", [.text(id)])
         #expect(row.first?.first == "002_a,002_b")
         let down = try project.run(["downgrade", "dev", "--steps", "1"])
         #expect(down.exitCode == 0, "\(down.output)")

@@ -86,7 +86,7 @@ struct LedgerIntegrityTests {
     func upgradeFromVersionOne() throws {
         let (project, database) = try Self.makeProject()
         defer { project.cleanUp() }
-        try TestPostgres.execute(database, Ledger.migration(to: 1, schema: "\"orchestrate\""))
+        try TestPostgres.execute(database, LedgerMigrations.script(from: 0, to: 1, schema: "\"orchestrate\""))
         try TestPostgres.query(database, """
             INSERT INTO orchestrate.events (run_id, environment, action, outcome) VALUES ('r', 'dev', 'upgrade', 'succeeded')
             """)
@@ -98,6 +98,26 @@ struct LedgerIntegrityTests {
         #expect(try TestPostgres.query(database, "SELECT version FROM orchestrate.ledger_meta")[0][0] == "2")
         try Self.expectAppendOnly(database)
         #expect(try TestPostgres.query(database, "SELECT count(*) FROM orchestrate.events WHERE run_id = 'r'")[0][0] == "1")
+    }
+
+    @Test("the ledger a run creates has exactly the columns of LedgerSchema, in order, at the current version")
+    func columnsFollowTheSchema() throws {
+        let (project, database) = try Self.makeProject()
+        defer { project.cleanUp() }
+        #expect(try project.run(["upgrade", "dev"]).exitCode == 0)
+        for table in LedgerSchema.tables {
+            let columns = try TestPostgres.query(database, """
+                SELECT column_name FROM information_schema.columns WHERE table_schema = 'orchestrate' AND table_name = $1
+                ORDER BY ordinal_position
+                """, [.text(table.name)]).map { $0[0] ?? "" }
+            #expect(columns == table.columns.map(\.name), "\(table.name)")
+        }
+        // Each step of the script is followed by its own version row: the steps never write it themselves.
+        let script = LedgerMigrations.script(from: 0, schema: "s")
+        for version in 1...LedgerMigrations.currentVersion {
+            #expect(!LedgerMigrations.step(version, schema: "s").contains("ledger_meta (version)"))
+            #expect(script.contains(LedgerMigrations.step(version, schema: "s") + "\n" + LedgerMigrations.versionRow(version, schema: "s")))
+        }
     }
 
     /// Expects status, doctor and the writing commands to name the damage (`problem`) and its way out (`remedy`),

@@ -30,7 +30,7 @@ struct LockSessionTests {
         let run = try BackgroundRun(project, ["upgrade", "dev"])
         #expect(try waitUntil(timeout: 15) { try !backends(in: dev, running: "pg_sleep(2)").isEmpty })
         let pid = try #require(try Self.lockBackend(in: dev, command: "upgrade dev"))
-        #expect(try TestPostgres.query(dev, "SELECT pg_terminate_backend($1::integer, 5000)", [String(pid)]) == [["t"]])
+        #expect(try TestPostgres.query(dev, "SELECT pg_terminate_backend($1::integer, 5000)", [.integer(Int(pid))]) == [["t"]])
         let result = run.wait()
         #expect(result.exitCode == 3, "\(result.output)")
         #expect(result.stderr.contains("environment `dev`: the connection holding the environment lock (server process \(pid)) was lost, so the lock is gone; the run stopped before revision 002_slow (up) at migrations/002_slow.sql committed; it was rolled back: nothing of it remains"),
@@ -58,7 +58,7 @@ struct LockSessionTests {
         let run = try BackgroundRun(project, ["upgrade", "dev"])
         #expect(try waitUntil(timeout: 15) { try !backends(in: dev, running: "pg_sleep(2)").isEmpty })
         let pid = try #require(try Self.lockBackend(in: dev, command: "upgrade dev"))
-        #expect(try TestPostgres.query(dev, "SELECT pg_terminate_backend($1::integer, 5000)", [String(pid)]) == [["t"]])
+        #expect(try TestPostgres.query(dev, "SELECT pg_terminate_backend($1::integer, 5000)", [.integer(Int(pid))]) == [["t"]])
         let result = run.wait()
         #expect(result.exitCode == 3, "\(result.output)")
         #expect(result.stderr.contains("the run stopped before revision 001_nt (up) at migrations/001_nt.sql could run statement 3 of 3 (non-transactional revision)"),

@@ -24,7 +24,7 @@ struct RefusalEventTests {
     /// written by a run holding the environment lock.
     static func events(_ database: String, after: Int) throws -> [String] {
         try TestPostgres.query(database, "SELECT action, outcome, coalesce(git_commit, '-'), lock_pid FROM orchestrate.events WHERE id > $1::bigint ORDER BY id",
-                               [String(after)])
+                               [.integer(after)])
             .map { "\($0[0] ?? "") \($0[1] ?? "") \($0[2] ?? "")\($0[3] == nil ? "" : " pid")" }
     }
 
@@ -72,7 +72,7 @@ struct RefusalEventTests {
         mark = try Self.lastID(staging)
         #expect(try project.run(["promote", "staging"]).exitCode == 1)
         try Self.expectEvents(staging, after: mark, ["promote refused \(edited) pid"])
-        #expect(try TestPostgres.query(staging, "SELECT revision FROM orchestrate.events WHERE id > $1::bigint", [String(mark)])[0][0] == "002_index")
+        #expect(try TestPostgres.query(staging, "SELECT revision FROM orchestrate.events WHERE id > $1::bigint", [.text(String(mark))])[0][0] == "002_index")
 
         // A frozen environment: the refusal names the commit too.
         #expect(try project.run(["lock", "staging", "--reason", "freeze"]).exitCode == 0)
@@ -92,13 +92,13 @@ struct RefusalEventTests {
 
         let holder = try Connection(conninfo: try TestPostgres.conninfo(database: dev), applicationName: "holding session")
         defer { holder.close() }
-        try holder.query("SELECT pg_advisory_lock($1::bigint)", [String(EnvironmentLock.key(schema: "orchestrate"))])
+        try holder.query("SELECT pg_advisory_lock($1::bigint)", [.integer(Int(EnvironmentLock.key(schema: "orchestrate")))])
         let mark = try Self.lastID(dev)
         let result = try project.run(["upgrade", "dev"])
         #expect(result.exitCode == 4, "\(result.output)")
         // Not recorded as the holder's event: no lock pid.
         try Self.expectEvents(dev, after: mark, ["upgrade locked out \(head)"])
-        let message = try TestPostgres.query(dev, "SELECT message FROM orchestrate.events WHERE id > $1::bigint", [String(mark)])[0][0]
+        let message = try TestPostgres.query(dev, "SELECT message FROM orchestrate.events WHERE id > $1::bigint", [.text(String(mark))])[0][0]
         #expect(message?.contains("holding session") == true, "\(message ?? "")")
         #expect(message?.contains("pid \(holder.backendPID)") == true, "\(message ?? "")")
     }

@@ -25,6 +25,24 @@ struct StatementErrorTests {
         return (lines.joined(separator: "\n"), failingLine)
     }
 
+    @Test("PostgreSQL's DETAIL, which can quote row data, is shown on the terminal but not written to the event log")
+    func detailStaysOffTheLedger() throws {
+        let project = try TestProject()
+        defer { project.cleanUp() }
+        let dev = try project.environment("dev")
+        try project.migration("001_dup", parent: nil, up: """
+            CREATE TABLE people (email text PRIMARY KEY);
+            INSERT INTO people VALUES ('secret@example.com'), ('secret@example.com');
+            """, down: "DROP TABLE people;")
+        try project.gitInitAndCommit()
+        let result = try project.run(["upgrade", "dev"])
+        #expect(result.exitCode == 3, "\(result.output)")
+        #expect(result.stderr.contains("DETAIL: Key (email)=(secret@example.com) already exists."), "\(result.stderr)")
+        let messages = try TestPostgres.query(dev, "SELECT coalesce(message, '') FROM orchestrate.events").map { $0[0] ?? "" }
+        #expect(messages.contains { $0.contains("duplicate key value") }, "\(messages)")
+        #expect(!messages.contains { $0.contains("secret@example.com") }, "\(messages)")
+    }
+
     @Test("transactional: the 17th of 30 statements fails without a position; the error names its line")
     func transactionalNoPosition() throws {
         let project = try TestProject()

@@ -85,11 +85,11 @@ struct SchemaSnapshotTests {
     @Test("ledger array literals: quotes and backslashes escaped, read back by PostgreSQL as written")
     func arrayLiterals() throws {
         let values = ["001_root", "b\\c", "d\"e", "grüße", ""]
-        #expect(Ledger.arrayLiteral(values) == #"{"001_root","b\\c","d\"e","grüße",""}"#)
-        #expect(Ledger.arrayLiteral([]) == "{}")
+        #expect(SQLParameter.arrayLiteral(values) == #"{"001_root","b\\c","d\"e","grüße",""}"#)
+        #expect(SQLParameter.arrayLiteral([]) == "{}")
         let connection = try Connection(conninfo: try TestPostgres.conninfo(database: "postgres"))
         defer { connection.close() }
-        let back = try connection.query("SELECT unnest($1::text[])", [Ledger.arrayLiteral(values)])
+        let back = try connection.query("SELECT unnest($1::text[])", [.textArray(values)])
         #expect(back.rows.map { $0[0] } == values)
     }
 

@@ -36,7 +36,7 @@ struct CancellationTests {
         let server = try testServerConninfo()
         let victim = try Connection(conninfo: server)
         let admin = try Connection(conninfo: server)
-        let terminated = try admin.query("SELECT pg_terminate_backend($1::int, 5000) AS done", [String(victim.backendPID)])
+        let terminated = try admin.query("SELECT pg_terminate_backend($1::int, 5000) AS done", [.integer(Int(victim.backendPID))])
         #expect(terminated[0, "done"] == "t")
         let error = try #require(throws: PostgresError.self) { try victim.execute("SELECT 1") }
         #expect(error.kind == .connectionLost)

@@ -37,7 +37,7 @@ struct ConnectionTests {
         let connection = try Connection(conninfo: try testServerConninfo(adding: [("application_name", "from-string")]), applicationName: name)
         let observer = try Connection(conninfo: server)
         let row = try observer.query(
-            "SELECT application_name FROM pg_stat_activity WHERE pid = $1::int", [String(connection.backendPID)])
+            "SELECT application_name FROM pg_stat_activity WHERE pid = $1::int", [.integer(Int(connection.backendPID))])
         #expect(row[0, "application_name"] == name)
         #expect(connection.parameterStatus("application_name") == name)
     }

@@ -95,5 +95,5 @@ struct NoticeTests {
 func recordBogusCollationVersion(for conninfo: String) throws {
     let database = try #require(ConnInfo.parse(conninfo).first { $0.keyword == "dbname" }?.value)
     let admin = try Connection(conninfo: try testServerConninfo())
-    try admin.query("UPDATE pg_database SET datcollversion = 'bogus' WHERE datname = $1", [database])
+    try admin.query("UPDATE pg_database SET datcollversion = 'bogus' WHERE datname = $1", [.text(database)])
 }

@@ -9,7 +9,7 @@ struct QueryTests {
         let injection = "'); DROP TABLE pg_class; --"
         let result = try connection.query(
             "SELECT $1::text AS a, $2::text AS b, $3::int + 1 AS c, $4::text AS d, length($1) AS n",
-            ["héllo wörld 🐘", nil, "41", injection])
+            ["héllo wörld 🐘", nil, "41", .text(injection)])
         #expect(result.columns == ["a", "b", "c", "d", "n"])
         #expect(result.count == 1)
         #expect(result[0, "a"] == "héllo wörld 🐘")
@@ -186,5 +186,55 @@ struct QueryTests {
             #expect(try connection.query("SELECT body FROM notes")[0, "body"] == "naïve café – 日本語 🐘")
             #expect(try connection.query("SELECT 'a''b' AS v")[0, "v"] == "a'b")
         }
+    }
+}
+
+@Suite("transactions and typed parameters", .serialized)
+struct TransactionTests {
+    @Test("withTransaction commits the body, rolls back a failing one, and tells BEGIN, body and COMMIT failures apart")
+    func withTransaction() throws {
+        let connection = try Connection(conninfo: try testServerConninfo())
+        defer { connection.close() }
+        try connection.execute("CREATE TEMP TABLE t (id int PRIMARY KEY, note text, flag boolean, tags text[])")
+        try connection.withTransaction { () throws(PostgresError) in
+            try connection.query("INSERT INTO t VALUES ($1::integer, $2, $3::boolean, $4::text[])",
+                                 [1, "it's", true, .textArray(["a", "b\"c"])])
+        }
+        let row = try #require(try connection.query("SELECT id, note, flag, tags FROM t").records.first)
+        #expect(row.integer("id") == 1 && row["note"] == "it's" && row.boolean("flag") == true)
+        #expect(row["tags"] == #"{a,"b\"c"}"#)
+
+        do {
+            try connection.withTransaction { () throws(PostgresError) in
+                try connection.query("INSERT INTO t (id) VALUES (2)")
+                try connection.query("INSERT INTO t (id) VALUES ($1::integer)", [.integer(1)])
+            }
+            Issue.record("the duplicate key succeeded")
+        } catch {
+            guard case .body(let failure) = error else { Issue.record("\(error)"); return }
+            #expect(failure.sqlState == .uniqueViolation)
+        }
+        #expect(connection.transactionStatus == .idle)
+        #expect(try connection.query("SELECT count(*) AS n FROM t")[0, "n"] == "1")
+    }
+
+    @Test("a deferred constraint fails at COMMIT, reported as a commit failure with nothing committed")
+    func commitFailure() throws {
+        let connection = try Connection(conninfo: try testServerConninfo())
+        defer { connection.close() }
+        try connection.execute("""
+            CREATE TEMP TABLE d (id int PRIMARY KEY, parent int REFERENCES d (id) DEFERRABLE INITIALLY DEFERRED)
+            """)
+        do {
+            try connection.withTransaction { () throws(PostgresError) in
+                try connection.query("INSERT INTO d VALUES (1, 42)")
+            }
+            Issue.record("the dangling reference committed")
+        } catch {
+            guard case .commit(let failure) = error else { Issue.record("\(error)"); return }
+            #expect(failure.sqlState == .foreignKeyViolation)
+        }
+        #expect(connection.transactionStatus == .idle)
+        #expect(try connection.query("SELECT count(*) AS n FROM d")[0, "n"] == "0")
     }
 }

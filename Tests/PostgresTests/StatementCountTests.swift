@@ -44,7 +44,7 @@ struct StatementCountTests {
         #expect(victim.checkAlive())
         #expect(try victim.query("SELECT 1 AS one")[0, "one"] == "1")
         #expect(victim.checkAlive())
-        let terminated = try admin.query("SELECT pg_terminate_backend($1::int, 5000) AS done", [String(victim.backendPID)])
+        let terminated = try admin.query("SELECT pg_terminate_backend($1::int, 5000) AS done", [.integer(Int(victim.backendPID))])
         #expect(terminated[0, "done"] == "t")
         #expect(!victim.checkAlive())
         #expect(!victim.isOpen)

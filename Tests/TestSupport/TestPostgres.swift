@@ -49,7 +49,7 @@ public enum TestPostgres {
 
     /// Runs `sql` on database `name` and returns the rows.
     @discardableResult
-    public static func query(_ name: String, _ sql: String, _ parameters: [String?] = []) throws -> [[String?]] {
+    public static func query(_ name: String, _ sql: String, _ parameters: [SQLParameter] = []) throws -> [[String?]] {
         let connection = try Connection(conninfo: try conninfo(database: name), applicationName: "orchestrate tests")
         defer { connection.close() }
         return try connection.query(sql, parameters).rows.map { Array($0) }

@@ -26,12 +26,12 @@ struct Audit: ProjectCommand {
     /// The events as aligned columns: time, action, outcome, revision (`-` when the event has none), who, commit and
     /// duration; the message on the lines below. Widths come from the events shown, so nothing is cut.
     static func lines(_ events: [LedgerEvent]) -> [String] {
-        let actionWidth = events.map(\.action.count).max() ?? 0
-        let outcomeWidth = events.map(\.outcome.count).max() ?? 0
+        let actionWidth = events.map(\.action.rawValue.count).max() ?? 0
+        let outcomeWidth = events.map(\.outcome.rawValue.count).max() ?? 0
         let revisionWidth = events.map { ($0.revision ?? "-").count }.max() ?? 0
         func pad(_ text: String, _ width: Int) -> String { text.padding(toLength: max(width, text.count), withPad: " ", startingAt: 0) }
         return events.map { event in
-            var line = "\(event.at)  \(pad(event.action, actionWidth))  \(pad(event.outcome, outcomeWidth))  "
+            var line = "\(event.at)  \(pad(event.action.rawValue, actionWidth))  \(pad(event.outcome.rawValue, outcomeWidth))  "
                 + "\(pad(event.revision ?? "-", revisionWidth))  by \(event.osUser ?? event.databaseUser)\(event.host.map { "@" + $0 } ?? "")"
             if let commit = event.gitCommit { line += " commit \(commit.prefix(7))" }
             if let ms = event.durationMilliseconds { line += " (\(Console.formatDuration(ms)))" }

@@ -98,22 +98,16 @@ final class EnvironmentLock {
               AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
               AND l.classid = $1::oid AND l.objid = $2::oid
             LIMIT 1
-            """, [classID, objectID])
+            """, [.text(classID), .text(objectID)])
         guard let row = result.rows.first, let pid = row[0].flatMap({ Int32($0) }) else { return nil }
         var holder = LockHolder(pid: pid, applicationName: row[1] ?? "", databaseUser: row[2] ?? "",
                                 clientAddress: row[3], since: row[4] ?? "")
-        if let ledgerSchema {
-            let quoted = try connection.quoteIdentifier(ledgerSchema)
-            let event = try connection.query("""
-                SELECT command, os_user, host, git_commit FROM \(quoted).events
-                WHERE lock_pid = $1::integer AND at >= $2::timestamptz ORDER BY id DESC LIMIT 1
-                """, [String(pid), row[5]])
-            if let found = event.rows.first {
-                holder.command = found[0]
-                holder.osUser = found[1]
-                holder.host = found[2]
-                holder.gitCommit = found[3]
-            }
+        if let ledgerSchema,
+           let event = try Ledger(connection: connection, schema: ledgerSchema).lastEvent(lockPID: pid, since: row[5]) {
+            holder.command = event.command
+            holder.osUser = event.osUser
+            holder.host = event.host
+            holder.gitCommit = event.gitCommit
         }
         return holder
     }

@@ -53,7 +53,7 @@ enum OrphanedWork {
         guard let orphans = try? find(on: connection), !orphans.isEmpty else { return }
         for orphan in orphans {
             progress(.notice("environment `\(environment.name)`: ending server process \(orphan.pid) (\(orphan.applicationName), \(orphan.state) since \(orphan.runningSince)): the run it belonged to is gone, and its statement would keep its locks"))
-            let ended = (try? connection.query("SELECT pg_terminate_backend($1::integer)", [String(orphan.pid)]))?
+            let ended = (try? connection.query("SELECT pg_terminate_backend($1::integer)", [.integer(Int(orphan.pid))]))?
                 .rows.first?.first == "t"
             guard ended else {
                 progress(.warning("environment `\(environment.name)`: cannot end server process \(orphan.pid) (needs the same database role or pg_signal_backend); revisions may wait for its locks"))
@@ -61,7 +61,7 @@ enum OrphanedWork {
             }
             let deadline = Date().addingTimeInterval(wait)
             while Date() < deadline, Interruption.signal == nil {
-                let alive = (try? connection.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1::integer", [String(orphan.pid)]))?
+                let alive = (try? connection.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1::integer", [.integer(Int(orphan.pid))]))?
                     .count ?? 0
                 if alive == 0 { break }
                 Thread.sleep(forTimeInterval: 0.05)

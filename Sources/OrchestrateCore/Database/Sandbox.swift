@@ -116,7 +116,7 @@ public struct Sandbox: Sendable {
         }
         defer { connection.close() }
         do {
-            let existing = try connection.query("SELECT 1 FROM pg_database WHERE datname = $1", [name])
+            let existing = try connection.query("SELECT 1 FROM pg_database WHERE datname = $1", [.text(name)])
             if existing.count > 0 { return }
             try connection.execute("CREATE DATABASE \(try connection.quoteIdentifier(name))")
         } catch let error where error.sqlState == .duplicateDatabase || error.sqlState == .uniqueViolation {

@@ -67,11 +67,11 @@ enum GitProvenance {
 enum BranchGate {
     /// `check(files:environment:projectRoot:)`, with a refusal also written to the session's event log.
     static func check(files: [MigrationFile], environment: EnvironmentConfig, projectRoot: String,
-                      session: EnvironmentSession, action: String) throws(OrchestrateError) {
+                      session: EnvironmentSession, action: RunAction) throws(OrchestrateError) {
         do {
             try check(files: files, environment: environment, projectRoot: projectRoot)
         } catch {
-            session.recordQuietly(action: action, outcome: error.category == .policy ? "refused" : "failed",
+            session.recordQuietly(action: action, outcome: error.category == .policy ? .refused : .failed,
                                   message: String(error.message.prefix(2000)))
             throw error
         }

@@ -45,7 +45,7 @@ public struct SchemaSnapshot: Sendable, Equatable, Codable {
 
     /// Reads the snapshot of the connection's database, leaving out `excludedSchemas`.
     static func read(from connection: Connection, excludedSchemas: [String]) throws(PostgresError) -> SchemaSnapshot {
-        let excluded = Ledger.arrayLiteral(excludedSchemas)
+        let excluded = SQLParameter.textArray(excludedSchemas)
         var objects: [String: String] = [:]
         for query in queries {
             for row in try connection.query(query, [excluded]).rows {

@@ -1,18 +1,18 @@
 import Postgres
 
 extension EnvironmentSession {
-    /// Runs `statements` on the lock connection in one transaction: a ledger change and its event commit together,
+    /// Runs `commands` on the lock connection in one transaction: a ledger change and its event commit together,
     /// or neither does. `failure` names what could not be done ("cannot freeze").
-    func ledgerTransaction(_ statements: (sql: String, parameters: [String?])...,
-                           failure: String) throws(OrchestrateError) {
+    func ledgerTransaction(_ commands: SQLCommand..., failure: String) throws(OrchestrateError) {
         let connection = lockConnection
-        do throws(PostgresError) {
-            try connection.execute("BEGIN")
-            for statement in statements { try connection.query(statement.sql, statement.parameters) }
-            try connection.execute("COMMIT")
+        do throws(TransactionError<PostgresError>) {
+            try connection.withTransaction { () throws(PostgresError) in
+                for command in commands { try command.run(on: connection) }
+            }
         } catch {
-            if connection.isOpen, connection.transactionStatus != .idle { _ = try? connection.execute("ROLLBACK") }
-            throw .operation("environment `\(environment.name)`: \(failure): \(error.description); nothing was changed")
+            var failed = OrchestrateError.operation("environment `\(environment.name)`: \(failure): \(error.summary); nothing was changed")
+            failed.detail = error.postgresError?.detail
+            throw failed
         }
     }
 }

@@ -87,7 +87,7 @@ final class EnvironmentSession {
                     throw ledger.failure(error, environment: environment)
                 }
                 if let freeze {
-                    RunRefusal.record(session, projectRoot: projectRoot, outcome: "refused",
+                    RunRefusal.record(session, projectRoot: projectRoot, outcome: .refused,
                                       message: "environment is frozen: \(freeze.reason)")
                     throw .locked("environment `\(environment.name)` is \(freeze.summary)",
                                   hint: "`orchestrate unlock \(environment.name)` thaws it, once the reason no longer holds")
@@ -165,7 +165,7 @@ final class EnvironmentSession {
     /// connection, and alive even when the work connection was killed), or on the work connection when the lock
     /// connection is gone and the work connection is idle. Failures to record are swallowed: the caller is already
     /// reporting an error.
-    func recordQuietly(action: String, revision: String? = nil, outcome: String, message: String? = nil,
+    func recordQuietly(action: RunAction, revision: String? = nil, outcome: EventOutcome, message: String? = nil,
                        durationMilliseconds: Int? = nil) {
         let event = NewEvent(run: run, action: action, revision: revision, outcome: outcome, message: message,
                              durationMilliseconds: durationMilliseconds)
@@ -177,7 +177,7 @@ final class EnvironmentSession {
     }
 
     /// Appends an event, failing loudly.
-    func record(action: String, revision: String? = nil, outcome: String, message: String? = nil,
+    func record(action: RunAction, revision: String? = nil, outcome: EventOutcome, message: String? = nil,
                 durationMilliseconds: Int? = nil) throws(OrchestrateError) {
         let event = NewEvent(run: run, action: action, revision: revision, outcome: outcome, message: message,
                              durationMilliseconds: durationMilliseconds)

@@ -99,7 +99,7 @@ extension Orchestrator {
         let session = try EnvironmentSession.open(environment, projectRoot: project.root, command: "verify",
                                                   actor: actor, provenance: nil, progress: progress)
         defer { session.close() }
-        let executor = RevisionExecutor(session: session, action: "verify")
+        let executor = RevisionExecutor(session: session, action: .verify)
         func snapshot() throws(OrchestrateError) -> SchemaSnapshot {
             let work = try session.work()
             do throws(PostgresError) {

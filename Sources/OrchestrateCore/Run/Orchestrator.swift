@@ -27,7 +27,7 @@ public final class Orchestrator: Sendable {
     public func upgrade(_ name: String, to target: Target = .head,
                         options: RunOptions = RunOptions()) throws(OrchestrateError) -> RunReport {
         let context = try upgradeContext(name, to: target)
-        return try locked(context.environment, action: "upgrade", isFirstStage: true) { (applied, _) throws(OrchestrateError) in
+        return try locked(context.environment, action: .upgrade, isFirstStage: true) { (applied, _) throws(OrchestrateError) in
             try prepareUpgrade(context, applied: applied, options: options)
         }
     }
@@ -36,8 +36,8 @@ public final class Orchestrator: Sendable {
     /// which may record a refusal with its revision through its second argument; any other refusal is recorded
     /// here), the git provenance, then the execution.
     private func locked(
-        _ environment: EnvironmentConfig, action: String, isFirstStage: Bool,
-        prepare: ([AppliedRevision], (String?, String, String) -> Void) throws(OrchestrateError) -> PreparedRun
+        _ environment: EnvironmentConfig, action: RunAction, isFirstStage: Bool,
+        prepare: ([AppliedRevision], (String?, EventOutcome, String) -> Void) throws(OrchestrateError) -> PreparedRun
     ) throws(OrchestrateError) -> RunReport {
         let session = try EnvironmentSession.open(environment, projectRoot: project.root, command: "\(action) \(environment.name)",
                                                   actor: actor, provenance: nil, progress: progress)
@@ -114,7 +114,7 @@ public final class Orchestrator: Sendable {
         }
         let files = plan.revisions.compactMap { migrations.files[$0] }
         try BranchGate.check(files: files, environment: context.environment, projectRoot: project.root)
-        return try PreparedRun(action: "upgrade", environment: context.environment, source: nil, plan: plan,
+        return try PreparedRun(action: .upgrade, environment: context.environment, source: nil, plan: plan,
                                items: files.map { .apply($0, promotedFrom: nil) }, options: options)
     }
 
@@ -124,7 +124,7 @@ public final class Orchestrator: Sendable {
     public func promote(_ name: String, to target: Target = .head,
                         options: RunOptions = RunOptions()) throws(OrchestrateError) -> RunReport {
         let context = try promoteContext(name, to: target)
-        return try locked(context.environment, action: "promote", isFirstStage: false) { (applied, refused) throws(OrchestrateError) in
+        return try locked(context.environment, action: .promote, isFirstStage: false) { (applied, refused) throws(OrchestrateError) in
             try preparePromote(context, applied: applied, options: options, refused: refused)
         }
     }
@@ -181,7 +181,7 @@ public final class Orchestrator: Sendable {
     /// Decides a promote; `refused(revision, outcome, message)` records a refusal of one revision (an edited file)
     /// where there is an event log, and the caller records any other.
     func preparePromote(_ context: PromoteContext, applied: [AppliedRevision], options: RunOptions,
-                        refused: (String?, String, String) -> Void = { _, _, _ in }) throws(OrchestrateError) -> PreparedRun {
+                        refused: (String?, EventOutcome, String) -> Void = { _, _, _ in }) throws(OrchestrateError) -> PreparedRun {
         let name = context.environment.name
         let sourceName = context.sourceName
         let migrations = context.migrations
@@ -198,7 +198,7 @@ public final class Orchestrator: Sendable {
         for revision in plan.revisions {
             guard let file = migrations.files[revision], let row = sourceByID[revision] else { continue }
             if file.checksum != row.checksum {
-                refused(revision, "refused", "file edited after it was applied to \(sourceName)")
+                refused(revision, .refused, "file edited after it was applied to \(sourceName)")
                 throw .policy(
                     "\(file.path) differs from what `\(sourceName)` ran (checksum \(row.checksum.prefix(12)) there, \(file.checksum.prefix(12)) in the file): revision \(revision) was edited after it was applied, so promoting it would not promote what was tested",
                     hint: "restore the file as `\(sourceName)` ran it, or, if the edit is harmless, `orchestrate repair \(sourceName) \(revision) --reason TEXT` to accept it there first")
@@ -206,7 +206,7 @@ public final class Orchestrator: Sendable {
             files.append(file)
         }
         try BranchGate.check(files: files, environment: context.environment, projectRoot: project.root)
-        return try PreparedRun(action: "promote", environment: context.environment, source: sourceName, plan: plan,
+        return try PreparedRun(action: .promote, environment: context.environment, source: sourceName, plan: plan,
                                items: files.map { .apply($0, promotedFrom: sourceName) }, options: options)
     }
 
@@ -228,7 +228,7 @@ public final class Orchestrator: Sendable {
             prepared = try prepareDowngrade(environment, applied: try readApplied(session), ledger: session.ledger,
                                             to: target, steps: steps, options: options)
         } catch {
-            recordRefusal(session, action: "downgrade", error)
+            recordRefusal(session, action: .downgrade, error)
             throw error
         }
         try readProvenance(session, prepared, isFirstStage: project.pipeline?.isFirstStage(name) ?? true)
@@ -273,7 +273,7 @@ public final class Orchestrator: Sendable {
             guard let row = rows[revision], let down = sql[revision]?.down else { return nil }
             return .revert(row, down: down, displayPath: "\(name) ledger: \(revision) (down)")
         }
-        return try PreparedRun(action: "downgrade", environment: environment, source: nil, plan: plan, items: items,
+        return try PreparedRun(action: .downgrade, environment: environment, source: nil, plan: plan, items: items,
                                options: options)
     }
 
@@ -295,15 +295,14 @@ public final class Orchestrator: Sendable {
             throw session.ledger.failure(error, environment: environment)
         }
         if let existing {
-            recordRefusal(session, action: "lock", outcome: "refused", message: "already \(existing.summary)")
+            recordRefusal(session, action: .lock, outcome: .refused, message: "already \(existing.summary)")
             throw .locked("environment `\(name)` is already \(existing.summary)",
                           hint: "`orchestrate unlock \(name)` first to change the reason")
         }
         // The freeze and its event commit together, or neither does.
         try session.ledgerTransaction(
-            ("INSERT INTO \(session.ledger.table("freezes")) (os_user, host, git_commit, reason) VALUES ($1, $2, $3, $4)",
-             [actor.osUser, actor.host, session.run.git?.commit, reason]),
-            session.ledger.eventInsert(NewEvent(run: session.run, action: "lock", outcome: "frozen", message: reason)),
+            session.ledger.freezeInsert(run: session.run, reason: reason),
+            session.ledger.eventInsert(NewEvent(run: session.run, action: .lock, outcome: .frozen, message: reason)),
             failure: "cannot freeze")
     }
 
@@ -321,8 +320,8 @@ public final class Orchestrator: Sendable {
         guard let existing else { return nil }
         // The thaw and its event commit together, or neither does.
         try session.ledgerTransaction(
-            ("DELETE FROM \(session.ledger.table("freezes"))", []),
-            session.ledger.eventInsert(NewEvent(run: session.run, action: "unlock", outcome: "thawed",
+            session.ledger.freezeDelete(),
+            session.ledger.eventInsert(NewEvent(run: session.run, action: .unlock, outcome: .thawed,
                                                 message: "was: \(existing.reason)")),
             failure: "cannot unlock")
         return existing
@@ -340,7 +339,7 @@ public final class Orchestrator: Sendable {
             progress(.notice("environment `\(name)`: nothing to do"))
             return RunReport(environment: name, action: action, steps: [], gitCommit: session.run.git?.commit)
         }
-        try session.record(action: action, outcome: "started", message: prepared.startedMessage)
+        try session.record(action: action, outcome: .started, message: prepared.startedMessage)
         do {
             let executor = RevisionExecutor(session: session, action: action)
             let steps: [RunReport.Step]
@@ -351,11 +350,11 @@ public final class Orchestrator: Sendable {
             } else {
                 steps = try Self.run(prepared.items, on: executor)
             }
-            session.recordQuietly(action: action, outcome: "succeeded", message: "\(steps.count) revision(s)",
+            session.recordQuietly(action: action, outcome: .succeeded, message: "\(steps.count) revision(s)",
                                   durationMilliseconds: elapsed(since: started))
             return RunReport(environment: name, action: action, steps: steps, gitCommit: session.run.git?.commit)
         } catch {
-            session.recordQuietly(action: action, outcome: error.category == .interrupted ? "interrupted" : "failed",
+            session.recordQuietly(action: action, outcome: error.category == .interrupted ? .interrupted : .failed,
                                   message: String(error.message.prefix(2000)), durationMilliseconds: elapsed(since: started))
             throw error
         }
@@ -368,16 +367,16 @@ public final class Orchestrator: Sendable {
                 switch item {
                 case .apply(let file, let promotedFrom):
                     let ms = try executor.apply(file, promotedFrom: promotedFrom)
-                    steps.append(.init(revision: file.revision, direction: "up", milliseconds: ms))
+                    steps.append(.init(revision: file.revision, direction: .up, milliseconds: ms))
                 case .revert(let row, let down, let displayPath):
                     let ms = try executor.revert(row, down: down, displayPath: displayPath)
-                    steps.append(.init(revision: row.revision, direction: "down", milliseconds: ms))
+                    steps.append(.init(revision: row.revision, direction: .down, milliseconds: ms))
                 }
             }
         } catch var error {
             // Each revision committed on its own: say which ones this run completed before it stopped.
             if !steps.isEmpty, !executor.insideBatch {
-                let verb = steps[0].direction == "up" ? "applied" : "reverted"
+                let verb = steps[0].direction == .up ? "applied" : "reverted"
                 error.message += "\n\(steps.count) revision(s) before it were \(verb) by this run and stay \(verb): \(steps.map(\.revision).joined(separator: ", "))"
             }
             throw error

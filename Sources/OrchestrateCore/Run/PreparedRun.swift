@@ -60,7 +60,7 @@ struct PreparedRun {
     }
 
     /// `upgrade`, `promote` or `downgrade`.
-    var action: String
+    var action: RunAction
     var environment: EnvironmentConfig
     /// The source stage of a promote.
     var source: String?
@@ -70,7 +70,7 @@ struct PreparedRun {
     var singleTransaction: Bool
 
     /// Makes a prepared run, refusing a single transaction over a non-transactional revision before anything runs.
-    init(action: String, environment: EnvironmentConfig, source: String?, plan: Plan, items: [Item],
+    init(action: RunAction, environment: EnvironmentConfig, source: String?, plan: Plan, items: [Item],
          options: RunOptions) throws(OrchestrateError) {
         self.action = action
         self.environment = environment

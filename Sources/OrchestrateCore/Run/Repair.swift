@@ -107,13 +107,13 @@ extension Orchestrator {
             decision = try RepairDecision.decide(row: row, file: files.files[row.revision], settlement: settlement,
                                                  environment: name)
         } catch {
-            recordRefusal(session, action: "repair", error)
+            recordRefusal(session, action: .repair, error)
             throw error
         }
         var report = RepairReport(environment: name, revision: row.revision, outcome: "unchanged", oldChecksum: row.checksum,
                                   newChecksum: nil, reason: reason)
-        let table = session.ledger.table("revisions")
-        var statements: [(sql: String, parameters: [String?])] = []
+        let ledger = session.ledger
+        var statements: [SQLCommand] = []
         let message: String
         switch decision {
         case .nothingToDo:
@@ -121,8 +121,7 @@ extension Orchestrator {
             return report
         case .acceptFile(let old, let new):
             let file = files.files[row.revision]!
-            statements.append(("UPDATE \(table) SET checksum = $2, up_sql = $3, down_sql = $4, transactional = $5::boolean WHERE revision = $1",
-                               [row.revision, file.checksum, file.up, file.down, file.transactional ? "true" : "false"]))
+            statements.append(ledger.acceptFile(file))
             report.outcome = "accepted"
             report.newChecksum = new
             message = "accepted the edited \(file.path): checksum \(old) -> \(new); reason: \(reason)"
@@ -131,28 +130,26 @@ extension Orchestrator {
             do throws(PostgresError) { up = try session.ledger.sql(of: [row.revision])[row.revision]?.up ?? "" } catch {
                 throw session.ledger.failure(error, environment: environment)
             }
-            let count = String(SQLSplitter.split(up).count)
-            statements.append(("UPDATE \(table) SET state = 'applied', statements_total = $2::integer, statements_done = $2::integer WHERE revision = $1",
-                               [row.revision, count]))
+            statements.append(ledger.settleApplied(row.revision, statements: SQLSplitter.split(up).count))
             report.outcome = "applied"
             message = "marked applied (was \(row.state == .running ? "interrupted while applying" : "interrupted while reverting") at statement \((row.statementsDone ?? 0) + 1) of \(row.statementsTotal ?? 0)); reason: \(reason)"
         case .markReverted:
-            statements.append(("DELETE FROM \(table) WHERE revision = $1", [row.revision]))
+            statements.append(ledger.deleteRevision(row.revision))
             report.outcome = "reverted"
             message = "marked reverted, its ledger row removed (was \(row.state == .running ? "interrupted while applying" : "interrupted while reverting") at statement \((row.statementsDone ?? 0) + 1) of \(row.statementsTotal ?? 0)); reason: \(reason)"
         }
-        let event = session.ledger.eventInsert(NewEvent(run: session.run, action: "repair", revision: row.revision,
-                                                        outcome: report.outcome, message: message))
-        statements.append(event)
+        statements.append(ledger.eventInsert(NewEvent(run: session.run, action: .repair, revision: row.revision,
+                                                      outcome: EventOutcome(rawValue: report.outcome), message: message)))
         let work = try session.work()
-        do throws(PostgresError) {
-            try work.execute("BEGIN")
-            for statement in statements { try work.query(statement.sql, statement.parameters) }
-            try work.execute("COMMIT")
+        do throws(TransactionError<PostgresError>) {
+            try work.withTransaction { () throws(PostgresError) in
+                for statement in statements { try statement.run(on: work) }
+            }
         } catch {
-            if work.isOpen, work.transactionStatus != .idle { _ = try? work.execute("ROLLBACK") }
-            session.recordQuietly(action: "repair", revision: row.revision, outcome: "failed", message: error.description)
-            throw .operation("environment `\(name)`: cannot repair \(row.revision): \(error.description); nothing was changed")
+            session.recordQuietly(action: .repair, revision: row.revision, outcome: .failed, message: error.summary)
+            var failure = OrchestrateError.operation("environment `\(name)`: cannot repair \(row.revision): \(error.summary); nothing was changed")
+            failure.detail = error.postgresError?.detail
+            throw failure
         }
         return report
     }

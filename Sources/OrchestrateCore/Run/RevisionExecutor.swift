@@ -11,11 +11,11 @@ import Postgres
 /// revisions open no transaction of their own and the whole batch is retried as one.
 struct RevisionExecutor {
     let session: EnvironmentSession
-    let action: String
+    let action: RunAction
     /// True inside `batch`: the revisions share the batch's transaction.
     private(set) var insideBatch = false
 
-    init(session: EnvironmentSession, action: String) {
+    init(session: EnvironmentSession, action: RunAction) {
         self.session = session
         self.action = action
     }
@@ -71,12 +71,12 @@ struct RevisionExecutor {
         var result: T?
         let source = SQLSource(revision: "(single transaction)", path: environment.path)
         try withLockRetries(revision: "the single transaction of \(count) revision(s)") { () throws(OrchestrateError) in
-            try checkInterrupt(source: source, direction: action, progress: nil)
+            try checkInterrupt(source: source, direction: action.rawValue, progress: nil)
             let work = try session.work()
             do throws(PostgresError) {
                 try work.execute("BEGIN")
             } catch {
-                throw failure(source: source, direction: action, error: error, sql: nil, sqlStartLine: 1)
+                throw failure(source: source, direction: action.rawValue, error: error, sql: nil, sqlStartLine: 1)
             }
             do throws(OrchestrateError) {
                 result = try body(inner)
@@ -87,12 +87,12 @@ struct RevisionExecutor {
                 }
                 throw error
             }
-            try checkLock(source: source, direction: action, progress: nil)
+            try checkLock(source: source, direction: action.rawValue, progress: nil)
             do throws(PostgresError) {
                 try work.execute("COMMIT")
             } catch {
                 rollback()
-                var failed = failure(source: source, direction: action, error: error, sql: nil, sqlStartLine: 1)
+                var failed = failure(source: source, direction: action.rawValue, error: error, sql: nil, sqlStartLine: 1)
                 failed.hint = "the single transaction was rolled back at COMMIT: none of the \(count) revision(s) were applied"
                 throw failed
             }
@@ -179,7 +179,7 @@ struct RevisionExecutor {
                         try work.execute(text + "COMMIT")
                     } else {
                         for command in commands {
-                            try work.query(command.sql, command.parameters)
+                            try command.run(on: work)
                         }
                     }
                 } catch {
@@ -210,7 +210,7 @@ struct RevisionExecutor {
         guard work.transactionStatus == .inTransaction else {
             // The script ended our transaction itself (COMMIT/ROLLBACK inside the file): its effects may be
             // committed without a ledger row. Say so loudly; nothing more can be made atomic here.
-            session.recordQuietly(action: action, revision: source.revision, outcome: "failed",
+            session.recordQuietly(action: action, revision: source.revision, outcome: .failed,
                                   message: "the \(direction) SQL ended the transaction itself")
             throw .operation(
                 "\(source.path): revision \(source.revision) ended its own transaction (COMMIT or ROLLBACK in the \(direction) section); what it ran before that may be committed and is NOT recorded",
@@ -239,7 +239,7 @@ struct RevisionExecutor {
             text += " committed; it was rolled back: nothing of it remains"
             hint = "another session ended the lock connection (pg_terminate_backend, a server restart or idle_session_timeout); `orchestrate status \(environment.name)` shows what is applied; rerun when that is resolved"
         }
-        session.recordQuietly(action: action, revision: source.revision, outcome: "failed", message: text)
+        session.recordQuietly(action: action, revision: source.revision, outcome: .failed, message: text)
         throw .operation(text, hint: hint)
     }
 
@@ -276,7 +276,7 @@ struct RevisionExecutor {
             text += "; it was rolled back: nothing of it remains"
             hint = "rerun the command when you are ready"
         }
-        session.recordQuietly(action: action, revision: source.revision, outcome: "interrupted", message: text)
+        session.recordQuietly(action: action, revision: source.revision, outcome: .interrupted, message: text)
         return .interrupted(signal: signal, text, hint: hint)
     }
 
@@ -355,12 +355,11 @@ struct RevisionExecutor {
         } else if let failed {
             text += "\nin statement \(failed.index) of \(failed.total)"
         }
-        if let detail = error.detail { text += "\nDETAIL: \(detail)" }
         if let context = error.context, !context.isEmpty { text += "\nCONTEXT: \(context)" }
         if error.kind == .connectionLost {
             text += "\nthe connection to the database was lost"
         }
-        session.recordQuietly(action: action, revision: source.revision, outcome: "failed",
+        session.recordQuietly(action: action, revision: source.revision, outcome: .failed,
                               message: String(text.prefix(2000)))
         var hint = error.hint
         if let progress {
@@ -375,6 +374,8 @@ struct RevisionExecutor {
                 : "the revision was rolled back: nothing of it remains"
         }
         var result = OrchestrateError.operation(text, hint: hint)
+        // The event above records no DETAIL: it can quote row data. The terminal shows it.
+        result.detail = error.detail
         result.isLockTimeout = error.sqlState == .lockNotAvailable && progress == nil
         return result
     }

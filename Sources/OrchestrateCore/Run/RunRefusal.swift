@@ -6,12 +6,12 @@ import Postgres
 enum RunRefusal {
     /// The outcome an event records for a run stopped by `error` before it ran anything: `refused` for a policy,
     /// usage or freeze refusal, `locked out` when a lock could not be had, `failed` for a database or git failure.
-    static func outcome(of error: OrchestrateError) -> String {
+    static func outcome(of error: OrchestrateError) -> EventOutcome {
         switch error.category {
-        case .policy, .usage: return "refused"
-        case .locked: return "locked out"
-        case .operation: return "failed"
-        case .interrupted: return "interrupted"
+        case .policy, .usage: return .refused
+        case .locked: return .lockedOut
+        case .operation: return .failed
+        case .interrupted: return .interrupted
         }
     }
 
@@ -41,8 +41,8 @@ enum RunRefusal {
     /// Records on an open session that its run stopped before running anything, with the git commit it was
     /// attempted from; never fails (the caller is reporting the error that stopped it). `action` defaults to the
     /// session's command's.
-    static func record(_ session: EnvironmentSession, projectRoot: String, action: String? = nil,
-                       revision: String? = nil, outcome: String, message: String) {
+    static func record(_ session: EnvironmentSession, projectRoot: String, action: RunAction? = nil,
+                       revision: String? = nil, outcome: EventOutcome, message: String) {
         if session.run.git == nil {
             session.run.git = knownProvenance(projectRoot: projectRoot, environment: session.environment)
         }
@@ -56,20 +56,20 @@ enum RunRefusal {
     }
 
     /// The action of a command line: `promote` for `promote staging`.
-    static func action(of command: String) -> String {
-        command.split(separator: " ").first.map(String.init) ?? command
+    static func action(of command: String) -> RunAction {
+        RunAction(command: command)
     }
 }
 
 extension Orchestrator {
     /// Records on `session` that `action` stopped with `error` before running anything (see `RunRefusal`).
-    func recordRefusal(_ session: EnvironmentSession, action: String, revision: String? = nil, _ error: OrchestrateError) {
+    func recordRefusal(_ session: EnvironmentSession, action: RunAction, revision: String? = nil, _ error: OrchestrateError) {
         RunRefusal.record(session, projectRoot: project.root, action: action, revision: revision,
                           outcome: RunRefusal.outcome(of: error), message: error.message)
     }
 
     /// Records a refusal with an explicit outcome and message.
-    func recordRefusal(_ session: EnvironmentSession, action: String, revision: String? = nil, outcome: String,
+    func recordRefusal(_ session: EnvironmentSession, action: RunAction, revision: String? = nil, outcome: EventOutcome,
                        message: String) {
         RunRefusal.record(session, projectRoot: project.root, action: action, revision: revision, outcome: outcome,
                           message: message)

@@ -5,8 +5,8 @@ import Postgres
 /// The SQL script of a prepared run (`plan --sql`): what the run would send, in order, with transaction boundaries
 /// and ledger writes, for a DBA to review or to run by hand with psql.
 ///
-/// It is rendered from the same pieces the run executes (`SessionSettings`, `Ledger.migration`, `RevisionSteps`,
-/// `Ledger.commands`, `Ledger.eventInsert`), with parameters inlined as literals quoted by PQescapeLiteral, so the
+/// It is rendered from the same pieces the run executes (`SessionSettings`, `LedgerMigrations.script`,
+/// `RevisionSteps`, `Ledger.commands`, `Ledger.eventInsert`), with parameters inlined as literals quoted by PQescapeLiteral, so the
 /// plan and the run cannot drift apart. Like the run, it takes the environment lock first.
 struct RunScript {
     var prepared: PreparedRun
@@ -47,20 +47,18 @@ struct RunScript {
                 ? "-- The ledger does not exist yet: create it in schema \(ledger.schema) (layout version \(Ledger.currentVersion))."
                 : "-- Upgrade the ledger layout from version \(installed) to \(Ledger.currentVersion).")
             sql("BEGIN")
-            for version in (installed + 1)...Ledger.currentVersion {
-                lines.append(Ledger.migration(to: version, schema: ledger.quoted))
-            }
+            lines.append(LedgerMigrations.script(from: installed, schema: ledger.quoted))
             sql("COMMIT")
         } else {
             lines.append("")
             lines.append("-- Refuse a frozen environment, as the run would.")
-            sql("DO $orchestrate$ BEGIN IF EXISTS (SELECT FROM \(ledger.table("freezes"))) THEN RAISE EXCEPTION \(try quote("environment \(environment.name) is frozen: see orchestrate status \(environment.name)")); END IF; END $orchestrate$")
+            sql(ledger.refuseFrozen(message: try quote("environment \(environment.name) is frozen: see orchestrate status \(environment.name)")))
         }
 
         lines.append("")
-        let started = ledger.eventInsert(NewEvent(run: run, action: prepared.action, revision: nil, outcome: "started",
+        let started = ledger.eventInsert(NewEvent(run: run, action: prepared.action, revision: nil, outcome: .started,
                                                   message: prepared.startedMessage, durationMilliseconds: nil))
-        try command(SQLCommand(sql: started.sql, parameters: started.parameters))
+        try command(started)
         if prepared.singleTransaction {
             lines.append("")
             lines.append("-- One transaction for every revision: all of them land or none.")
@@ -92,9 +90,9 @@ struct RunScript {
             sql("COMMIT")
         }
         lines.append("")
-        let succeeded = ledger.eventInsert(NewEvent(run: run, action: prepared.action, revision: nil, outcome: "succeeded",
+        let succeeded = ledger.eventInsert(NewEvent(run: run, action: prepared.action, revision: nil, outcome: .succeeded,
                                                     message: "\(prepared.items.count) revision(s)", durationMilliseconds: nil))
-        try command(SQLCommand(sql: succeeded.sql, parameters: succeeded.parameters))
+        try command(succeeded)
         sql("DO $orchestrate$ BEGIN PERFORM pg_advisory_unlock(\(EnvironmentLock.key(schema: environment.ledgerSchema))); END $orchestrate$")
         return lines.joined(separator: "\n") + "\n"
     }

@@ -46,7 +46,7 @@ extension Ledger {
                                  WHERE n.nspname = $1)
               AND l.mode NOT IN ('AccessShareLock', 'RowShareLock', 'RowExclusiveLock')
             ORDER BY seconds DESC, l.pid
-            """, [schema])
+            """, [.text(schema)])
         return (0..<result.count).compactMap { row in
             guard let pid = result[row, "pid"].flatMap({ Int32($0) }) else { return nil }
             return TableLockHolder(
@@ -63,7 +63,7 @@ extension Ledger {
     func failure(_ error: PostgresError, environment: EnvironmentConfig,
                  doing: String = "cannot read the ledger") -> OrchestrateError {
         guard error.sqlState == .lockNotAvailable else {
-            return .operation("environment `\(environment.name)`: \(doing): \(error.description)")
+            return .operation("environment `\(environment.name)`: \(doing)", error)
         }
         let holders = (try? tableLockHolders()) ?? []
         let who = holders.isEmpty

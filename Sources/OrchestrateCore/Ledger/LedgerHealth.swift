@@ -1,4 +1,5 @@
 import Migrations
+import Postgres
 
 /// One kind of damage to an environment's ledger (rows deleted, duplicated or edited by hand), with what is wrong
 /// and the truthful way out; decided by `LedgerHealth.damage`.
@@ -39,20 +40,23 @@ public enum LedgerHealth {
     /// revisions that have a migration file to the parents it names, for exact repair SQL.
     public static func damage(rows: [AppliedRevision], versionRow: VersionRow, schema: String,
                               fileParents: [String: [String]] = [:]) -> [LedgerDamage] {
-        let table = quoteIdentifier(schema) + ".revisions"
+        let quotedSchema = quoteIdentifier(schema)
+        let table = RevisionsTable.table.qualified(quotedSchema)
+        let meta = LedgerSchema.meta.qualified(quotedSchema)
+        let restoreVersion = "INSERT INTO \(meta) (version) VALUES (1);"
         var found: [LedgerDamage] = []
         switch versionRow {
         case .present: break
         case .missing:
             found.append(LedgerDamage(
                 kind: .versionMissing, revisions: [],
-                problem: "the version row of \(quoteIdentifier(schema)).ledger_meta is missing, so the ledger's layout is unknown",
-                remedy: "a DBA restores it with `INSERT INTO \(quoteIdentifier(schema)).ledger_meta (version) VALUES (1);` (the next writing command brings the layout up to date; each step can run again)"))
+                problem: "the version row of \(meta) is missing, so the ledger's layout is unknown",
+                remedy: "a DBA restores it with `\(restoreVersion)` (the next writing command brings the layout up to date; each step can run again)"))
         case .tableMissing:
             found.append(LedgerDamage(
                 kind: .versionMissing, revisions: [],
-                problem: "the table \(quoteIdentifier(schema)).ledger_meta is missing, so the ledger's layout is unknown",
-                remedy: "a DBA restores it with `CREATE TABLE \(quoteIdentifier(schema)).ledger_meta (singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton), version integer NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), upgraded_at timestamptz NOT NULL DEFAULT now()); INSERT INTO \(quoteIdentifier(schema)).ledger_meta (version) VALUES (1);`"))
+                problem: "the table \(meta) is missing, so the ledger's layout is unknown",
+                remedy: "a DBA restores it with `\(LedgerSchema.meta.create(schema: quotedSchema, separator: " ")) \(restoreVersion)`"))
         }
 
         var byID: [String: AppliedRevision] = [:]
@@ -116,7 +120,7 @@ public enum LedgerHealth {
 
     /// `UPDATE … SET parents = … WHERE revision = …;`
     static func setParents(_ table: String, _ revision: String, _ parents: [String]) -> String {
-        "UPDATE \(table) SET parents = \(quoteLiteral(Ledger.arrayLiteral(parents)))::text[] WHERE revision = \(quoteLiteral(revision));"
+        "UPDATE \(table) SET parents = \(quoteLiteral(SQLParameter.arrayLiteral(parents)))::text[] WHERE revision = \(quoteLiteral(revision));"
     }
 
     /// An SQL identifier, quoted (for text shown to a DBA; the SQL orchestrate runs quotes through libpq).
