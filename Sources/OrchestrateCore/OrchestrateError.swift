@@ -32,6 +32,8 @@ public struct OrchestrateError: Error, Sendable, CustomStringConvertible {
     var isLockTimeout = false
     /// The signal that stopped the run, for `.interrupted`.
     public var signalNumber: Int32 = 2
+    /// The revision a refusal is about (an edited file on promote), for the event that records it.
+    public var revision: String?
 
     /// Makes an error of the given class.
     public init(_ category: Category, _ message: String, hint: String? = nil) {

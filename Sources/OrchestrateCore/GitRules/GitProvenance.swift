@@ -65,23 +65,21 @@ enum GitProvenance {
 
 /// The `branch = "…"` rule: a revision may be applied only if the commit that added its file is on that branch.
 enum BranchGate {
-    /// `check(files:environment:projectRoot:)`, with a refusal also written to the session's event log.
-    static func check(files: [MigrationFile], environment: EnvironmentConfig, projectRoot: String,
-                      session: EnvironmentSession, action: RunAction) throws(OrchestrateError) {
-        do {
-            try check(files: files, environment: environment, projectRoot: projectRoot)
-        } catch {
-            session.recordQuietly(action: action, outcome: error.category == .policy ? .refused : .failed,
-                                  message: String(error.message.prefix(2000)))
-            throw error
-        }
+    /// What git says about one file, for an environment that only takes revisions from its branch.
+    enum Fact: Sendable, Equatable {
+        /// The file is on the branch (same content at its tip, or added by a commit the branch reaches).
+        case onBranch
+        /// No commit added it: it is not committed.
+        case notCommitted
+        /// Added by this commit, which the branch does not reach.
+        case addedOffBranch(commit: String, summary: String)
     }
 
-    /// Refuses the first file whose adding commit is not reachable from the environment's branch (local, else
-    /// `origin/BRANCH`). Cheap when the branch tip already has the same file content.
-    static func check(files: [MigrationFile], environment: EnvironmentConfig,
-                      projectRoot: String) throws(OrchestrateError) {
-        guard let branch = environment.branch, !files.isEmpty else { return }
+    /// The facts `decide` needs about `files` (by path), read from git; nil for files that need no look-up. Throws
+    /// when the branch exists neither locally nor as `origin/BRANCH`, or git fails.
+    static func facts(files: [MigrationFile], environment: EnvironmentConfig,
+                      projectRoot: String) throws(OrchestrateError) -> [String: Fact] {
+        guard let branch = environment.branch, !files.isEmpty else { return [:] }
         do {
             let repository = try Repository.discover(from: projectRoot)
             let tip: ObjectID
@@ -94,28 +92,46 @@ enum BranchGate {
                     "environment `\(environment.name)` requires branch `\(branch)`, which exists neither locally nor as origin/\(branch)",
                     hint: "git fetch origin \(branch)")
             }
-            guard let head = try repository.head().commit else { return }
+            guard let head = try repository.head().commit else { return [:] }
             let prefix = GitProvenance.relativePrefix(projectRoot: projectRoot, workdir: repository.workdir)
             let onBranch = Dictionary(try repository.files(in: tip, directory: prefix + "migrations").map { ($0.path, $0.blob) },
                                       uniquingKeysWith: { a, _ in a })
             let atHead = Dictionary(try repository.files(in: head, directory: prefix + "migrations").map { ($0.path, $0.blob) },
                                     uniquingKeysWith: { a, _ in a })
+            var facts: [String: Fact] = [:]
             for file in files {
                 let path = prefix + file.path
-                if let blob = onBranch[path], blob == atHead[path] { continue }
+                // Cheap when the branch tip already has the same file content.
+                if let blob = onBranch[path], blob == atHead[path] { facts[file.path] = .onBranch; continue }
                 guard let adding = try repository.commitAdding(path: path, from: head) else {
-                    throw OrchestrateError.policy(
-                        "revision \(file.revision): \(file.path) is not committed, and `\(environment.name)` only takes revisions on branch `\(branch)`",
-                        hint: "commit it and merge it into \(branch) first")
+                    facts[file.path] = .notCommitted
+                    continue
                 }
-                if try !repository.isReachable(adding.id, from: tip) {
-                    throw OrchestrateError.policy(
-                        "revision \(file.revision) was added in commit \(adding.id.short) (\(adding.summary)), which is not on branch `\(branch)`; `\(environment.name)` only takes revisions from \(branch)",
-                        hint: "merge it into \(branch) first")
-                }
+                facts[file.path] = try repository.isReachable(adding.id, from: tip)
+                    ? .onBranch : .addedOffBranch(commit: adding.id.short, summary: adding.summary)
             }
+            return facts
         } catch {
             throw gitFailure(error)
+        }
+    }
+
+    /// Refuses the first file that `facts` says is not on the environment's branch. Pure.
+    static func decide(files: [MigrationFile], environment: EnvironmentConfig, facts: [String: Fact]) throws(OrchestrateError) {
+        guard let branch = environment.branch else { return }
+        for file in files {
+            switch facts[file.path] {
+            case .notCommitted?:
+                throw .policy(
+                    "revision \(file.revision): \(file.path) is not committed, and `\(environment.name)` only takes revisions on branch `\(branch)`",
+                    hint: "commit it and merge it into \(branch) first")
+            case .addedOffBranch(let commit, let summary)?:
+                throw .policy(
+                    "revision \(file.revision) was added in commit \(commit) (\(summary)), which is not on branch `\(branch)`; `\(environment.name)` only takes revisions from \(branch)",
+                    hint: "merge it into \(branch) first")
+            case .onBranch?, nil:
+                continue
+            }
         }
     }
 }

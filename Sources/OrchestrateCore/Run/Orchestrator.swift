@@ -27,30 +27,26 @@ public final class Orchestrator: Sendable {
     public func upgrade(_ name: String, to target: Target = .head,
                         options: RunOptions = RunOptions()) throws(OrchestrateError) -> RunReport {
         let context = try upgradeContext(name, to: target)
-        return try locked(context.environment, action: .upgrade, isFirstStage: true) { (applied, _) throws(OrchestrateError) in
+        return try locked(context.environment, action: .upgrade, isFirstStage: true) { (applied) throws(OrchestrateError) in
             try prepareUpgrade(context, applied: applied, options: options)
         }
     }
 
-    /// The shell of every applying run: the locked session, the decision over what the environment runs (`prepare`,
-    /// which may record a refusal with its revision through its second argument; any other refusal is recorded
-    /// here), the git provenance, then the execution.
+    /// The shell of every applying run: the locked session, the decision over what the environment runs (`prepare`;
+    /// a refusal it throws is recorded in the event log, with its revision when it names one), the git provenance,
+    /// then the execution.
     private func locked(
         _ environment: EnvironmentConfig, action: RunAction, isFirstStage: Bool,
-        prepare: ([AppliedRevision], (String?, EventOutcome, String) -> Void) throws(OrchestrateError) -> PreparedRun
+        prepare: ([AppliedRevision]) throws(OrchestrateError) -> PreparedRun
     ) throws(OrchestrateError) -> RunReport {
         let session = try EnvironmentSession.open(environment, projectRoot: project.root, command: "\(action) \(environment.name)",
                                                   actor: actor, provenance: nil, progress: progress)
         defer { session.close() }
-        var recorded = false
         let prepared: PreparedRun
         do throws(OrchestrateError) {
-            prepared = try prepare(try readApplied(session)) { revision, outcome, message in
-                recorded = true
-                recordRefusal(session, action: action, revision: revision, outcome: outcome, message: message)
-            }
+            prepared = try prepare(try readApplied(session))
         } catch {
-            if !recorded { recordRefusal(session, action: action, error) }
+            recordRefusal(session, action: action, error)
             throw error
         }
         try readProvenance(session, prepared, isFirstStage: isFirstStage)
@@ -94,28 +90,25 @@ public final class Orchestrator: Sendable {
                               target: try resolve(target, in: migrations.graph, environment: name))
     }
 
-    /// Decides an upgrade from what the environment runs; refuses anything that must not run.
+    /// The shell around `RunDecision.upgrade`: shows its warnings, then asks git whether the plan's files may come
+    /// to this environment (the branch gate).
     func prepareUpgrade(_ context: UpgradeContext, applied: [AppliedRevision],
                         options: RunOptions) throws(OrchestrateError) -> PreparedRun {
-        let name = context.environment.name
-        let migrations = context.migrations
-        try refuseInterrupted(applied, environment: name)
-        let plan: Plan
-        do throws(PlanError) {
-            plan = try Planner.upgrade(graph: migrations.graph, applied: Set(applied.map(\.revision)), to: context.target)
-                .first(options.steps)
-        } catch {
-            throw planError(error, environment: name)
+        let decided = try RunDecision.upgrade(environment: context.environment, migrations: context.migrations,
+                                              target: context.target, applied: applied, options: options)
+        for warning in decided.warnings { progress(.warning(warning)) }
+        try gate(decided.prepared)
+        return decided.prepared
+    }
+
+    /// The branch gate of a prepared run: git's facts about its files, judged by `BranchGate.decide`.
+    private func gate(_ prepared: PreparedRun) throws(OrchestrateError) {
+        let files = prepared.items.compactMap { item -> MigrationFile? in
+            if case .apply(let file, _) = item { return file } else { return nil }
         }
-        for row in applied {
-            if let file = migrations.files[row.revision], file.checksum != row.checksum {
-                progress(.warning("\(file.path) was edited after it was applied to `\(name)` (checksum \(row.checksum.prefix(12)) -> \(file.checksum.prefix(12))); later stages will refuse it until `orchestrate repair \(name) \(row.revision) --reason TEXT` or the edit is reverted"))
-            }
-        }
-        let files = plan.revisions.compactMap { migrations.files[$0] }
-        try BranchGate.check(files: files, environment: context.environment, projectRoot: project.root)
-        return try PreparedRun(action: .upgrade, environment: context.environment, source: nil, plan: plan,
-                               items: files.map { .apply($0, promotedFrom: nil) }, options: options)
+        guard prepared.environment.branch != nil, !files.isEmpty else { return }
+        let facts = try BranchGate.facts(files: files, environment: prepared.environment, projectRoot: project.root)
+        try BranchGate.decide(files: files, environment: prepared.environment, facts: facts)
     }
 
     // MARK: - promote
@@ -124,8 +117,8 @@ public final class Orchestrator: Sendable {
     public func promote(_ name: String, to target: Target = .head,
                         options: RunOptions = RunOptions()) throws(OrchestrateError) -> RunReport {
         let context = try promoteContext(name, to: target)
-        return try locked(context.environment, action: .promote, isFirstStage: false) { (applied, refused) throws(OrchestrateError) in
-            try preparePromote(context, applied: applied, options: options, refused: refused)
+        return try locked(context.environment, action: .promote, isFirstStage: false) { (applied) throws(OrchestrateError) in
+            try preparePromote(context, applied: applied, options: options)
         }
     }
 
@@ -178,36 +171,15 @@ public final class Orchestrator: Sendable {
                               sourceRunning: sourceRunning, target: resolvedTarget)
     }
 
-    /// Decides a promote; `refused(revision, outcome, message)` records a refusal of one revision (an edited file)
-    /// where there is an event log, and the caller records any other.
-    func preparePromote(_ context: PromoteContext, applied: [AppliedRevision], options: RunOptions,
-                        refused: (String?, EventOutcome, String) -> Void = { _, _, _ in }) throws(OrchestrateError) -> PreparedRun {
-        let name = context.environment.name
-        let sourceName = context.sourceName
-        let migrations = context.migrations
-        try refuseInterrupted(applied, environment: name)
-        let plan: Plan
-        do throws(PlanError) {
-            plan = try Planner.promote(graph: migrations.graph, applied: Set(applied.map(\.revision)),
-                                       sourceApplied: Set(context.sourceRunning.map(\.revision)), to: context.target)
-        } catch {
-            throw planError(error, environment: name, source: sourceName)
-        }
-        let sourceByID = Dictionary(context.sourceRunning.map { ($0.revision, $0) }, uniquingKeysWith: { a, _ in a })
-        var files: [MigrationFile] = []
-        for revision in plan.revisions {
-            guard let file = migrations.files[revision], let row = sourceByID[revision] else { continue }
-            if file.checksum != row.checksum {
-                refused(revision, .refused, "file edited after it was applied to \(sourceName)")
-                throw .policy(
-                    "\(file.path) differs from what `\(sourceName)` ran (checksum \(row.checksum.prefix(12)) there, \(file.checksum.prefix(12)) in the file): revision \(revision) was edited after it was applied, so promoting it would not promote what was tested",
-                    hint: "restore the file as `\(sourceName)` ran it, or, if the edit is harmless, `orchestrate repair \(sourceName) \(revision) --reason TEXT` to accept it there first")
-            }
-            files.append(file)
-        }
-        try BranchGate.check(files: files, environment: context.environment, projectRoot: project.root)
-        return try PreparedRun(action: .promote, environment: context.environment, source: sourceName, plan: plan,
-                               items: files.map { .apply($0, promotedFrom: sourceName) }, options: options)
+    /// The shell around `RunDecision.promote`, then the branch gate.
+    func preparePromote(_ context: PromoteContext, applied: [AppliedRevision],
+                        options: RunOptions) throws(OrchestrateError) -> PreparedRun {
+        let prepared = try RunDecision.promote(environment: context.environment, sourceName: context.sourceName,
+                                               migrations: context.migrations, sourceRunning: context.sourceRunning,
+                                               target: context.target, applied: applied, options: options,
+                                               isFirstStage: { self.project.pipeline?.isFirstStage($0) ?? false })
+        try gate(prepared)
+        return prepared
     }
 
     // MARK: - downgrade
@@ -235,46 +207,20 @@ public final class Orchestrator: Sendable {
         return try execute(session: session, prepared)
     }
 
-    /// Decides a downgrade from the ledger (its graph, and the down SQL it recorded).
+    /// The shell around `RunDecision.downgrade`: it reads the down SQL the ledger recorded for the plan, and the
+    /// migration files only to explain a target that exists but is not applied.
     func prepareDowngrade(_ environment: EnvironmentConfig, applied: [AppliedRevision], ledger: Ledger?, to target: Target?,
                           steps: Int?, options: RunOptions) throws(OrchestrateError) -> PreparedRun {
-        let name = environment.name
-        try refuseInterrupted(applied, environment: name)
-        let graph = try ledgerGraph(applied, environment: name)
-        let appliedIDs = Set(applied.map(\.revision))
-        let irreversible = Set(applied.filter { !$0.isReversible }.map(\.revision))
-        let plan: Plan
-        do throws(PlanError) {
-            if let steps {
-                plan = try Planner.downgrade(graph: graph, applied: appliedIDs, steps: steps, irreversible: irreversible)
-            } else {
-                var resolved = target ?? .base
-                if case .revision(let spec) = resolved {
-                    do throws(GraphError) { resolved = .revision(try graph.resolve(spec)) } catch {
-                        if let files = try? project.loadMigrations(), let id = try? files.graph.resolve(spec) {
-                            throw PlanError.targetNotApplied(id)
-                        }
-                        throw PlanError.graph(error)
-                    }
-                }
-                plan = try Planner.downgrade(graph: graph, applied: appliedIDs, to: resolved, irreversible: irreversible)
-            }
-        } catch {
-            throw planError(error, environment: name)
-        }
+        let plan = try RunDecision.downgradePlan(environment: environment, applied: applied, to: target, steps: steps,
+                                                 fileGraph: { (try? self.project.loadMigrations())?.graph })
         var sql: [String: (up: String, down: String?)] = [:]
         if let ledger {
             do throws(PostgresError) { sql = try ledger.sql(of: plan.revisions) } catch {
                 throw ledger.failure(error, environment: environment)
             }
         }
-        let rows = Dictionary(applied.map { ($0.revision, $0) }, uniquingKeysWith: { a, _ in a })
-        let items: [PreparedRun.Item] = plan.revisions.compactMap { revision in
-            guard let row = rows[revision], let down = sql[revision]?.down else { return nil }
-            return .revert(row, down: down, displayPath: "\(name) ledger: \(revision) (down)")
-        }
-        return try PreparedRun(action: .downgrade, environment: environment, source: nil, plan: plan, items: items,
-                               options: options)
+        return try RunDecision.downgrade(environment: environment, plan: plan, applied: applied,
+                                         downSQL: sql.mapValues(\.down), options: options)
     }
 
     // MARK: - freeze, thaw
@@ -405,21 +351,12 @@ public final class Orchestrator: Sendable {
     }
 
     func refuseInterrupted(_ applied: [AppliedRevision], environment: String) throws(OrchestrateError) {
-        guard let row = applied.first(where: { $0.state != .applied }) else { return }
-        let phase = row.state == .running ? "applying" : "reverting"
-        throw .policy(
-            "environment `\(environment)`: revision \(row.revision) was interrupted while \(phase), at statement \((row.statementsDone ?? 0) + 1) of \(row.statementsTotal ?? 0) (non-transactional)",
-            hint: "check the database, then `orchestrate repair \(environment) \(row.revision) --applied|--reverted --reason TEXT`")
+        try RunDecision.refuseInterrupted(applied, environment: environment)
     }
 
     /// The graph of what an environment's ledger records (for downgrades and orphans).
     func ledgerGraph(_ applied: [AppliedRevision], environment: String) throws(OrchestrateError) -> RevisionGraph {
-        do throws(GraphError) {
-            return try RevisionGraph(applied.map { RevisionNode(id: $0.revision, parents: $0.parents) })
-        } catch {
-            throw .operation("environment `\(environment)`: the ledger is inconsistent: \(error.description)",
-                             hint: "inspect \(environment)'s ledger (`orchestrate audit \(environment)`)")
-        }
+        try RunDecision.ledgerGraph(applied, environment: environment)
     }
 
     func resolve(_ target: Target, in graph: RevisionGraph, environment: String) throws(OrchestrateError) -> Target {
@@ -457,28 +394,7 @@ public final class Orchestrator: Sendable {
 
     /// A planner error as the user should see it.
     func planError(_ error: PlanError, environment: String, source: String? = nil) -> OrchestrateError {
-        switch error {
-        case .graph(.multipleHeads(let heads)):
-            return .usage("migrations/ has \(heads.count) heads (\(Listing.items(heads))); upgrading to `head` needs exactly one",
-                          hint: GraphError.multipleHeads(heads).explanation().fix + "; `--to REV` picks one for this run")
-        case .graph(let graphError):
-            let (message, fix) = graphError.explanation()
-            return .usage(message, hint: fix)
-        case .irreversible(let revisions):
-            return .policy("cannot downgrade `\(environment)`: \(revisions.joined(separator: ", ")) \(revisions.count == 1 ? "has" : "have") no `-- migrate:down` section (irreversible); nothing was run",
-                           hint: "downgrade to a revision above it, or write a new revision that undoes the change")
-        case .notInSource(let revision):
-            let sourceIsFirst = source.map { project.pipeline?.isFirstStage($0) ?? false } ?? false
-            return .policy("revision \(revision) does not run in `\(source ?? "the source stage")`, so it cannot be promoted to `\(environment)`: promote takes only what the source stage already runs; nothing was run",
-                           hint: "`orchestrate \(sourceIsFirst ? "upgrade" : "promote") \(source ?? "SOURCE") --to \(revision)` first, or pick a revision it runs (`orchestrate status \(source ?? "")`)")
-        case .unknownToFiles(let revisions):
-            return .policy("`\(source ?? "the source stage")` runs \(revisions.joined(separator: ", ")), which \(revisions.count == 1 ? "has" : "have") no file in migrations/; nothing was run",
-                           hint: "check out the branch that has the file(s), or downgrade them in `\(source ?? "the source")`")
-        case .targetNotApplied(let revision):
-            return .usage("revision \(revision) is not applied to `\(environment)`, so it cannot be a downgrade target",
-                          hint: "`orchestrate status \(environment)` shows what it runs")
-        default:
-            return .usage("environment `\(environment)`: \(error.description)")
-        }
+        RunDecision.planError(error, environment: environment, source: source,
+                              sourceIsFirstStage: source.map { project.pipeline?.isFirstStage($0) ?? false } ?? false)
     }
 }

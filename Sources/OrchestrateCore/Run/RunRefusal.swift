@@ -64,7 +64,7 @@ enum RunRefusal {
 extension Orchestrator {
     /// Records on `session` that `action` stopped with `error` before running anything (see `RunRefusal`).
     func recordRefusal(_ session: EnvironmentSession, action: RunAction, revision: String? = nil, _ error: OrchestrateError) {
-        RunRefusal.record(session, projectRoot: project.root, action: action, revision: revision,
+        RunRefusal.record(session, projectRoot: project.root, action: action, revision: revision ?? error.revision,
                           outcome: RunRefusal.outcome(of: error), message: error.message)
     }
 
