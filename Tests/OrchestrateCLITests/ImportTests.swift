@@ -166,4 +166,16 @@ struct ImportTests {
         let upgrade = try project.run(["upgrade", "dev"])
         #expect(upgrade.exitCode == 0, "\(upgrade.output)")
     }
+
+    @Test("goose files kept in migrations/ itself are refused: import would write next to them")
+    func sourceIsTheOutput() throws {
+        let project = try TestProject()
+        defer { project.cleanUp() }
+        try project.write("environments/dev.toml", "database_url = \"sandbox:dev\"\n")
+        try project.write("migrations/00001_users.sql", "-- +goose Up\nCREATE TABLE users (id int);\n")
+        let refused = try project.run(["import", "goose", "migrations"])
+        #expect(refused.exitCode == 2)
+        #expect(refused.stderr.contains("the folder import writes to"))
+        #expect(try project.read("migrations/00001_users.sql").hasPrefix("-- +goose Up"))
+    }
 }

@@ -138,6 +138,7 @@ struct ImportAlembicTests {
         #expect(files["b1"]?.parents == [])
         #expect(files["m1"]?.parents == ["a1", "b1"])
         #expect(files["d1"]?.parents == ["m1"])  // b1 is already below m1: no extra edge
+        #expect(plan.revisions[3].conversions.contains { $0.contains("already below its parents") })
         #expect(files["d1"]?.transactional == false)
         #expect(files["m1"]?.isUnwritten == false)
         #expect(texts["m1"]?.hasPrefix("-- Message: merge: both\n") == true)

@@ -101,6 +101,10 @@ public enum AlembicImport {
             var imported = ImportedRevision(id: id, source: revision.path.isEmpty ? revision.revision : revision.path,
                                             message: revision.message, up: "")
             if let note = idNotes[revision.revision] { imported.conversions.append(note) }
+            let implied = revision.dependsOn.map { ids[$0] ?? $0 }.filter { below.contains($0) }
+            if !implied.isEmpty {
+                imported.conversions.append("depends_on \(implied.joined(separator: ", ")) is already below its parents: no extra parent")
+            }
             let dependencies = revision.dependsOn.map { ids[$0] ?? $0 }.filter { !below.contains($0) }
             if !dependencies.isEmpty {
                 parents += dependencies

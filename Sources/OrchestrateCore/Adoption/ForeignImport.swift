@@ -16,6 +16,10 @@ public enum ForeignImport {
     public static func run(_ tool: ForeignTool, path: String?, directory: String, root: String, alembic: String,
                            environment: [String: String]) throws(OrchestrateError) -> ImportReport {
         let source = try locate(tool, path: path, directory: directory)
+        if absolute(source, in: "/") == absolute(root + "/migrations", in: "/") {
+            throw .usage("import \(tool.rawValue): \(source) is the folder import writes to; nothing was written",
+                         hint: "move the \(tool.rawValue) files to a folder of their own first (git mv migrations db/migrations), then run orchestrate import \(tool.rawValue) db/migrations")
+        }
         let plan: ImportPlan
         switch tool {
         case .alembic:
