@@ -53,16 +53,14 @@ enum ForeignSQL {
         let file = MigrationFile(revision: revision.id, path: revision.source, parents: revision.parents,
                                  transactional: true, up: revision.up, down: revision.down, upStartLine: 1,
                                  downStartLine: revision.down == nil ? nil : 1, checksum: "")
-        var needs = Preflight.problems(applying: [file]).compactMap { problem -> String? in
+        func statement(_ problem: Preflight.Problem) -> String? {
             if case .needsNoTransaction(let statement) = problem.kind { return statement }
             return nil
         }
+        var needs = Preflight.problems(applying: [file]).compactMap(statement)
         if let down = revision.down {
             needs += Preflight.problems(reverting: revision.id, down: down, transactional: true, path: revision.source,
-                                        firstLine: 1).compactMap { problem -> String? in
-                if case .needsNoTransaction(let statement) = problem.kind { return statement }
-                return nil
-            }
+                                        firstLine: 1).compactMap(statement)
         }
         guard let first = needs.first else { return }
         revision.transactional = false
