@@ -54,9 +54,13 @@ final class BackgroundRun: @unchecked Sendable {
         var output: String { stdout + stderr }
     }
 
-    /// Waits for the end and returns what it printed.
-    func wait() -> Outcome {
-        group.wait()
+    /// Waits for the end (at most `timeout` seconds: a run still going then is killed, so a hang fails the test
+    /// instead of holding the suite) and returns what it printed.
+    func wait(timeout: Double = 120) -> Outcome {
+        if group.wait(timeout: .now() + timeout) == .timedOut {
+            kill(pid, SIGKILL)
+            group.wait()
+        }
         process.waitUntilExit()
         return Outcome(exitCode: process.terminationStatus,
                        stdout: String(decoding: outData.withLock { $0 }, as: UTF8.self),
