@@ -315,6 +315,8 @@ def mutate_files(r, files, outside):
             stem, ext = os.path.splitext(name)
             new = r.choice([stem + ext.upper(), stem + "é" + ext, "-" + stem + ext, stem + " " + ext, "." + stem + ext,
                             stem + ext + ".bak", "🙂" + ext, stem + ext + "~", stem[:1] + ext, "x" * 250 + ext])
+            if new in (".", "..", "") or os.path.join(folder, new) in files:
+                continue
             files[os.path.join(folder, new)] = files.pop(path)
             done.append("%s: renamed to %r" % (path, new))
         else:                                    # a directory where a file is expected, or a second .env
@@ -502,7 +504,13 @@ def main():
 
     def collect(future):
         nonlocal runs, slowest
-        index, mutations, results = future.result()
+        try:
+            index, mutations, results = future.result()
+        except Exception as error:  # a defect of this script, not of orchestrate: counted, and the run goes on
+            with lock:
+                problems["harness"] += 1
+                examples.setdefault(("harness", repr(error)[:200]), "")
+            return
         with lock:
             for name, args, code, seconds, found in results:
                 runs += 1
@@ -536,7 +544,7 @@ def main():
         os.unlink(outside)
 
     elapsed = time.monotonic() - started
-    failed = problems["crash"] + problems["hang"] + problems["leak"] + problems["unexpected"]
+    failed = problems["crash"] + problems["hang"] + problems["leak"] + problems["unexpected"] + problems["harness"]
     print("fuzz results (seed %d, %s)" % (options.seed, os.path.basename(options.binary)))
     print("  inputs:             %d projects, %d runs (%s)" % (options.projects, runs,
                                                                ", ".join("%s %d" % (c, per_command[c]) for c in COMMANDS)))
@@ -548,6 +556,8 @@ def main():
                                                  in sorted(by_command.items()) if command == name)))
     print("  passwords printed:  %d" % problems["leak"])
     print("  unexpected outputs: %d" % problems["unexpected"])
+    if problems["harness"]:
+        print("  harness errors:     %d (projects this script failed to make)" % problems["harness"])
     print("  slowest run:        %.2f s (%s)" % slowest)
     print("  time:               %.0f s with %d workers" % (elapsed, options.workers))
     for (category, detail), where in sorted(examples.items()):

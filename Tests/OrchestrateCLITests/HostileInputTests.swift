@@ -218,6 +218,19 @@ struct HostileInputTests {
         Self.expect(try project.run(["heads"]), code: 2, contains: [".env:1: the file holds a NUL byte (byte 4 of the file)"])
     }
 
+    @Test("a damaged ${VAR:-default} reference is refused without quoting its default (found by the fuzz suite)")
+    func damagedReferenceHidesDefault() throws {
+        let project = try Self.offlineProject(environment: "database_url = \"${DEV_DATAB\u{FFFD}ASE_URL:-postgresql://d:Hunter2Secret@127.0.0.1:1/x}\"\n")
+        defer { project.cleanUp() }
+        for arguments in [["plan", "dev"], ["doctor"], ["status"]] {
+            let run = try project.run(arguments)
+            #expect(run.exitCode != 0, "\(arguments): \(run.output)")
+            #expect(run.output.contains("environments/dev.toml:1: key `database_url`: a `${…}` in the value does not start with a variable name"),
+                    "\(arguments): \(run.output)")
+            #expect(!run.output.contains("Hunter2Secret"), "\(arguments): \(run.output)")
+        }
+    }
+
     @Test(".env: a BOM is ignored; a damaged line is refused without quoting it (found by the fuzz suite)")
     func dotEnvBOMAndDamagedLines() throws {
         let project = try Self.offlineProject(environment: "database_url = \"${DEV_URL}\"\n")
