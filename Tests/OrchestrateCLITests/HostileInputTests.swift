@@ -103,6 +103,18 @@ struct HostileInputTests {
         #expect(status.output.contains("dbname=\(database)"), "\(status.output)")
     }
 
+    @Test("connect_timeout beyond libpq's int range is refused, not a crash (found by the fuzz suite)")
+    func hugeConnectTimeout() throws {
+        let project = try Self.offlineProject(environment: "database_url = \"postgresql://u@127.0.0.1:1/db?connect_timeout=9223372036854775807\"\n")
+        defer { project.cleanUp() }
+        let graph = try project.run(["graph"])
+        #expect(graph.exitCode == 0, "\(graph.output)")
+        Self.expect(try project.run(["plan", "dev"]), code: 2, contains: [
+            "environments/dev.toml: `database_url` is not a valid connection string",
+            "invalid integer value \"9223372036854775807\" for connection option \"connect_timeout\"",
+        ])
+    }
+
     // MARK: - new MESSAGE
 
     @Test("a multi-line message is written as inert comments: no SQL, no marker, no NUL")
