@@ -176,6 +176,9 @@ struct FuzzTests {
     @Test("a malformed URL holding a password is refused by plan and doctor, naming the file, never the password", arguments: [
         "postgresq://u:\(fuzzPassword)@127.0.0.1/db", "user:\(fuzzPassword)@host/db",
         "postgresql://u:\(fuzzPassword)@[::1/db", "host=127.0.0.1 password='\(fuzzPassword) dbname=x",
+        // Found by scripts/fuzz.sh: libpq parsed them, with the password in the database name or the port.
+        "postgresql://postgresql://u:\(fuzzPassword)@127.0.0.1/db", "postgresql://u:\(fuzzPassword)",
+        "postgresql://u:\(fuzzPassword)@127.0.0.1/db?connect_timeout=9223372036854775807",
     ])
     func malformedURL(url: String) throws {
         let server = try Self.server()
