@@ -495,6 +495,8 @@ def main():
     if options.artifacts:
         os.makedirs(options.artifacts, exist_ok=True)
 
+    # SIGTERM (a cancelled CI job) ends the run through the cleanup below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.monotonic()
     codes, problems, per_command, by_command, slowest = Counter(), Counter(), Counter(), Counter(), (0.0, "")
     examples = {}

@@ -59,9 +59,18 @@ struct FuzzTests {
     static func materialize(base: FuzzProject, damaged: FuzzProject, git: Bool) throws -> String {
         let root = NSTemporaryDirectory() + "orchestrate-fuzz-" + UUID().uuidString.prefix(8).lowercased()
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        do {
+            try write(base: base, damaged: damaged, git: git, to: root)
+        } catch {
+            try? FileManager.default.removeItem(atPath: root)
+            throw error
+        }
+        return root
+    }
+
+    private static func write(base: FuzzProject, damaged: FuzzProject, git: Bool, to root: String) throws {
         guard git else {
-            try damaged.write(to: root)
-            return root
+            return try damaged.write(to: root)
         }
         try base.write(to: root)
         try TestProject.git(["init", "-q"], in: root)
@@ -74,7 +83,6 @@ struct FuzzTests {
         try damaged.write(to: root)
         try TestProject.git(["add", "-A"], in: root)
         try TestProject.git(["commit", "-q", "--allow-empty", "-m", "damaged"], in: root)
-        return root
     }
 
     /// What is wrong with one run, if anything.
