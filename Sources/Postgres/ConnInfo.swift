@@ -101,7 +101,34 @@ public enum ConnInfo {
             throw PostgresError(kind: .invalidConnectionString, message: sanitizedParseError(message, conninfo: conninfo))
         }
         defer { PQconninfoFree(parsed) }
-        return LibPQ.options(parsed)
+        let options = LibPQ.options(parsed)
+        if let reason = misreadCredentials(conninfo, options) {
+            throw PostgresError(kind: .invalidConnectionString,
+                                message: "\(reason) (it is not shown: it may hold a password); a URI looks like "
+                                    + "postgresql://user:password@host:5432/db")
+        }
+        return options
+    }
+
+    /// Why libpq parsed `conninfo` but would read part of its credentials as something else, shown in errors and
+    /// sent to the server: a doubled scheme (`postgresql://postgresql://u:pw@h/db` makes `/u:pw@h/db` the database),
+    /// an `@` after the host, or a port that is not a number (`postgresql://u:pw` without its `@host`).
+    static func misreadCredentials(_ conninfo: String, _ options: [LibPQ.Option]) -> String? {
+        if let port = options.first(where: { $0.keyword == "port" })?.value,
+           !port.utf8.allSatisfy({ ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: ",") }) {
+            return "its port is not a number"
+        }
+        guard conninfo.hasPrefix("postgresql://") || conninfo.hasPrefix("postgres://"),
+              let scheme = conninfo.firstRange(of: "://") else { return nil }
+        let rest = conninfo[scheme.upperBound...]
+        if rest.contains("://") {
+            return "it holds a second `://`"
+        }
+        let afterHost = rest.drop { $0 != "/" && $0 != "?" }
+        if afterHost.prefix(while: { $0 != "?" }).contains("@") {
+            return "it holds an `@` after the host, so libpq would read the credentials as the database name"
+        }
+        return nil
     }
 
     /// `value` as libpq's key=value syntax needs it.

@@ -110,13 +110,14 @@ enum Connector {
     private static func connectTimeout(of handle: OpaquePointer) throws(PostgresError) -> Duration? {
         let value = effectiveOptions(handle).first { $0.keyword == "connect_timeout" }?.value?.trimmed ?? ""
         guard !value.isEmpty else { return nil }
-        guard let seconds = Int(value) else {
+        // libpq's own range: an int. A larger number (9223372036854775807) would overflow the deadline arithmetic.
+        guard let seconds = Int32(value) else {
             throw PostgresError(
                 kind: .invalidConnectionString,
                 message: "invalid integer value \"\(value)\" for connection option \"connect_timeout\"; "
                     + "give a whole number of seconds")
         }
-        return seconds > 0 ? .seconds(max(seconds, 2)) : nil
+        return seconds > 0 ? .seconds(max(Int(seconds), 2)) : nil
     }
 
     private enum WaitOutcome {

@@ -103,6 +103,18 @@ struct HostileInputTests {
         #expect(status.output.contains("dbname=\(database)"), "\(status.output)")
     }
 
+    @Test("connect_timeout beyond libpq's int range is refused, not a crash (found by the fuzz suite)")
+    func hugeConnectTimeout() throws {
+        let project = try Self.offlineProject(environment: "database_url = \"postgresql://u@127.0.0.1:1/db?connect_timeout=9223372036854775807\"\n")
+        defer { project.cleanUp() }
+        let graph = try project.run(["graph"])
+        #expect(graph.exitCode == 0, "\(graph.output)")
+        Self.expect(try project.run(["plan", "dev"]), code: 2, contains: [
+            "environments/dev.toml: `database_url` is not a valid connection string",
+            "invalid integer value \"9223372036854775807\" for connection option \"connect_timeout\"",
+        ])
+    }
+
     // MARK: - new MESSAGE
 
     @Test("a multi-line message is written as inert comments: no SQL, no marker, no NUL")
@@ -202,6 +214,53 @@ struct HostileInputTests {
                 "\(doctor.output)")
         Self.expect(try project.run(["upgrade", "--", "-x"]), code: 2, contains: ["environments/-x.toml: `-x` cannot be an environment name"])
         #expect(try project.run(["heads"]).exitCode == 0)
+    }
+
+    @Test("a NUL byte in an environment file or .env is refused with line and byte (found by the fuzz suite)")
+    func nulInEnvironmentFiles() throws {
+        let project = try Self.offlineProject()
+        defer { project.cleanUp() }
+        // The TOML parser reads a C string: what followed the NUL, here `protected = true`, vanished silently.
+        try Data(Array("database_url = \"sandbox:unused\"\n".utf8) + [0] + Array("\nprotected = true\n".utf8))
+            .write(to: URL(fileURLWithPath: project.root + "/environments/dev.toml"))
+        Self.expect(try project.run(["plan", "dev"]), code: 2,
+                    contains: ["environments/dev.toml:2: the file holds a NUL byte (byte 33 of the file)"])
+        try project.write("environments/dev.toml", "database_url = \"sandbox:unused\"\n")
+        try Data(Array("A=1".utf8) + [0] + Array("\n".utf8)).write(to: URL(fileURLWithPath: project.root + "/.env"))
+        Self.expect(try project.run(["heads"]), code: 2, contains: [".env:1: the file holds a NUL byte (byte 4 of the file)"])
+    }
+
+    @Test("a damaged ${VAR:-default} reference is refused without quoting its default (found by the fuzz suite)")
+    func damagedReferenceHidesDefault() throws {
+        let project = try Self.offlineProject(environment: "database_url = \"${DEV_DATAB\u{FFFD}ASE_URL:-postgresql://d:Hunter2Secret@127.0.0.1:1/x}\"\n")
+        defer { project.cleanUp() }
+        for arguments in [["plan", "dev"], ["doctor"], ["status"]] {
+            let run = try project.run(arguments)
+            #expect(run.exitCode != 0, "\(arguments): \(run.output)")
+            #expect(run.output.contains("environments/dev.toml:1: key `database_url`: a `${…}` in the value does not start with a variable name"),
+                    "\(arguments): \(run.output)")
+            #expect(!run.output.contains("Hunter2Secret"), "\(arguments): \(run.output)")
+        }
+    }
+
+    @Test(".env: a BOM is ignored; a damaged line is refused without quoting it (found by the fuzz suite)")
+    func dotEnvBOMAndDamagedLines() throws {
+        let project = try Self.offlineProject(environment: "database_url = \"${DEV_URL}\"\n")
+        defer { project.cleanUp() }
+        try Data([0xEF, 0xBB, 0xBF] + Array("# settings\nDEV_URL=sandbox:unused\n".utf8))
+            .write(to: URL(fileURLWithPath: project.root + "/.env"))
+        let heads = try project.run(["heads"])
+        #expect(heads.exitCode == 0, "\(heads.output)")
+        // A line cut in the middle of a URL: neither its start nor its end is printed.
+        try project.write(".env", "DEV_URL=postgresql://u:Hunter2Secret@127.0.0.1/db\nDEV_DATAr:Hunter2Secret@127.0.0.1/x?a=b\nu:Hunter2Secret@h\n")
+        Self.expect(try project.run(["heads"]), code: 2, contains: [".env:2: the name before `=` is not a valid variable name"])
+        try project.write(".env", "DEV_URL=postgresql://u:Hunter2Secret@127.0.0.1/db\nu:Hunter2Secret@h\n")
+        let result = try project.run(["doctor"])
+        #expect(result.output.contains(".env:2: expected KEY=value or a # comment"), "\(result.output)")
+        for arguments in [["heads"], ["doctor"], ["plan", "dev"]] {
+            let run = try project.run(arguments)
+            #expect(!run.output.contains("Hunter2Secret"), "\(arguments): \(run.output)")
+        }
     }
 
     // MARK: - Links

@@ -84,6 +84,11 @@ struct ConnInfoTests {
         "mysql://deploy:Hunter2Secret@db.example/app",
         "deploy:Hunter2Secret@db.example/app",
         "Hunter2Secret@db.example",
+        // Parsed by libpq, but the password would land in another field (found by the fuzz suite).
+        "postgresql://postgresql://deploy:Hunter2Secret@db.example/app",
+        "postgresql://deploy:Hunter2Secret",
+        "postgresql://db.example:5432/app?sslmode=disable\npostgresql://deploy:Hunter2Secret@db.example/app",
+        "postgresql://db.example/deploy:Hunter2Secret@db.example/app",
     ])
     func mistakenURLs(conninfo: String) throws {
         let error = try #require(throws: PostgresError.self) { try ConnInfo.parse(conninfo) }

@@ -9,6 +9,8 @@ public enum DotEnv {
     /// Parses `text`; `path` names the file in errors, which carry the 1-based line.
     public static func parse(_ text: String, path: String) throws(OrchestrateError) -> [String: String] {
         var result: [String: String] = [:]
+        // A UTF-8 byte order mark (Windows editors write one) is not part of the first line.
+        let text = text.unicodeScalars.first == "\u{FEFF}" ? String(text.unicodeScalars.dropFirst()) : text
         let lines = text.replacingCRLF().split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         var index = 0
         while index < lines.count {
@@ -20,11 +22,14 @@ public enum DotEnv {
                 line = String(line.dropFirst("export".count)).trimmingLeadingWhitespace()
             }
             guard let equals = line.firstIndex(of: "=") else {
-                throw .usage("\(path):\(lineNumber): expected KEY=value, found `\(line.prefix(40))`")
+                // The line is not quoted: it could be part of a secret (a URL broken over two lines).
+                throw .usage("\(path):\(lineNumber): expected KEY=value or a # comment",
+                             hint: "a value that spans several lines must be in double quotes")
             }
             let key = String(line[..<equals]).trimmingWhitespace()
             guard isValidName(key) else {
-                throw .usage("\(path):\(lineNumber): `\(key)` is not a valid variable name (letters, digits and _, not starting with a digit)")
+                // Nor is the name: on a damaged line, what comes before `=` may be a secret.
+                throw .usage("\(path):\(lineNumber): the name before `=` is not a valid variable name (letters, digits and _, not starting with a digit)")
             }
             var rest = Substring(line[line.index(after: equals)...]).drop(while: { $0 == " " || $0 == "\t" })
             var value = ""

@@ -63,8 +63,10 @@ public struct VariableExpander: Sendable {
                 name = body
             }
             guard DotEnv.isValidName(String(name)) else {
-                throw .usage("\(file): key `\(key)`: `${\(body)}` is not a valid variable reference",
-                             hint: "write `${NAME}` or `${NAME:-default}`")
+                // The reference is not quoted: its default, or the whole of a damaged value, may hold a password.
+                throw .usage("\(file): key `\(key)`: a `${…}` in the value does not start with a variable name "
+                                + "(letters, digits and _, not starting with a digit)",
+                             hint: "write `${NAME}` or `${NAME:-default}`; `$$` is a literal `$`")
             }
             let resolved = value(of: String(name))
             if let resolved, !(fallback != nil && resolved.isEmpty) {

@@ -55,7 +55,10 @@ enum ProjectFile {
         return bytes
     }
 
-    /// The text of `path` as UTF-8 (see `read`); invalid UTF-8 is an error naming its line and byte.
+    /// The text of `path` as UTF-8 (see `read`); invalid UTF-8 or a NUL byte is an error naming its line and byte.
+    ///
+    /// A NUL is refused, not read: the TOML parser and libpq take C strings, so they would silently drop whatever
+    /// follows it (a `protected = true` after a NUL would vanish).
     static func readText(_ path: String, display: String, root: String,
                          linksMayLeave: Bool = false) throws(OrchestrateError) -> String {
         let bytes = try read(path, display: display, root: root, linksMayLeave: linksMayLeave)
@@ -66,6 +69,10 @@ enum ProjectFile {
         while true {
             switch decoder.decode(&iterator) {
             case .scalarValue(let scalar):
+                if scalar == "\0" {
+                    throw .usage("\(display):\(line): the file holds a NUL byte (byte \(offset + 1) of the file)",
+                                 hint: "remove it (a file saved as UTF-16 is full of them: save it as UTF-8)")
+                }
                 if scalar == "\n" { line += 1 }
                 offset += UTF8.width(scalar)
             case .emptyInput:
