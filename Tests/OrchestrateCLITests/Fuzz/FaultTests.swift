@@ -81,7 +81,7 @@ struct FaultTests {
         let ledger = try TestPostgres.query(dev, "SELECT to_regclass('orchestrate.revisions') IS NOT NULL")[0][0] == "t"
         let recorded = ledger ? Set(try TestPostgres.query(dev, "SELECT revision FROM orchestrate.revisions").compactMap { $0[0] }) : []
         for (revision, table) in Self.tables {
-            let exists = try TestPostgres.query(dev, "SELECT to_regclass($1) IS NOT NULL", ["public." + table])[0][0] == "t"
+            let exists = try TestPostgres.query(dev, "SELECT to_regclass($1) IS NOT NULL", [.text("public." + table)])[0][0] == "t"
             #expect(exists == recorded.contains(revision), "\(label): table \(table) exists: \(exists), ledger: \(recorded)\n\(killed.output)")
         }
 
