@@ -59,35 +59,65 @@ public enum LedgerHealth {
                 remedy: "a DBA restores it with `\(LedgerSchema.meta.create(schema: quotedSchema, separator: " ")) \(restoreVersion)`"))
         }
 
-        var byID: [String: AppliedRevision] = [:]
-        var counts: [String: Int] = [:]
+        // One pass to index the rows (this runs before every writing command: it must stay linear and cheap).
+        var index: [String: Int] = [:]
+        index.reserveCapacity(rows.count)
+        var unique: [AppliedRevision] = []
+        unique.reserveCapacity(rows.count)
+        var duplicates: [String: Int] = [:]
         for row in rows {
-            counts[row.revision, default: 0] += 1
-            if byID[row.revision] == nil { byID[row.revision] = row }
+            if index[row.revision] == nil {
+                index[row.revision] = unique.count
+                unique.append(row)
+            } else {
+                duplicates[row.revision, default: 1] += 1
+            }
         }
-        for (revision, count) in counts.sorted(by: { $0.key < $1.key }) where count > 1 {
+        for (revision, count) in duplicates.sorted(by: { $0.key < $1.key }) {
             found.append(LedgerDamage(
                 kind: .duplicateRow, revisions: [revision],
                 problem: "revision \(revision) has \(count) rows in \(table) (its primary key was dropped)",
                 remedy: "a DBA keeps the right one: `SELECT ctid, * FROM \(table) WHERE revision = \(quoteLiteral(revision));`, deletes the others by ctid (`DELETE FROM \(table) WHERE ctid = '(0,N)';`), then `ALTER TABLE \(table) ADD PRIMARY KEY (revision);`"))
         }
 
-        let ids = Set(byID.keys)
-        for revision in byID.keys.sorted() {
-            let row = byID[revision]!
-            for parent in row.parents where !ids.contains(parent) {
-                let remedy: String
-                if let parents = fileParents[revision], parents != row.parents, parents.allSatisfy(ids.contains) {
-                    remedy = "its parents were edited in the ledger; its file names \(parents.isEmpty ? "none" : parents.joined(separator: ", ")): `\(setParents(table, revision, parents))`"
-                } else {
-                    remedy = "restore the row of \(parent) from a backup of schema \(quoteIdentifier(schema)) (`orchestrate audit` shows when it was applied, by whom, from which commit); `repair` cannot recreate a row"
-                }
-                found.append(LedgerDamage(
-                    kind: .missingParent, revisions: [revision, parent],
-                    problem: "revision \(revision) names parent \(parent), which has no row in \(table) (deleted?)",
-                    remedy: remedy))
+        var parentIndices = [[Int]](repeating: [], count: unique.count)
+        var missing: [(revision: String, parent: String)] = []
+        for (position, row) in unique.enumerated() {
+            for parent in row.parents {
+                if let found = index[parent] { parentIndices[position].append(found) } else { missing.append((row.revision, parent)) }
             }
         }
+        let ids = Set(index.keys)
+        for (revision, parent) in missing.sorted(by: { ($0.revision, $0.parent) < ($1.revision, $1.parent) }) {
+            let row = unique[index[revision]!]
+            let remedy: String
+            if let parents = fileParents[revision], parents != row.parents, parents.allSatisfy(ids.contains) {
+                remedy = "its parents were edited in the ledger; its file names \(parents.isEmpty ? "none" : parents.joined(separator: ", ")): `\(setParents(table, revision, parents))`"
+            } else {
+                remedy = "restore the row of \(parent) from a backup of schema \(quoteIdentifier(schema)) (`orchestrate audit` shows when it was applied, by whom, from which commit); `repair` cannot recreate a row"
+            }
+            found.append(LedgerDamage(
+                kind: .missingParent, revisions: [revision, parent],
+                problem: "revision \(revision) names parent \(parent), which has no row in \(table) (deleted?)",
+                remedy: remedy))
+        }
+
+        // A cycle: Kahn's algorithm over the indices places every row unless some are on a cycle; only then is the
+        // graph built to name the cycle.
+        var pendingParents = parentIndices.map(\.count)
+        var children = [[Int]](repeating: [], count: unique.count)
+        for (position, parents) in parentIndices.enumerated() { for parent in parents { children[parent].append(position) } }
+        var ready = pendingParents.indices.filter { pendingParents[$0] == 0 }
+        var placed = 0
+        while let position = ready.popLast() {
+            placed += 1
+            for child in children[position] {
+                pendingParents[child] -= 1
+                if pendingParents[child] == 0 { ready.append(child) }
+            }
+        }
+        guard placed < unique.count else { return found }
+        let byID = Dictionary(unique.map { ($0.revision, $0) }, uniquingKeysWith: { first, _ in first })
 
         // A cycle among the rows that are otherwise sound (missing parents were reported above).
         let nodes = byID.values.map { row in RevisionNode(id: row.revision, parents: row.parents.filter(ids.contains)) }

@@ -40,17 +40,37 @@ enum ProjectFile {
             throw .usage("\(display): is not a regular file (it is a FIFO, a socket or a device)",
                          hint: "replace it with a regular file, or remove it")
         }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(Int(status.st_size))
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { systemRead(descriptor, $0.baseAddress, $0.count) }
-            if count == 0 { break }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw unreadable(display, errno: errno)
+        // Read straight into the array's storage, sized by fstat (one byte more to notice a file that grew): no
+        // zero-filled buffer per file, which cost more than parsing the file on every run over 1,000 migrations.
+        var failure: Int32 = 0
+        let size = max(0, Int(status.st_size))
+        var bytes = [UInt8](unsafeUninitializedCapacity: size + 1) { buffer, initialized in
+            var filled = 0
+            while filled < buffer.count {
+                let count = systemRead(descriptor, buffer.baseAddress! + filled, buffer.count - filled)
+                if count == 0 { break }
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    break
+                }
+                filled += count
             }
-            bytes.append(contentsOf: buffer[0..<count])
+            initialized = filled
+        }
+        if failure != 0 { throw unreadable(display, errno: failure) }
+        // The file grew while we read it: read the rest in chunks.
+        if bytes.count == size + 1 {
+            var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+            while true {
+                let count = chunk.withUnsafeMutableBytes { systemRead(descriptor, $0.baseAddress, $0.count) }
+                if count == 0 { break }
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    throw unreadable(display, errno: errno)
+                }
+                bytes.append(contentsOf: chunk[0..<count])
+            }
         }
         return bytes
     }
