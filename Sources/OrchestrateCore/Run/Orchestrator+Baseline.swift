@@ -40,17 +40,11 @@ extension Orchestrator {
     /// position: the missing ones are recorded. The other tool's table is left alone. Every refusal is an event.
     public func baseline(_ name: String, position: BaselinePosition, reason: String, scratchURL: String? = nil,
                          acceptDifferences: Bool = false) throws(OrchestrateError) -> BaselineReport {
-        let environment = try project.environment(name)
-        let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !reason.isEmpty else {
-            throw .usage("baseline needs a --reason that says why the database already runs these revisions (it goes into the event log)")
-        }
         let migrations = try project.loadMigrations()
-        let provenance = try GitProvenance.current(projectRoot: project.root, environment: environment,
-                                                   isFirstStage: project.pipeline?.isFirstStage(name) ?? true, progress: progress)
-        let session = try EnvironmentSession.open(environment, projectRoot: project.root, command: "baseline \(name)",
-                                                  actor: actor, provenance: provenance, progress: progress)
+        let (reason, session) = try openAuditedEdit(name, command: "baseline", reason: reason,
+                                                    why: "why the database already runs these revisions")
         defer { session.close() }
+        let environment = session.environment
         var report = BaselineReport(environment: name, source: "", recorded: [], alreadyRecorded: [], differences: [],
                                     scratch: nil, reason: reason)
         let files: [MigrationFile]
@@ -134,17 +128,7 @@ extension Orchestrator {
         var statements = files.filter { recording.contains($0.revision) }.map { ledger.baselineRow($0, run: session.run) }
         statements.append(ledger.eventInsert(NewEvent(run: session.run, action: .baseline, revision: head, outcome: .succeeded,
                                                       message: String(message.prefix(8000)))))
-        let work = try session.work()
-        do throws(TransactionError<PostgresError>) {
-            try work.withTransaction { () throws(PostgresError) in
-                for statement in statements { try statement.run(on: work) }
-            }
-        } catch {
-            session.recordQuietly(action: .baseline, revision: head, outcome: .failed, message: error.summary)
-            var failure = OrchestrateError.operation("environment `\(name)`: cannot record the baseline: \(error.summary); nothing was recorded")
-            failure.detail = error.postgresError?.detail
-            throw failure
-        }
+        try commitAuditedEdit(statements, session: session, action: .baseline, revision: head, what: "record the baseline")
         return report
     }
 
@@ -154,11 +138,9 @@ extension Orchestrator {
         if let refusal = Preflight.refusal(Preflight.problems(applying: files)) { throw refusal }
         let scratch = try ScratchDatabase.open(url: url, projectRoot: project.root, progress: progress)
         defer { scratch.release(progress: progress) }
-        let environment = scratch.environment(name: "baseline")
-        if url != nil { try requireEmpty(scratch, environment, command: "baseline", option: "--scratch-url") }
-        let session = try EnvironmentSession.open(environment, projectRoot: project.root, command: "baseline (scratch)",
-                                                  actor: actor, provenance: nil, progress: progress)
+        let session = try openScratchSession(scratch, name: "baseline", option: "--scratch-url")
         defer { session.close() }
+        let environment = session.environment
         let executor = RevisionExecutor(session: session, action: .baseline)
         for file in files {
             do {

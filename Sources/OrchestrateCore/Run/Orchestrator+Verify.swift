@@ -85,11 +85,9 @@ extension Orchestrator {
 
         let scratch = try ScratchDatabase.open(url: url, projectRoot: project.root, progress: progress)
         defer { scratch.release(progress: progress) }
-        let environment = scratch.environment(name: "verify")
-        if url != nil { try requireEmpty(scratch, environment, command: "verify", option: "--url") }
-        let session = try EnvironmentSession.open(environment, projectRoot: project.root, command: "verify",
-                                                  actor: actor, provenance: nil, progress: progress)
+        let session = try openScratchSession(scratch, name: "verify", option: "--url")
         defer { session.close() }
+        let environment = session.environment
         let executor = RevisionExecutor(session: session, action: .verify)
         func snapshot() throws(OrchestrateError) -> SchemaSnapshot {
             let work = try session.work()
