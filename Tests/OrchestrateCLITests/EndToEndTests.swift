@@ -256,7 +256,7 @@ struct SandboxTests {
         #expect(doctor.exitCode == 0, "\(doctor.output)")
         for line in ["ok    environments/dev.toml: first stage", "ok    pipeline: dev, dev → staging, staging → production",
                      "ok    migrations/: 3 revisions, head 003_email", "ok    git: repository",
-                     "ok    database dev: reachable as postgres", "ok    ledger dev: ledger `orchestrate` version 2, 3 revision(s) applied",
+                     "ok    database dev: reachable as postgres", "ok    ledger dev: ledger `orchestrate` version 3, 3 revision(s) applied",
                      "ok    ledger staging: not created yet"] {
             #expect(doctor.stdout.contains(line), "missing \(line) in \(doctor.stdout)")
         }

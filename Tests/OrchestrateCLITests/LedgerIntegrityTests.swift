@@ -95,9 +95,23 @@ struct LedgerIntegrityTests {
 
         let upgrade = try project.run(["upgrade", "dev"])
         #expect(upgrade.exitCode == 0, "\(upgrade.output)")
-        #expect(try TestPostgres.query(database, "SELECT version FROM orchestrate.ledger_meta")[0][0] == "2")
+        #expect(try TestPostgres.query(database, "SELECT version FROM orchestrate.ledger_meta")[0][0] == String(Ledger.currentVersion))
         try Self.expectAppendOnly(database)
         #expect(try TestPostgres.query(database, "SELECT count(*) FROM orchestrate.events WHERE run_id = 'r'")[0][0] == "1")
+    }
+
+    @Test("a ledger made by layout version 2 is read by status as it is, and a writing run adds revisions.baselined (false)")
+    func upgradeFromVersionTwo() throws {
+        let (project, database) = try Self.makeProject()
+        defer { project.cleanUp() }
+        try TestPostgres.execute(database, LedgerMigrations.script(from: 0, to: 2, schema: "\"orchestrate\""))
+        let status = try project.run(["status", "dev"])
+        #expect(status.exitCode == 0, "\(status.output)")
+        #expect(try TestPostgres.query(database, "SELECT version FROM orchestrate.ledger_meta")[0][0] == "2")
+        let upgrade = try project.run(["upgrade", "dev"])
+        #expect(upgrade.exitCode == 0, "\(upgrade.output)")
+        #expect(try TestPostgres.query(database, "SELECT version FROM orchestrate.ledger_meta")[0][0] == "3")
+        #expect(try TestPostgres.query(database, "SELECT bool_or(baselined) FROM orchestrate.revisions")[0][0] == "f")
     }
 
     @Test("the ledger a run creates has exactly the columns of LedgerSchema, in order, at the current version")

@@ -31,7 +31,7 @@ struct History: ProjectCommand {
             var title = Console.style(entry.revision, .bold)
             if entry.isHead { title += " (head)" }
             if let applied = entry.applied, let env = report.environment {
-                title += "  " + (applied ? Console.style("applied in \(env)", .green) : Console.style("pending in \(env)", .yellow))
+                title += "  " + (applied ? Console.style(entry.baselined == true ? "applied in \(env) (by baseline)" : "applied in \(env)", .green) : Console.style("pending in \(env)", .yellow))
             }
             Console.out(title)
             if let message = entry.message { Console.out("    \(message)") }

@@ -45,11 +45,15 @@ struct Status: ProjectCommand {
         if status.ledgerVersion == nil {
             row("at", "nothing applied (no ledger yet)")
         } else {
-            var position = "\(status.headsApplied.isEmpty ? "base" : status.headsApplied.joined(separator: ", ")) (\(status.appliedCount) applied)"
+            let byBaseline = status.baselinedCount > 0 ? ", \(status.baselinedCount) by baseline" : ""
+            var position = "\(status.headsApplied.isEmpty ? "base" : status.headsApplied.joined(separator: ", ")) (\(status.appliedCount) applied\(byBaseline))"
             if !status.interrupted.isEmpty {
                 position += ", then " + status.interrupted.map { "\($0.revision) \($0.state)" }.joined(separator: ", ")
             }
             row("at", position)
+        }
+        if let foreign = status.foreignLedger {
+            row("foreign", Console.style(foreign, .yellow))
         }
         let source = status.promotesFrom ?? "migrations/"
         if let why = status.sourceError {

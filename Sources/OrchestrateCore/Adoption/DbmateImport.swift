@@ -13,7 +13,7 @@ public enum DbmateImport {
                 continue
             }
             let stem = String(file.name.dropLast(4))
-            let version = stem.prefix(while: { $0.isASCII && $0.isNumber })
+            let version = LinearImport.version(ofStem: stem, tool: .dbmate)?.first ?? ""
             guard !version.isEmpty else {
                 skipped.append(.init(source: file.path, reason: "not a dbmate migration name: it does not start with a version number"))
                 continue

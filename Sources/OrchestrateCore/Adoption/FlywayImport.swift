@@ -37,9 +37,7 @@ public enum FlywayImport {
                 continue
             }
             let versionText = stem[stem.index(after: stem.startIndex)..<separator.lowerBound]
-            let version = versionText.split(separator: ".", omittingEmptySubsequences: false)
-                .flatMap { $0.split(separator: "_", omittingEmptySubsequences: false) }
-            guard !version.isEmpty, version.allSatisfy(LinearImport.isNumber) else {
+            guard let version = LinearImport.version(ofStem: stem, tool: .flyway) else {
                 skipped.append(.init(source: file.path, reason: "version `\(versionText)` is not numbers separated by `.` or `_`"))
                 continue
             }
@@ -47,9 +45,9 @@ public enum FlywayImport {
             case "B":
                 skipped.append(.init(source: file.path, reason: "a baseline migration (Flyway Teams): the V scripts it stands for are imported instead; record what each database runs with baseline"))
             case "U":
-                undo[LinearImport.normalized(version.map(String.init)).joined(separator: ".")] = (file.path, file.text)
+                undo[LinearImport.normalized(version).joined(separator: ".")] = (file.path, file.text)
             default:
-                var entry = LinearImport.Entry(stem: stem, version: version.map(String.init),
+                var entry = LinearImport.Entry(stem: stem, version: version,
                                                description: String(stem[separator.upperBound...]), source: file.path,
                                                up: file.text)
                 if let config = configs[name + ".conf"], config.split(whereSeparator: \.isNewline).contains(where: {

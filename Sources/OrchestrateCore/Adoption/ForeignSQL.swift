@@ -10,15 +10,7 @@ enum ForeignSQL {
     /// outside `[A-Za-z0-9_.-]` becomes `_`, an id must start with a letter or digit (`r` is prepended when not),
     /// and `_2`, `_3`, ... is appended to an id already taken.
     static func id(for stem: String, taken: inout Set<String>) -> (id: String, note: String?) {
-        var candidate = stem
-        if !RevisionID.isValid(stem) {
-            let scalars = stem.unicodeScalars.map { scalar -> Character in
-                let ascii = scalar.isASCII ? Character(scalar) : "_"
-                return ascii.isLetter || ascii.isNumber || ascii == "_" || ascii == "." || ascii == "-" ? ascii : "_"
-            }
-            candidate = String(scalars)
-            if !(candidate.first.map { $0.isLetter || $0.isNumber } ?? false) { candidate = "r" + candidate }
-        }
+        let candidate = sanitized(stem)
         var id = candidate
         var suffix = 2
         while taken.contains(id) {
@@ -28,6 +20,19 @@ enum ForeignSQL {
         taken.insert(id)
         guard id != stem else { return (id, nil) }
         return (id, "id `\(stem)` is not a valid orchestrate id (\(RevisionID.isValid(stem) ? "already taken" : "letters, digits, `_`, `.`, `-`, starting with a letter or digit")): written as `\(id)`")
+    }
+
+    /// `stem` itself when it is a valid revision id; otherwise every character outside `[A-Za-z0-9_.-]` becomes `_`, and
+    /// `r` is prepended when it does not start with a letter or digit. `baseline --from` maps the other tool's ids with
+    /// it as `import` did.
+    static func sanitized(_ stem: String) -> String {
+        guard !RevisionID.isValid(stem) else { return stem }
+        let scalars = stem.unicodeScalars.map { scalar -> Character in
+            let ascii = scalar.isASCII ? Character(scalar) : "_"
+            return ascii.isLetter || ascii.isNumber || ascii == "_" || ascii == "." || ascii == "-" ? ascii : "_"
+        }
+        let candidate = String(scalars)
+        return (candidate.first.map { $0.isLetter || $0.isNumber } ?? false) ? candidate : "r" + candidate
     }
 
     /// Makes `revisions` a chain in their order: each one's parent is the one before.

@@ -10,7 +10,7 @@ public enum GolangMigrateImport {
         var skipped: [ImportReport.Skipped] = []
         for file in files.sorted(by: { $0.path < $1.path }) {
             let parts = file.name.split(separator: ".")
-            let version = file.name.prefix(while: { $0.isASCII && $0.isNumber })
+            let version = LinearImport.version(ofStem: file.name, tool: .golangMigrate)?.first ?? ""
             guard parts.count >= 3, parts.last == "sql", ["up", "down"].contains(parts[parts.count - 2]), !version.isEmpty
             else {
                 skipped.append(.init(source: file.path, reason: "not a golang-migrate SQL migration (expected <version>_<title>.up.sql or .down.sql)"))

@@ -11,7 +11,7 @@ public enum GooseImport {
         var skipped: [ImportReport.Skipped] = []
         for file in files.sorted(by: { $0.path < $1.path }) {
             let name = file.name
-            let version = name.prefix(while: { $0.isASCII && $0.isNumber })
+            let version = LinearImport.version(ofStem: name, tool: .goose)?.first ?? ""
             if name.hasSuffix(".go"), !version.isEmpty {
                 skipped.append(.init(source: file.path, reason: "a Go migration: orchestrate runs SQL only; write its effect as SQL in a new revision (or record it with baseline)"))
                 continue

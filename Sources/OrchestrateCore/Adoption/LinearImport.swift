@@ -40,6 +40,27 @@ enum LinearImport {
         return parts
     }
 
+    /// The version a linear tool reads in a file stem, which `import` keeps as the revision id: Flyway's
+    /// `V1_1__add_orders` is `["1", "1"]` (`.` and `_` separate parts, `V`, `U` or `B` before, `__` after); dbmate's,
+    /// golang-migrate's and goose's `20230101120000_create_users` is `["20230101120000"]` (the leading digits). Nil
+    /// when the stem holds no version. `baseline --from` reads revision ids back into versions with it.
+    static func version(ofStem stem: String, tool: ForeignTool) -> [String]? {
+        switch tool {
+        case .alembic:
+            return nil
+        case .flyway:
+            guard let prefix = stem.first, "VUB".contains(prefix), let separator = stem.range(of: "__") else { return nil }
+            let text = stem[stem.index(after: stem.startIndex)..<separator.lowerBound]
+            let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+                .flatMap { $0.split(separator: "_", omittingEmptySubsequences: false) }
+            guard !parts.isEmpty, parts.allSatisfy(isNumber) else { return nil }
+            return parts.map(String.init)
+        case .dbmate, .golangMigrate, .goose:
+            let digits = stem.prefix(while: { $0.isASCII && $0.isNumber })
+            return digits.isEmpty ? nil : [String(digits)]
+        }
+    }
+
     /// Whether `text` is a non-empty run of ASCII digits.
     static func isNumber(_ text: Substring) -> Bool {
         !text.isEmpty && text.allSatisfy { $0.isASCII && $0.isNumber }

@@ -8,7 +8,8 @@ enum LedgerMigrations {
     ///
     /// 1: the tables, and a row trigger refusing UPDATE and DELETE on `events`.
     /// 2: a statement trigger refusing TRUNCATE on `events` too (a row trigger never sees a TRUNCATE).
-    static let currentVersion = 2
+    /// 3: `revisions.baselined`, set on the rows `baseline` records.
+    static let currentVersion = 3
 
     /// The DDL that takes the ledger in `schema` (quoted) from `version - 1` to `version`, without its version row.
     static func step(_ version: Int, schema s: String) -> String {

@@ -22,10 +22,13 @@ enum RevisionsTable {
     static let gitDirty = LedgerColumn("git_dirty", "boolean")
     static let duration = LedgerColumn("duration_ms", "bigint")
     static let promotedFrom = LedgerColumn("promoted_from", "text")
+    /// True for a revision recorded by `baseline`: another tool (or a person) ran it, orchestrate did not.
+    static let baselined = LedgerColumn("baselined", "boolean NOT NULL DEFAULT false", since: 3)
 
     static let table = LedgerTable("revisions", [
         revision, parents, checksum, upSQL, downSQL, transactional, state, statementsTotal, statementsDone, environment,
         appliedAt, databaseUser, osUser, host, gitCommit, gitBranch, gitDirty, duration, promotedFrom,
+        baselined,
     ])
 
     /// A row read by `Ledger.appliedRevisions` (every column but the SQL texts, and whether a down section exists).
@@ -47,6 +50,7 @@ enum RevisionsTable {
             gitDirty: row.boolean(gitDirty.name),
             durationMilliseconds: row.integer(duration.name),
             promotedFrom: row[promotedFrom.name],
+            baselined: row.boolean(baselined.name) ?? false,
             isReversible: row.boolean("reversible") ?? false)
     }
 
@@ -61,11 +65,14 @@ enum RevisionsTable {
 extension Ledger {
     // MARK: - Reading revisions
 
-    /// Every revision row, without the SQL texts (see `sql(of:)`), in application order.
+    /// Every revision row, without the SQL texts (see `sql(of:)`), in application order. A ledger of an older layout
+    /// (read by a reading command, which does not upgrade it) is read without the columns it does not have yet.
     func appliedRevisions() throws(PostgresError) -> [AppliedRevision] {
         let columns = RevisionsTable.self
+        let installed = try installedVersion() ?? Ledger.currentVersion
+        let newer = Set(columns.table.columns.filter { $0.since > installed })
         let result = try connection.query("""
-            SELECT \(columns.table.selectList(omitting: [columns.upSQL, columns.downSQL])), down_sql IS NOT NULL AS reversible
+            SELECT \(columns.table.selectList(omitting: newer.union([columns.upSQL, columns.downSQL]))), down_sql IS NOT NULL AS reversible
             FROM \(table(columns.table)) ORDER BY applied_at, revision
             """)
         return result.records.map(RevisionsTable.decode)
@@ -152,6 +159,22 @@ extension Ledger {
         ], where: columns.revision, equals: .text(revision), builder: &builder) }
     }
 
+    /// Records `file` as applied without running it (`baseline`): its row, with `baselined` set, no duration and no
+    /// event of its own (the run's one `baseline` event names them all).
+    func baselineRow(_ file: MigrationFile, run: RunContext) -> SQLCommand {
+        let columns = RevisionsTable.self
+        return SQLCommand.build { builder in RevisionsTable.table.insert(schema: quoted, [
+            (columns.revision, .bound(.text(file.revision))), (columns.parents, .bound(.textArray(file.parents))),
+            (columns.checksum, .bound(.text(file.checksum))), (columns.upSQL, .bound(.text(file.up))),
+            (columns.downSQL, .bound(.text(file.down))), (columns.transactional, .bound(.boolean(file.transactional))),
+            (columns.state, .bound(.text(AppliedRevision.State.applied.rawValue))),
+            (columns.environment, .bound(.text(run.environment))), (columns.osUser, .bound(.text(run.actor.osUser))),
+            (columns.host, .bound(.text(run.actor.host))), (columns.gitCommit, .bound(.text(run.git?.commit))),
+            (columns.gitBranch, .bound(.text(run.git?.branch))), (columns.gitDirty, .bound(.boolean(run.git?.isDirty))),
+            (columns.baselined, .bound(.boolean(true))),
+        ], builder: &builder) }
+    }
+
     /// Removes a revision's row.
     func deleteRevision(_ revision: String) -> SQLCommand {
         return SQLCommand.build { builder in "DELETE FROM \(table(RevisionsTable.table)) WHERE \(RevisionsTable.revision.name) = \(builder.bind(.text(revision)))" }
@@ -186,6 +209,8 @@ public struct AppliedRevision: Sendable, Hashable, Codable {
     public var gitDirty: Bool?
     public var durationMilliseconds: Int?
     public var promotedFrom: String?
+    /// Whether `baseline` recorded it (it was applied by another tool or by hand, not run by orchestrate).
+    public var baselined: Bool = false
     /// Whether a down section was recorded.
     public var isReversible: Bool
 }

@@ -142,6 +142,9 @@ public enum Doctor {
         var outcome = DoctorCheck.Outcome.ok
         switch try ledger.layout() {
         case .absent:
+            if let foreign = try ForeignLedgers.unadopted(on: ledger.connection, recorded: 0) {
+                return [DoctorCheck(subject: subject, outcome: .failed, detail: "no ledger, and the database is \(foreign.notice(environment: environment.name))")]
+            }
             return [DoctorCheck(subject: subject, outcome: .ok,
                                 detail: "not created yet (the first upgrade or promote creates schema `\(environment.ledgerSchema)`)")]
         case .installed(let installed):
@@ -167,7 +170,12 @@ public enum Doctor {
             outcome = .failed
             detail += "; damaged: writing commands refuse it until it is mended"
         }
-        return [DoctorCheck(subject: subject, outcome: outcome, detail: detail)]
+        let foreign = try ForeignLedgers.unadopted(on: ledger.connection, recorded: rows.count).map {
+            DoctorCheck(subject: subject, outcome: .failed, detail: "the database is \($0.notice(environment: environment.name))")
+        }
+        let baselined = rows.filter(\.baselined).count
+        if baselined > 0 { detail += " (\(baselined) by baseline)" }
+        return [DoctorCheck(subject: subject, outcome: outcome, detail: detail)] + (foreign.map { [$0] } ?? [])
             + damage.map { DoctorCheck(subject: subject, outcome: .failed, detail: "\($0.problem); way out: \($0.remedy)") }
     }
 }

@@ -78,6 +78,10 @@ public struct EnvironmentStatus: Sendable, Codable {
     /// Whether this environment's place in the pipeline is known: false for a broken file whose `promotes_from`
     /// could not be read (then `promotesFrom` is nil without meaning "first stage").
     public var placeKnown: Bool = true
+    /// How many of the applied revisions `baseline` recorded (ran by another tool or by hand, not by orchestrate).
+    public var baselinedCount: Int = 0
+    /// Another tool manages the database and orchestrate's ledger records nothing yet: what to do about it.
+    public var foreignLedger: String? = nil
 
     /// An environment that could not be inspected (`environment` is nil when its file does not load).
     static func unreachable(_ environment: EnvironmentConfig?, name: String, promotesFrom: String?, placeKnown: Bool,

@@ -17,6 +17,8 @@ public struct HistoryEntry: Sendable, Codable, Hashable {
     public var addedBy: CommitSummary?
     /// With `--env`: whether that environment runs it; nil without `--env`.
     public var applied: Bool?
+    /// With `--env`: whether `baseline` recorded it there (applied by another tool or by hand); nil without `--env`.
+    public var baselined: Bool?
     /// Whether nothing builds on it.
     public var isHead: Bool
 }
@@ -37,10 +39,13 @@ extension Inspector {
     public func history(environment: String? = nil) throws(OrchestrateError) -> HistoryReport {
         let migrations = try project.loadMigrations()
         var applied: Set<String>?
+        var baselined: Set<String>?
         if let environment {
             let snapshot = readSnapshots([environment])[environment]
             switch snapshot {
-            case .success(let state): applied = Set(state.applied.filter { $0.state == .applied }.map(\.revision))
+            case .success(let state):
+                applied = Set(state.applied.filter { $0.state == .applied }.map(\.revision))
+                baselined = Set(state.applied.filter { $0.state == .applied && $0.baselined }.map(\.revision))
             case .failure(let error): throw error
             case nil: _ = try project.environment(environment)
             }
@@ -53,7 +58,7 @@ extension Inspector {
             return HistoryEntry(
                 revision: id, parents: file.parents, message: Self.message(of: text, revision: id), file: file.path,
                 addedBy: additions?[file.path].map(CommitSummary.init), applied: applied.map { $0.contains(id) },
-                isHead: heads.contains(id))
+                baselined: baselined.map { $0.contains(id) }, isHead: heads.contains(id))
         }
         return HistoryReport(environment: environment, gitAvailable: additions != nil, revisions: entries)
     }

@@ -77,6 +77,8 @@ public struct Inspector: Sendable {
         var lock: LockHolder?
         /// What is damaged in the ledger (rows as read, before any interpretation).
         var damage: [LedgerDamage] = []
+        /// Another tool managing the database while the ledger records nothing.
+        var foreign: ForeignLedger? = nil
     }
 
     /// Reads every environment's database concurrently (a remote database costs one round trip of latency each).
@@ -108,12 +110,14 @@ public struct Inspector: Sendable {
                                                         ledgerSchema: layout == .absent ? nil : environment.ledgerSchema)
             switch layout {
             case .absent:
-                return Snapshot(serverVersion: server ?? "?", ledgerVersion: nil, applied: [], freeze: nil, lock: holder)
+                return Snapshot(serverVersion: server ?? "?", ledgerVersion: nil, applied: [], freeze: nil, lock: holder,
+                                foreign: try ForeignLedgers.unadopted(on: connection, recorded: 0))
             case .installed(let version):
                 let rows = try ledger.appliedRevisions()
                 return Snapshot(serverVersion: server ?? "?", ledgerVersion: version, applied: rows,
                                 freeze: try ledger.freeze(), lock: holder,
-                                damage: health(rows, versionRow: .present, schema: environment.ledgerSchema))
+                                damage: health(rows, versionRow: .present, schema: environment.ledgerSchema),
+                                foreign: try ForeignLedgers.unadopted(on: connection, recorded: rows.count))
             case .versionLost(let versionRow):
                 let rows = try ledger.appliedRevisions()
                 return Snapshot(serverVersion: server ?? "?", ledgerVersion: nil, applied: rows,
@@ -194,7 +198,9 @@ public struct Inspector: Sendable {
             serverVersion: state.serverVersion, ledgerVersion: state.ledgerVersion, appliedCount: appliedRows.count,
             headsApplied: heads, pending: state.damage.isEmpty ? pending : [], aheadOfSource: ahead, lastChange: last, lock: state.lock, freeze: state.freeze,
             drift: drift, orphans: orphans, interrupted: interrupted, multipleHeads: multipleHeads, sourceError: sourceError,
-            pendingKnown: sourceError == nil && state.damage.isEmpty, damage: state.damage)
+            pendingKnown: sourceError == nil && state.damage.isEmpty, damage: state.damage,
+            baselinedCount: appliedRows.filter(\.baselined).count,
+            foreignLedger: state.foreign.map { $0.notice(environment: environment.name) })
     }
 
     /// The fully applied revisions none of whose children are fully applied, sorted: where an environment stands.

@@ -85,20 +85,9 @@ extension Orchestrator {
 
         let scratch = try ScratchDatabase.open(url: url, projectRoot: project.root, progress: progress)
         defer { scratch.release(progress: progress) }
-        var environment = EnvironmentConfig(
-            name: "verify", path: "verify", databaseURL: scratch.conninfo, promotesFrom: nil, branch: nil, isProtected: false,
-            lockTimeout: .seconds(10), ddlLockTimeout: .seconds(10), ddlLockRetries: 0, statementTimeout: .seconds(0),
-            connectRetries: 2, ledgerSchema: "orchestrate_verify", transactionMode: .revision)
-        if scratch.created { environment.ledgerSchema = "orchestrate" }
-        if url != nil {
-            let probe = try EnvironmentDatabase.connect(environment, conninfo: scratch.conninfo,
-                                                        applicationName: "orchestrate verify (read)", progress: progress)
-            defer { probe.close() }
-            try requireEmpty(probe, excluding: [environment.ledgerSchema], display: scratch.display)
-        }
-        let session = try EnvironmentSession.open(environment, projectRoot: project.root, command: "verify",
-                                                  actor: actor, provenance: nil, progress: progress)
+        let session = try openScratchSession(scratch, name: "verify", option: "--url")
         defer { session.close() }
+        let environment = session.environment
         let executor = RevisionExecutor(session: session, action: .verify)
         func snapshot() throws(OrchestrateError) -> SchemaSnapshot {
             let work = try session.work()
@@ -230,17 +219,22 @@ extension Orchestrator {
     }
 
     /// Refuses a `--url` database that already holds objects of its own: verify would change them.
-    private func requireEmpty(_ connection: Connection, excluding: [String], display: String) throws(OrchestrateError) {
+    /// Refuses a scratch database given with `option` that holds objects of its own (its ledger aside).
+    func requireEmpty(_ scratch: ScratchDatabase, _ environment: EnvironmentConfig, command: String,
+                      option: String) throws(OrchestrateError) {
+        let connection = try EnvironmentDatabase.connect(environment, conninfo: scratch.conninfo,
+                                                         applicationName: "orchestrate \(command) (read)", progress: progress)
+        defer { connection.close() }
         let existing: SchemaSnapshot
         do throws(PostgresError) {
-            existing = try SchemaSnapshot.read(from: connection, excludedSchemas: excluding)
+            existing = try SchemaSnapshot.read(from: connection, excludedSchemas: [environment.ledgerSchema])
         } catch {
-            throw .operation("verify: cannot read the catalog of \(display): \(error.description)")
+            throw .operation("\(command): cannot read the catalog of \(scratch.display): \(error.description)")
         }
         let objects = existing.objects.keys.filter { $0 != "schema public" }.sorted()
         if !objects.isEmpty {
-            throw .usage("verify needs an empty scratch database, and \(display) holds \(objects.count) object(s): \(Listing.items(objects, limit: 5, counted: false)); nothing was run",
-                         hint: "give --url a new, empty database, or leave --url out to use a throwaway database on the sandbox")
+            throw .usage("\(command) needs an empty scratch database, and \(scratch.display) holds \(objects.count) object(s): \(Listing.items(objects, limit: 5, counted: false)); nothing was run",
+                         hint: "give \(option) a new, empty database, or leave \(option) out to use a throwaway database on the sandbox")
         }
     }
 }
@@ -285,6 +279,15 @@ struct ScratchDatabase {
     }
 
     /// Drops the database verify created, and stops the sandbox when verify started it; does nothing for `--url`.
+    /// The configuration of an environment named `name` in this database: its ledger in `orchestrate` when the
+    /// database is a throwaway one, in `orchestrate_<name>` in a database given by URL.
+    func environment(name: String) -> EnvironmentConfig {
+        EnvironmentConfig(
+            name: name, path: name, databaseURL: conninfo, promotesFrom: nil, branch: nil, isProtected: false,
+            lockTimeout: .seconds(10), ddlLockTimeout: .seconds(10), ddlLockRetries: 0, statementTimeout: .seconds(0),
+            connectRetries: 2, ledgerSchema: created ? "orchestrate" : "orchestrate_\(name)", transactionMode: .revision)
+    }
+
     func release(progress: ProgressHandler) {
         drop(progress: progress)
         guard startedSandbox, let sandbox else { return }

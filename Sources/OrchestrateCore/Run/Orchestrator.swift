@@ -44,7 +44,9 @@ public final class Orchestrator: Sendable {
         defer { session.close() }
         let prepared: PreparedRun
         do throws(OrchestrateError) {
-            prepared = try prepare(try readApplied(session))
+            let applied = try readApplied(session)
+            try refuseForeign(session, recorded: applied.count)
+            prepared = try prepare(applied)
         } catch {
             recordRefusal(session, action: action, error)
             throw error
@@ -328,6 +330,18 @@ public final class Orchestrator: Sendable {
             throw error
         }
         return steps
+    }
+
+    /// Refuses a run on a database another tool manages while orchestrate's ledger records nothing: its first
+    /// `CREATE TABLE` would fail on a table that exists; `baseline` records the position first.
+    func refuseForeign(_ session: EnvironmentSession, recorded: Int) throws(OrchestrateError) {
+        let foreign: ForeignLedger?
+        do throws(PostgresError) { foreign = try ForeignLedgers.unadopted(on: session.lockConnection, recorded: recorded) } catch {
+            throw .operation("environment `\(session.environment.name)`: cannot read the other tools' tables", error)
+        }
+        guard let foreign else { return }
+        throw .policy("environment `\(session.environment.name)` is \(foreign.notice(environment: session.environment.name)); nothing was run",
+                      hint: "baseline records what the database already runs; then upgrade or promote apply the rest")
     }
 
     /// The rows of the session's ledger; refuses a damaged ledger.

@@ -83,17 +83,10 @@ extension Orchestrator {
     /// A frozen environment is refused like any writing command; a later stage refuses uncommitted changes.
     public func repair(_ name: String, revision spec: String, reason: String,
                        settlement: RepairSettlement?) throws(OrchestrateError) -> RepairReport {
-        let environment = try project.environment(name)
-        let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !reason.isEmpty else {
-            throw .usage("repair needs a --reason that says why the change is safe (it goes into the event log)")
-        }
         let files = try project.loadMigrations()
-        let provenance = try GitProvenance.current(projectRoot: project.root, environment: environment,
-                                                   isFirstStage: project.pipeline?.isFirstStage(name) ?? true, progress: progress)
-        let session = try EnvironmentSession.open(environment, projectRoot: project.root, command: "repair \(name)",
-                                                  actor: actor, provenance: provenance, progress: progress)
+        let (reason, session) = try openAuditedEdit(name, command: "repair", reason: reason, why: "why the change is safe")
         defer { session.close() }
+        let environment = session.environment
         let row: AppliedRevision
         let decision: RepairDecision
         do throws(OrchestrateError) {
@@ -140,17 +133,8 @@ extension Orchestrator {
         }
         statements.append(ledger.eventInsert(NewEvent(run: session.run, action: .repair, revision: row.revision,
                                                       outcome: EventOutcome(rawValue: report.outcome), message: message)))
-        let work = try session.work()
-        do throws(TransactionError<PostgresError>) {
-            try work.withTransaction { () throws(PostgresError) in
-                for statement in statements { try statement.run(on: work) }
-            }
-        } catch {
-            session.recordQuietly(action: .repair, revision: row.revision, outcome: .failed, message: error.summary)
-            var failure = OrchestrateError.operation("environment `\(name)`: cannot repair \(row.revision): \(error.summary); nothing was changed")
-            failure.detail = error.postgresError?.detail
-            throw failure
-        }
+        try commitAuditedEdit(statements, session: session, action: .repair, revision: row.revision,
+                              what: "repair \(row.revision)")
         return report
     }
 
