@@ -17,6 +17,15 @@ struct LockSessionTests {
                                ["orchestrate \(command)"]).first?.first.flatMap { $0.flatMap { Int32($0) } }
     }
 
+    /// Waits until the run sleeps inside its revision, then ends the server process of its lock connection, as a
+    /// restart or `pg_terminate_backend` would; returns that process's id.
+    static func terminateLockSession(in dev: String) throws -> Int32 {
+        #expect(try waitUntil(timeout: 15) { try !backends(in: dev, running: "pg_sleep(2)").isEmpty })
+        let pid = try #require(try lockBackend(in: dev, command: "upgrade dev"))
+        #expect(try TestPostgres.query(dev, "SELECT pg_terminate_backend($1::integer, 5000)", [.integer(Int(pid))]) == [["t"]])
+        return pid
+    }
+
     @Test("the lock connection terminated between revisions: exit 3, the revision rolled back, the next not applied")
     func lockConnectionLostTransactional() throws {
         let project = try TestProject()
@@ -28,9 +37,7 @@ struct LockSessionTests {
         try project.migration("003_next", parent: "002_slow", up: "CREATE TABLE later (id int);", down: "DROP TABLE later;")
         try project.gitInitAndCommit()
         let run = try BackgroundRun(project, ["upgrade", "dev"])
-        #expect(try waitUntil(timeout: 15) { try !backends(in: dev, running: "pg_sleep(2)").isEmpty })
-        let pid = try #require(try Self.lockBackend(in: dev, command: "upgrade dev"))
-        #expect(try TestPostgres.query(dev, "SELECT pg_terminate_backend($1::integer, 5000)", [.integer(Int(pid))]) == [["t"]])
+        let pid = try Self.terminateLockSession(in: dev)
         let result = run.wait()
         #expect(result.exitCode == 3, "\(result.output)")
         #expect(result.stderr.contains("environment `dev`: the connection holding the environment lock (server process \(pid)) was lost, so the lock is gone; the run stopped before revision 002_slow (up) at migrations/002_slow.sql committed; it was rolled back: nothing of it remains"),
@@ -56,9 +63,7 @@ struct LockSessionTests {
                               down: "DROP TABLE IF EXISTS second;\nDROP TABLE first;", header: "-- transaction: false\n")
         try project.gitInitAndCommit()
         let run = try BackgroundRun(project, ["upgrade", "dev"])
-        #expect(try waitUntil(timeout: 15) { try !backends(in: dev, running: "pg_sleep(2)").isEmpty })
-        let pid = try #require(try Self.lockBackend(in: dev, command: "upgrade dev"))
-        #expect(try TestPostgres.query(dev, "SELECT pg_terminate_backend($1::integer, 5000)", [.integer(Int(pid))]) == [["t"]])
+        _ = try Self.terminateLockSession(in: dev)
         let result = run.wait()
         #expect(result.exitCode == 3, "\(result.output)")
         #expect(result.stderr.contains("the run stopped before revision 001_nt (up) at migrations/001_nt.sql could run statement 3 of 3 (non-transactional revision)"),
