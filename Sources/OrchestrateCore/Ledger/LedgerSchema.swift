@@ -12,20 +12,19 @@ struct LedgerColumn: Sendable, Hashable {
     /// The ledger layout version that added it (a later one is added by `ALTER TABLE … ADD COLUMN` in that step).
     let since: Int
 
+    /// The type, the first word of the definition: `text`, `text[]`, `boolean`, `bigint`, ...
+    let type: String
+    /// The cast a bound value needs so that the server does not have to infer its type (`$3::boolean`); nil for text.
+    let cast: String?
+
+    /// Makes a column; its type and cast are worked out once here (a value is bound per column per revision applied).
     init(_ name: String, _ definition: String, since: Int = 1) {
         self.name = name
         self.definition = definition
         self.since = since
-    }
-
-    /// The type, the first word of the definition: `text`, `text[]`, `boolean`, `bigint`, ...
-    var type: String {
-        String(definition.prefix { $0 != " " })
-    }
-
-    /// The cast a bound value needs so that the server does not have to infer its type (`$3::boolean`); nil for text.
-    var cast: String? {
-        type == "text" ? nil : type
+        let type = String(definition.utf8.prefix { $0 != UInt8(ascii: " ") })!
+        self.type = type
+        self.cast = type == "text" ? nil : type
     }
 
     /// How a read selects it, named after the column: timestamps as UTC ISO 8601 text, a `text[]` joined by commas.
