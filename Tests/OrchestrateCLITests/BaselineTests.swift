@@ -182,6 +182,32 @@ struct BaselineTests {
         #expect(clean.stdout.contains("recorded 2 revision(s)"), "\(clean.output)")
     }
 
+    @Test("goose: the latest row of each version decides; a version rolled back afterwards is not baselined")
+    func goose() throws {
+        let project = try TestProject()
+        defer { project.cleanUp() }
+        let database = try project.environment("dev")
+        try project.migration("20240101000000_a", parent: nil, up: "CREATE TABLE a (id int);")
+        try project.migration("20240102000000_b", parent: "20240101000000_a", up: "CREATE TABLE b (id int);")
+        try project.gitInitAndCommit()
+        try TestPostgres.execute(database, """
+            CREATE TABLE a (id int);
+            CREATE TABLE goose_db_version (id serial PRIMARY KEY, version_id bigint NOT NULL, is_applied boolean NOT NULL,
+                                           tstamp timestamp DEFAULT now());
+            INSERT INTO goose_db_version (version_id, is_applied) VALUES (0, true), (20240101000000, true),
+                (20240102000000, true), (20240102000000, false);
+            """)
+        let status = try project.run(["status", "dev"])
+        #expect(status.stdout.contains("managed by goose"), "\(status.output)")
+        let baseline = try Self.baseline(project, ["--from", "goose"])
+        #expect(baseline.exitCode == 0, "\(baseline.output)")
+        #expect(baseline.stdout.contains("recorded 1 revision(s)"), "\(baseline.output)")
+        #expect(try TestPostgres.query(database, "SELECT revision FROM orchestrate.revisions") == [["20240101000000_a"]])
+        // The other tool's table is left alone; the rest applies as usual.
+        #expect(try TestPostgres.query(database, "SELECT count(*) FROM goose_db_version") == [["4"]])
+        #expect(try project.run(["upgrade", "dev"]).exitCode == 0)
+    }
+
     @Test("a database dbmate manages is noticed by status (and --json), doctor and upgrade, which runs nothing")
     func foreignLedger() throws {
         let project = try TestProject()
