@@ -18,7 +18,8 @@ public struct CommitInfo: Sendable, Hashable {
     public var parents: [ObjectID]
 
     /// Makes a commit description; the repository makes these, this is for callers' tests.
-    public init(id: ObjectID, summary: String, authorName: String, authorEmail: String, time: Date, parents: [ObjectID]) {
+    public init(id: ObjectID, summary: String, authorName: String, authorEmail: String, time: Date, parents: [ObjectID])
+    {
         self.id = id
         self.summary = summary
         self.authorName = authorName

@@ -1,5 +1,5 @@
-import Foundation
 internal import CLibGit2
+import Foundation
 
 // Who added each file of a folder, in one walk: for `orchestrate history`.
 extension Repository {
@@ -21,7 +21,8 @@ extension Repository {
                 var result = Set<String>()
                 for index in 0..<git_tree_entrycount(tree) {
                     guard let item = git_tree_entry_byindex(tree, index), git_tree_entry_type(item) == GIT_OBJECT_BLOB,
-                          let name = LibGit2.string(git_tree_entry_name(item)) else { continue }
+                        let name = LibGit2.string(git_tree_entry_name(item))
+                    else { continue }
                     result.insert(name)
                 }
                 return result
@@ -37,7 +38,7 @@ extension Repository {
                 let found = try entry(at: components, under: root)
                 folderOf[commit] = found
                 return .some(found)
-            } catch where error.code == .notFound {
+            } catch  where error.code == .notFound {
                 return nil  // beyond a shallow clone's boundary
             }
         }
@@ -46,7 +47,7 @@ extension Repository {
         let walk: [ObjectID]
         do throws(GitError) {
             walk = try commits(from: tip, hiding: nil)
-        } catch where error.code == .notFound {
+        } catch  where error.code == .notFound {
             walk = []
         }
         for id in walk.reversed() {

@@ -14,12 +14,16 @@ extension Repository {
         var left = a.oid
         var right = b.oid
         var base = git_oid()
-        return try failingShallow("find the merge base of \(a.short) and \(b.short)") { () throws(GitError) -> ObjectID? in
+        return try failingShallow("find the merge base of \(a.short) and \(b.short)") {
+            () throws(GitError) -> ObjectID? in
             do throws(GitError) {
-                try LibGit2.call("git_merge_base", "cannot find the merge base of \(a.short) and \(b.short) in the repository at \(location)") {
+                try LibGit2.call(
+                    "git_merge_base",
+                    "cannot find the merge base of \(a.short) and \(b.short) in the repository at \(location)"
+                ) {
                     git_merge_base(&base, handle, &left, &right)
                 }
-            } catch where error.code == .notFound && error.libgitClass == LibGit2.mergeErrorClass {
+            } catch  where error.code == .notFound && error.libgitClass == LibGit2.mergeErrorClass {
                 // "No merge base": unrelated histories, or, in a shallow clone, history cut too short.
                 if isShallow { throw shallowHistory("find the merge base of \(a.short) and \(b.short)") }
                 return nil
@@ -38,8 +42,12 @@ extension Repository {
         guard contains(commit) else { return false }
         var descendant = tip.oid
         var ancestor = commit.oid
-        return try failingShallow("tell whether \(commit.short) is an ancestor of \(tip.short)") { () throws(GitError) -> Bool in
-            let result = try LibGit2.call("git_graph_descendant_of", "cannot tell whether \(commit.short) is an ancestor of \(tip.short) in the repository at \(location)") {
+        return try failingShallow("tell whether \(commit.short) is an ancestor of \(tip.short)") {
+            () throws(GitError) -> Bool in
+            let result = try LibGit2.call(
+                "git_graph_descendant_of",
+                "cannot tell whether \(commit.short) is an ancestor of \(tip.short) in the repository at \(location)"
+            ) {
                 git_graph_descendant_of(handle, &descendant, &ancestor)
             }
             return result == 1
@@ -62,15 +70,17 @@ extension Repository {
         while true {
             var reference: OpaquePointer?
             var type = GIT_BRANCH_LOCAL
-            let result = try LibGit2.call("git_branch_next", "cannot list the branches of the repository at \(location)") {
+            let result = try LibGit2.call(
+                "git_branch_next", "cannot list the branches of the repository at \(location)"
+            ) {
                 let result = git_branch_next(&reference, &type, iterator)
                 return result == GIT_ITEROVER.rawValue ? 1 : result
             }
             if result == 1 { break }
             defer { git_reference_free(reference) }
             guard git_reference_type(reference) == GIT_REFERENCE_DIRECT,
-                  let target = git_reference_target(reference),
-                  let name = LibGit2.string(git_reference_name(reference))
+                let target = git_reference_target(reference),
+                let name = LibGit2.string(git_reference_name(reference))
             else { continue }
             tips.append((Self.shortReferenceName(name), type == GIT_BRANCH_LOCAL, ObjectID(target)))
         }
@@ -104,7 +114,9 @@ extension Repository {
     /// fetched history (libgit2's own revwalk does not).
     /// - Throws: `.shallowHistory` when the range runs past a shallow clone's boundary; `.notFound`
     ///   when `tip` or `hiding` is not in the repository.
-    public func commitsTouching(path: String, from tip: ObjectID, hiding: ObjectID?, limit: Int? = nil) throws(GitError) -> [CommitInfo] {
+    public func commitsTouching(
+        path: String, from tip: ObjectID, hiding: ObjectID?, limit: Int? = nil
+    ) throws(GitError) -> [CommitInfo] {
         let components = Self.components(of: path)
         if let limit, limit <= 0 { return [] }
         return try failingShallow("list the commits that changed \(path)") { () throws(GitError) -> [CommitInfo] in

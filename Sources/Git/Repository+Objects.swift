@@ -1,5 +1,5 @@
-import Foundation
 internal import CLibGit2
+import Foundation
 
 /// A tree entry reduced to what comparisons need: the object it names and its file mode.
 ///
@@ -38,7 +38,7 @@ extension Repository {
             try LibGit2.call("git_commit_lookup", "cannot read commit \(id.short) in the repository at \(location)") {
                 git_commit_lookup(&commit, handle, &oid)
             }
-        } catch where error.code == .notFound {
+        } catch  where error.code == .notFound {
             throw missingObject("commit \(id.hex)", error)
         }
         defer { git_commit_free(commit) }
@@ -71,7 +71,9 @@ extension Repository {
 
     /// The parents' ids of a commit that is open in libgit2, first parent first.
     func parentIDs(_ commit: OpaquePointer) -> [ObjectID] {
-        (0..<git_commit_parentcount(commit)).compactMap { index in git_commit_parent_id(commit, index).map(ObjectID.init) }
+        (0..<git_commit_parentcount(commit)).compactMap { index in
+            git_commit_parent_id(commit, index).map(ObjectID.init)
+        }
     }
 
     /// The entry named `name` in the tree `entry` names; nil when `entry` is nil, not a tree, or has no such name.
@@ -121,8 +123,10 @@ extension Repository {
         do throws(GitError) {
             return try body()
         } catch {
-            if isShallow, error.code == .notFound || error.code == .shallowHistory
-                || error.libgitClass == LibGit2.objectDatabaseErrorClass {
+            if isShallow,
+                error.code == .notFound || error.code == .shallowHistory
+                    || error.libgitClass == LibGit2.objectDatabaseErrorClass
+            {
                 throw shallowHistory(purpose, libgitCode: error.libgitCode, libgitClass: error.libgitClass)
             }
             throw error
@@ -142,7 +146,8 @@ extension Repository {
 
     /// The error for an object that is not in the repository.
     func missingObject(_ what: String, _ error: GitError? = nil) -> GitError {
-        let hint = isShallow
+        let hint =
+            isShallow
             ? "this is a shallow clone: fetch the full history with `git fetch --unshallow`"
             : "fetch it (`git fetch`) or check the id"
         return GitError(

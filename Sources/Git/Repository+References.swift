@@ -12,11 +12,14 @@ extension Repository {
     ///   a tree or blob; `.unbornBranch` for `HEAD` before the first commit.
     public func resolve(_ revision: String) throws(GitError) -> ObjectID {
         guard !revision.isEmpty else {
-            throw GitError(code: .invalidSpec, message: "an empty revision names no commit; give a branch, tag or commit id")
+            throw GitError(
+                code: .invalidSpec, message: "an empty revision names no commit; give a branch, tag or commit id")
         }
         var object: OpaquePointer?
         do throws(GitError) {
-            try LibGit2.call("git_revparse_single", "cannot resolve revision '\(revision)' in the repository at \(location)") {
+            try LibGit2.call(
+                "git_revparse_single", "cannot resolve revision '\(revision)' in the repository at \(location)"
+            ) {
                 git_revparse_single(&object, handle, revision)
             }
         } catch {
@@ -24,7 +27,9 @@ extension Repository {
         }
         defer { git_object_free(object) }
         var commit: OpaquePointer?
-        try LibGit2.call("git_object_peel", "revision '\(revision)' does not name a commit in the repository at \(location)") {
+        try LibGit2.call(
+            "git_object_peel", "revision '\(revision)' does not name a commit in the repository at \(location)"
+        ) {
             git_object_peel(&commit, object, GIT_OBJECT_COMMIT)
         }
         defer { git_object_free(commit) }
@@ -70,10 +75,13 @@ extension Repository {
         var buffer = git_buf()
         defer { git_buf_dispose(&buffer) }
         do throws(GitError) {
-            try LibGit2.call("git_branch_upstream_name", "cannot read the upstream of branch '\(branch)' in the repository at \(location)") {
+            try LibGit2.call(
+                "git_branch_upstream_name",
+                "cannot read the upstream of branch '\(branch)' in the repository at \(location)"
+            ) {
                 git_branch_upstream_name(&buffer, handle, Self.branchPrefix + branch)
             }
-        } catch where error.code == .notFound {
+        } catch  where error.code == .notFound {
             return nil
         }
         return LibGit2.string(buffer.ptr).map(Self.shortReferenceName)
@@ -91,7 +99,8 @@ extension Repository {
         if git_reference_lookup(&reference, handle, Self.remoteBranchPrefix + "origin/HEAD") == 0 {
             defer { git_reference_free(reference) }
             if git_reference_type(reference) == GIT_REFERENCE_SYMBOLIC,
-               let target = LibGit2.string(git_reference_symbolic_target(reference)) {
+                let target = LibGit2.string(git_reference_symbolic_target(reference))
+            {
                 return Self.shortReferenceName(target)
             }
             return "origin/HEAD"
@@ -104,10 +113,13 @@ extension Repository {
     public func defaultBranchOfOrigin() throws(GitError) -> String {
         var reference: OpaquePointer?
         git_error_clear()
-        guard git_reference_lookup(&reference, handle, Self.remoteBranchPrefix + "origin/HEAD") == 0 else { return "origin/HEAD" }
+        guard git_reference_lookup(&reference, handle, Self.remoteBranchPrefix + "origin/HEAD") == 0 else {
+            return "origin/HEAD"
+        }
         defer { git_reference_free(reference) }
         if git_reference_type(reference) == GIT_REFERENCE_SYMBOLIC,
-           let target = LibGit2.string(git_reference_symbolic_target(reference)) {
+            let target = LibGit2.string(git_reference_symbolic_target(reference))
+        {
             return Self.shortReferenceName(target)
         }
         return "origin/HEAD"
@@ -128,16 +140,20 @@ extension Repository {
         case .notFound:
             // `git fetch origin main` fetches origin/main; `git fetch origin origin/main` fetches nothing.
             let remoteName = revision.hasPrefix("origin/") ? String(revision.dropFirst("origin/".count)) : revision
-            let hint = isShallow
+            let hint =
+                isShallow
                 ? "this is a shallow clone: fetch it (`git fetch origin \(remoteName)`) or the full history (`git fetch --unshallow`; in GitHub Actions, `fetch-depth: 0`)"
-                : revision.hasPrefix("origin/") ? "fetch it (`git fetch origin \(remoteName)`), or check the name"
-                : "check the name, or fetch it (`git fetch origin`)"
+                : revision.hasPrefix("origin/")
+                    ? "fetch it (`git fetch origin \(remoteName)`), or check the name"
+                    : "check the name, or fetch it (`git fetch origin`)"
             explained.message = "revision '\(revision)' not found in the repository at \(location); \(hint)"
         case .ambiguous:
-            explained.message = "revision '\(revision)' is ambiguous in the repository at \(location): "
+            explained.message =
+                "revision '\(revision)' is ambiguous in the repository at \(location): "
                 + "it matches several objects; give more digits of the commit id or a full name such as refs/heads/\(revision)"
         case .unbornBranch:
-            explained.message = "revision '\(revision)' names a branch with no commits yet in the repository at \(location); commit first"
+            explained.message =
+                "revision '\(revision)' names a branch with no commits yet in the repository at \(location); commit first"
         case .invalidSpec:
             explained.message = "revision '\(revision)' is not a valid revision expression (repository at \(location))"
         default:

@@ -1,5 +1,5 @@
-import Foundation
 internal import CLibGit2
+import Foundation
 
 // The work tree's uncommitted changes.
 extension Repository {
@@ -15,14 +15,17 @@ extension Repository {
         let folders = directories.map { Self.components(of: $0).joined(separator: "/") }
         guard !folders.isEmpty else { return [] }
         guard workdir != nil else {
-            throw GitError(code: .other, message: "the repository at \(location) is bare: it has no work tree to check for uncommitted changes")
+            throw GitError(
+                code: .other,
+                message: "the repository at \(location) is bare: it has no work tree to check for uncommitted changes")
         }
         var options = git_status_options()
         try LibGit2.call("git_status_options_init", "cannot prepare a status query") {
             git_status_options_init(&options, UInt32(GIT_STATUS_OPTIONS_VERSION))
         }
         options.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR
-        options.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED.rawValue
+        options.flags =
+            GIT_STATUS_OPT_INCLUDE_UNTRACKED.rawValue
             | GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS.rawValue
             | GIT_STATUS_OPT_EXCLUDE_SUBMODULES.rawValue
             | GIT_STATUS_OPT_DISABLE_PATHSPEC_MATCH.rawValue
@@ -34,14 +37,19 @@ extension Repository {
         let described = wholeTree ? "the work tree" : folders.joined(separator: ", ")
         try pathspec.withUnsafeMutableBufferPointer { buffer throws(GitError) in
             options.pathspec = git_strarray(strings: buffer.baseAddress, count: buffer.count)
-            try LibGit2.call("git_status_list_new", "cannot read the status of \(described) in the repository at \(location)") {
+            try LibGit2.call(
+                "git_status_list_new", "cannot read the status of \(described) in the repository at \(location)"
+            ) {
                 git_status_list_new(&list, handle, &options)
             }
         }
         defer { git_status_list_free(list) }
-        let stagedFlags = GIT_STATUS_INDEX_NEW.rawValue | GIT_STATUS_INDEX_MODIFIED.rawValue
-            | GIT_STATUS_INDEX_DELETED.rawValue | GIT_STATUS_INDEX_RENAMED.rawValue | GIT_STATUS_INDEX_TYPECHANGE.rawValue
-        let unstagedFlags = GIT_STATUS_WT_MODIFIED.rawValue | GIT_STATUS_WT_DELETED.rawValue
+        let stagedFlags =
+            GIT_STATUS_INDEX_NEW.rawValue | GIT_STATUS_INDEX_MODIFIED.rawValue
+            | GIT_STATUS_INDEX_DELETED.rawValue | GIT_STATUS_INDEX_RENAMED.rawValue
+            | GIT_STATUS_INDEX_TYPECHANGE.rawValue
+        let unstagedFlags =
+            GIT_STATUS_WT_MODIFIED.rawValue | GIT_STATUS_WT_DELETED.rawValue
             | GIT_STATUS_WT_RENAMED.rawValue | GIT_STATUS_WT_TYPECHANGE.rawValue | GIT_STATUS_WT_UNREADABLE.rawValue
         var entries: [StatusEntry] = []
         for index in 0..<git_status_list_entrycount(list) {
@@ -49,7 +57,8 @@ extension Repository {
             let flags = entry.status.rawValue
             let conflicted = flags & GIT_STATUS_CONFLICTED.rawValue != 0
             let delta = (entry.index_to_workdir ?? entry.head_to_index)?.pointee
-            guard let delta, let path = LibGit2.string(delta.new_file.path) ?? LibGit2.string(delta.old_file.path) else { continue }
+            guard let delta, let path = LibGit2.string(delta.new_file.path) ?? LibGit2.string(delta.old_file.path)
+            else { continue }
             let status = StatusEntry(
                 path: path,
                 staged: flags & stagedFlags != 0 || conflicted,

@@ -15,11 +15,13 @@ extension Repository {
             files.reserveCapacity(count)
             for index in 0..<count {
                 guard let entry = git_tree_entry_byindex(tree, index),
-                      git_tree_entry_type(entry) == GIT_OBJECT_BLOB,
-                      let name = LibGit2.string(git_tree_entry_name(entry))
+                    git_tree_entry_type(entry) == GIT_OBJECT_BLOB,
+                    let name = LibGit2.string(git_tree_entry_name(entry))
                 else { continue }
-                files.append(TreeEntryFile(path: prefix + name, blob: ObjectID(git_tree_entry_id(entry)),
-                                           isSymbolicLink: git_tree_entry_filemode(entry) == GIT_FILEMODE_LINK))
+                files.append(
+                    TreeEntryFile(
+                        path: prefix + name, blob: ObjectID(git_tree_entry_id(entry)),
+                        isSymbolicLink: git_tree_entry_filemode(entry) == GIT_FILEMODE_LINK))
             }
             return files
         }
@@ -35,7 +37,7 @@ extension Repository {
             try LibGit2.call("git_blob_lookup", "cannot read blob \(id.short) in the repository at \(location)") {
                 git_blob_lookup(&blob, handle, &oid)
             }
-        } catch where error.code == .notFound {
+        } catch  where error.code == .notFound {
             throw missingObject("blob \(id.hex)", error)
         }
         defer { git_blob_free(blob) }
@@ -51,7 +53,9 @@ extension Repository {
     /// their paths. With `detectRenames`, a deleted and an added file at least 50% similar are reported
     /// as one `.renamed` change (git's default threshold); without it, as a deletion and an addition.
     /// A file that moved out of `directory` shows as deleted. Changes come in path order.
-    public func diff(from: ObjectID?, to: ObjectID, directory: String, detectRenames: Bool) throws(GitError) -> [FileChange] {
+    public func diff(
+        from: ObjectID?, to: ObjectID, directory: String, detectRenames: Bool
+    ) throws(GitError) -> [FileChange] {
         let newTreeID = try treeID(of: to, directory: directory)
         let oldTreeID = try from.flatMap { commit throws(GitError) in try treeID(of: commit, directory: directory) }
         guard oldTreeID != newTreeID else { return [] }
@@ -63,14 +67,19 @@ extension Repository {
         }
     }
 
-    private func diffTrees(_ oldTree: OpaquePointer?, _ newTree: OpaquePointer?, prefix: String, detectRenames: Bool) throws(GitError) -> [FileChange] {
+    private func diffTrees(
+        _ oldTree: OpaquePointer?, _ newTree: OpaquePointer?, prefix: String, detectRenames: Bool
+    ) throws(GitError) -> [FileChange] {
         var options = git_diff_options()
         try LibGit2.call("git_diff_options_init", "cannot prepare a diff") {
             git_diff_options_init(&options, UInt32(GIT_DIFF_OPTIONS_VERSION))
         }
         options.flags = GIT_DIFF_INCLUDE_TYPECHANGE.rawValue | GIT_DIFF_SKIP_BINARY_CHECK.rawValue
         var diff: OpaquePointer?
-        try LibGit2.call("git_diff_tree_to_tree", "cannot diff trees under \(prefix.isEmpty ? "the root" : prefix) in the repository at \(location)") {
+        try LibGit2.call(
+            "git_diff_tree_to_tree",
+            "cannot diff trees under \(prefix.isEmpty ? "the root" : prefix) in the repository at \(location)"
+        ) {
             git_diff_tree_to_tree(&diff, handle, oldTree, newTree, &options)
         }
         defer { git_diff_free(diff) }
@@ -80,7 +89,9 @@ extension Repository {
                 git_diff_find_options_init(&findOptions, UInt32(GIT_DIFF_FIND_OPTIONS_VERSION))
             }
             findOptions.flags = GIT_DIFF_FIND_RENAMES.rawValue
-            try LibGit2.call("git_diff_find_similar", "cannot detect renames under \(prefix) in the repository at \(location)") {
+            try LibGit2.call(
+                "git_diff_find_similar", "cannot detect renames under \(prefix) in the repository at \(location)"
+            ) {
                 git_diff_find_similar(diff, &findOptions)
             }
         }
@@ -98,17 +109,20 @@ extension Repository {
             }
             let hasOld = kind != .added
             let hasNew = kind != .deleted
-            changes.append(FileChange(
-                kind: kind,
-                oldPath: hasOld ? LibGit2.string(delta.old_file.path).map { prefix + $0 } : nil,
-                newPath: hasNew ? LibGit2.string(delta.new_file.path).map { prefix + $0 } : nil,
-                oldBlob: hasOld ? ObjectID(delta.old_file.id) : nil,
-                newBlob: hasNew ? ObjectID(delta.new_file.id) : nil))
+            changes.append(
+                FileChange(
+                    kind: kind,
+                    oldPath: hasOld ? LibGit2.string(delta.old_file.path).map { prefix + $0 } : nil,
+                    newPath: hasNew ? LibGit2.string(delta.new_file.path).map { prefix + $0 } : nil,
+                    oldBlob: hasOld ? ObjectID(delta.old_file.id) : nil,
+                    newBlob: hasNew ? ObjectID(delta.new_file.id) : nil))
         }
         return changes
     }
 
-    private func withOptionalTree<T>(_ id: ObjectID?, _ body: (OpaquePointer?) throws(GitError) -> T) throws(GitError) -> T {
+    private func withOptionalTree<T>(
+        _ id: ObjectID?, _ body: (OpaquePointer?) throws(GitError) -> T
+    ) throws(GitError) -> T {
         guard let id else { return try body(nil) }
         return try withTree(id) { tree throws(GitError) in try body(tree) }
     }

@@ -24,7 +24,7 @@ extension Repository {
             let node: (parents: [ObjectID], time: Int64)
             do throws(GitError) {
                 node = try withCommit(id) { commit in (parentIDs(commit), git_commit_time(commit)) }
-            } catch where error.code == .notFound && !required {
+            } catch  where error.code == .notFound && !required {
                 return nil
             }
             known[id] = node

@@ -1,5 +1,5 @@
-import Foundation
 internal import CLibGit2
+import Foundation
 
 /// A git repository opened through libgit2: commits, trees, diffs, merge bases, history, status.
 ///
@@ -91,8 +91,9 @@ public final class Repository {
         defer { git_reference_free(reference) }
         var branch: String?
         if git_reference_type(reference) == GIT_REFERENCE_SYMBOLIC,
-           let target = LibGit2.string(git_reference_symbolic_target(reference)),
-           target.hasPrefix(Self.branchPrefix) {
+            let target = LibGit2.string(git_reference_symbolic_target(reference)),
+            target.hasPrefix(Self.branchPrefix)
+        {
             branch = String(target.dropFirst(Self.branchPrefix.count))
         }
         var oid = git_oid()
@@ -100,7 +101,7 @@ public final class Repository {
             try LibGit2.call("git_reference_name_to_id", "cannot resolve HEAD in the repository at \(location)") {
                 git_reference_name_to_id(&oid, handle, "HEAD")
             }
-        } catch where error.code == .notFound || error.code == .unbornBranch {
+        } catch  where error.code == .notFound || error.code == .unbornBranch {
             return (nil, branch)
         }
         return (ObjectID(oid), branch)

@@ -20,30 +20,44 @@ public enum GraphError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// The one wording of every graph error: what is wrong (naming files and `file:line` where `locate` knows them)
     /// and what to do. `description`, the commands' errors and `check`'s findings all use it.
-    public func explanation(locate: Locator = { (path: "migrations/\($0).sql", line: nil) }) -> (message: String, fix: String) {
+    public func explanation(
+        locate: Locator = { (path: "migrations/\($0).sql", line: nil) }
+    ) -> (message: String, fix: String) {
         func place(_ id: String) -> String {
             let found = locate(id)
             return found.path + (found.line.map { ":\($0)" } ?? "")
         }
         switch self {
         case .duplicateRevision(let id):
-            return ("revision '\(id)' is defined twice",
-                    "every revision needs its own id: rename one of the files and update the `-- parent:` lines that name it")
+            return (
+                "revision '\(id)' is defined twice",
+                "every revision needs its own id: rename one of the files and update the `-- parent:` lines that name it"
+            )
         case .missingParent(let revision, let parent):
-            return ("\(place(revision)): parent `\(parent)` does not exist",
-                    "fix the `-- parent:` line of \(locate(revision).path), or restore migrations/\(parent).sql")
+            return (
+                "\(place(revision)): parent `\(parent)` does not exist",
+                "fix the `-- parent:` line of \(locate(revision).path), or restore migrations/\(parent).sql"
+            )
         case .cycle(let path):
-            return ("\(place(path.first ?? "")): the revision graph has a cycle: \(path.joined(separator: " -> ")) (each is the parent of the next)",
-                    "fix the `-- parent:` lines of \(Listing.items(path.dropLast().map(place))) so that every revision builds on older ones")
+            return (
+                "\(place(path.first ?? "")): the revision graph has a cycle: \(path.joined(separator: " -> ")) (each is the parent of the next)",
+                "fix the `-- parent:` lines of \(Listing.items(path.dropLast().map(place))) so that every revision builds on older ones"
+            )
         case .unknownRevision(let spec):
-            return ("unknown revision '\(spec)': no revision has this id or starts with it",
-                    "`orchestrate heads` and `orchestrate history` list the revisions")
+            return (
+                "unknown revision '\(spec)': no revision has this id or starts with it",
+                "`orchestrate heads` and `orchestrate history` list the revisions"
+            )
         case .ambiguousPrefix(let prefix, let candidates):
-            return ("'\(prefix)' is ambiguous: it starts \(candidates.count) revisions (\(Listing.items(candidates)))",
-                    "type more of the id")
+            return (
+                "'\(prefix)' is ambiguous: it starts \(candidates.count) revisions (\(Listing.items(candidates)))",
+                "type more of the id"
+            )
         case .multipleHeads(let heads):
-            return ("the revision graph has \(heads.count) heads (\(Listing.items(heads)))",
-                    "`orchestrate merge` joins them with a merge revision (always possible); `orchestrate rebase REV --onto OTHER` moves one that no environment has applied instead")
+            return (
+                "the revision graph has \(heads.count) heads (\(Listing.items(heads)))",
+                "`orchestrate merge` joins them with a merge revision (always possible); `orchestrate rebase REV --onto OTHER` moves one that no environment has applied instead"
+            )
         }
     }
 

@@ -10,8 +10,9 @@ struct HeaderKey: Sendable {
     let secondLineAdvice: String
     /// Reads the value of the key's line (trimmed; 0-based line) and stores it in the header, or throws when it is not
     /// a valid value.
-    let read: @Sendable (MigrationParser, _ value: Range<Int>, _ line: Int, inout MigrationHeader) throws(MigrationError)
-        -> Void
+    let read:
+        @Sendable (MigrationParser, _ value: Range<Int>, _ line: Int, inout MigrationHeader) throws(MigrationError)
+            -> Void
 
     /// Every header key, at most 64. Adding one: an entry here, the field of `MigrationHeader` it stores its value in,
     /// and the code that uses that field (usually a property of `MigrationFile`, set in `MigrationFile.parse`).
@@ -42,7 +43,9 @@ struct MigrationHeader {
 extension MigrationParser {
     /// Reads one header comment, line `index` (0-based) whose body after `--` and blanks is `body`: a header key, a
     /// free-form comment, or an error.
-    func readHeaderComment(_ body: Range<Int>, line: Range<Int>, index: Int, into header: inout MigrationHeader)
+    func readHeaderComment(
+        _ body: Range<Int>, line: Range<Int>, index: Int, into header: inout MigrationHeader
+    )
         throws(MigrationError)
     {
         guard let colon = keyColon(inComment: body) else {
@@ -129,7 +132,9 @@ extension MigrationParser {
     }
 
     /// Checks `id`, one comma-separated part (trimmed) of the `-- parent:` value `value`, and appends it to `parents`.
-    private func append(parent id: String, to parents: inout [String], value: Range<Int>, line index: Int)
+    private func append(
+        parent id: String, to parents: inout [String], value: Range<Int>, line index: Int
+    )
         throws(MigrationError)
     {
         guard !id.isEmpty else {

@@ -55,7 +55,8 @@ public struct MigrationFile: Sendable, Hashable {
         }
         while let byte = next() {
             switch byte {
-            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"), 0x0B, 0x0C, UInt8(ascii: ";"):
+            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"), 0x0B, 0x0C,
+                UInt8(ascii: ";"):
                 continue
             case UInt8(ascii: "-"):
                 guard let following = next() else { return true }

@@ -25,7 +25,9 @@ extension MigrationFile {
                         if text.starts(with: key), text.dropFirst(key.count).first == UInt8(ascii: ":") {
                             let valueStart = text.dropFirst(key.count + 1).drop(while: isBlank).startIndex
                             var valueEnd = end
-                            while valueEnd > valueStart, isBlank(bytes[valueEnd - 1]) || bytes[valueEnd - 1] == UInt8(ascii: "\r") {
+                            while valueEnd > valueStart,
+                                isBlank(bytes[valueEnd - 1]) || bytes[valueEnd - 1] == UInt8(ascii: "\r")
+                            {
                                 valueEnd -= 1
                             }
                             return (number, valueStart..<valueEnd)

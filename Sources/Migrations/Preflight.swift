@@ -60,7 +60,8 @@ public enum Preflight {
         public var fix: String {
             switch kind {
             case .emptyUp:
-                return "write the change below `-- migrate:up` in \(path), or delete the file if the revision is not needed"
+                return
+                    "write the change below `-- migrate:up` in \(path), or delete the file if the revision is not needed"
             case .needsNoTransaction:
                 return "add `-- transaction: false` to the header of \(path) (its statements then run one by one, "
                     + "outside a transaction), or move the statement to a revision of its own with that header"
@@ -77,35 +78,43 @@ public enum Preflight {
         var problems: [Problem] = []
         for file in files {
             if file.isUnwritten {
-                problems.append(Problem(kind: .emptyUp, revision: file.revision, path: file.path,
-                                        line: max(1, file.upStartLine - 1)))
+                problems.append(
+                    Problem(
+                        kind: .emptyUp, revision: file.revision, path: file.path,
+                        line: max(1, file.upStartLine - 1)))
                 continue
             }
             if file.transactional || singleTransaction {
-                problems += sectionProblems(file.up, revision: file.revision, path: file.path,
-                                            firstLine: file.upStartLine, down: false)
+                problems += sectionProblems(
+                    file.up, revision: file.revision, path: file.path,
+                    firstLine: file.upStartLine, down: false)
             }
         }
         return problems
     }
 
     /// The problems of running a down section (`sql`, as recorded or as written) for `revision`.
-    public static func problems(reverting revision: String, down sql: String, transactional: Bool, path: String,
-                                firstLine: Int) -> [Problem] {
+    public static func problems(
+        reverting revision: String, down sql: String, transactional: Bool, path: String,
+        firstLine: Int
+    ) -> [Problem] {
         guard transactional else { return [] }
         return sectionProblems(sql, revision: revision, path: path, firstLine: firstLine, down: true)
     }
 
     /// The problems of one section that runs in a transaction.
-    static func sectionProblems(_ sql: String, revision: String, path: String, firstLine: Int, down: Bool) -> [Problem] {
+    static func sectionProblems(_ sql: String, revision: String, path: String, firstLine: Int, down: Bool) -> [Problem]
+    {
         // Splitting costs far more than a scan for the few words that can matter; most revisions have none.
         guard mayHoldTransactionProblem(sql) else { return [] }
         var problems: [Problem] = []
         for statement in SQLSplitter.split(sql) {
             let words = StatementWords(statement.text)
             guard let kind = classify(words.words) else { continue }
-            problems.append(Problem(kind: kind, revision: revision, path: path,
-                                    line: firstLine + statement.line - 1 + words.leadingLines, inDownSection: down))
+            problems.append(
+                Problem(
+                    kind: kind, revision: revision, path: path,
+                    line: firstLine + statement.line - 1 + words.leadingLines, inDownSection: down))
         }
         return problems
     }
@@ -141,7 +150,8 @@ public enum Preflight {
                 return .needsNoTransaction(statement: "ALTER DATABASE ... SET TABLESPACE")
             }
             if word(1) == "TABLE", let detach = words.firstIndex(of: "DETACH"),
-               words[detach...].contains("CONCURRENTLY") {
+                words[detach...].contains("CONCURRENTLY")
+            {
                 return .needsNoTransaction(statement: "ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY")
             }
         case "COMMIT", "END", "ABORT", "BEGIN":
@@ -171,7 +181,9 @@ public enum Preflight {
                 }
                 if start >= 0 {
                     let length = index - start
-                    if length >= 3, length <= 12, isKeyword(UnsafeBufferPointer(rebasing: bytes[start..<index])) { return true }
+                    if length >= 3, length <= 12, isKeyword(UnsafeBufferPointer(rebasing: bytes[start..<index])) {
+                        return true
+                    }
                     start = -1
                 }
             }
@@ -247,8 +259,10 @@ struct StatementWords {
                 sawWord = true
             } else if scalar.properties.isAlphabetic || scalar == "_" {
                 var end = index
-                while end < scalars.count, scalars[end].properties.isAlphabetic || scalars[end] == "_"
-                    || ("0"..."9").contains(scalars[end]) {
+                while end < scalars.count,
+                    scalars[end].properties.isAlphabetic || scalars[end] == "_"
+                        || ("0"..."9").contains(scalars[end])
+                {
                     end += 1
                 }
                 words.append(String(String.UnicodeScalarView(scalars[index..<end])).uppercased())

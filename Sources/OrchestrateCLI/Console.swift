@@ -6,7 +6,8 @@ import OrchestrateCore
 enum Console {
     static let stdoutIsTerminal = isatty(STDOUT_FILENO) == 1
     static let stderrIsTerminal = isatty(STDERR_FILENO) == 1
-    static let colorAllowed = ProcessInfo.processInfo.environment["NO_COLOR"].map { $0.isEmpty } ?? true
+    static let colorAllowed =
+        ProcessInfo.processInfo.environment["NO_COLOR"].map { $0.isEmpty } ?? true
         && ProcessInfo.processInfo.environment["TERM"] != "dumb"
 
     /// Writes a result line to stdout.
@@ -47,19 +48,27 @@ enum Console {
             err(style("warning:", .yellow, forStderr: true) + " " + text)
         case .waitingForLock(let environment, let holder, let waited):
             let who = holder?.summary ?? "another session"
-            err(style("waiting:", .yellow, forStderr: true) + " `\(environment)` is locked by \(who) (\(Int(waited))s so far)")
+            err(
+                style("waiting:", .yellow, forStderr: true)
+                    + " `\(environment)` is locked by \(who) (\(Int(waited))s so far)")
         case .revisionStarted(let environment, let revision, let direction):
             RevisionTicker.shared.start("\(environment): \(direction == "up" ? "applying" : "reverting") \(revision)")
         case .revisionFinished(let environment, let revision, let direction, let milliseconds, let committed):
             RevisionTicker.shared.stop()
             let verb = !committed ? "ran     " : direction == "up" ? "applied " : "reverted"
             let pending = committed ? "" : ", not committed until the single transaction commits"
-            err("\(environment): \(style(verb, !committed ? .dim : direction == "up" ? .green : .yellow, forStderr: true)) \(revision) (\(formatDuration(milliseconds))\(pending))")
+            err(
+                "\(environment): \(style(verb, !committed ? .dim : direction == "up" ? .green : .yellow, forStderr: true)) \(revision) (\(formatDuration(milliseconds))\(pending))"
+            )
         case .transactionCommitted(let environment, let count):
-            err("\(environment): " + style("committed", .green, forStderr: true) + " the single transaction: \(count) revision(s) applied")
+            err(
+                "\(environment): " + style("committed", .green, forStderr: true)
+                    + " the single transaction: \(count) revision(s) applied")
         case .retrying(let environment, let revision, let attempt, let of, let reason):
             RevisionTicker.shared.stop()
-            err(style("retry:", .yellow, forStderr: true) + " \(environment): \(revision) hit \(reason); attempt \(attempt + 1) of \(of + 1)")
+            err(
+                style("retry:", .yellow, forStderr: true)
+                    + " \(environment): \(revision) hit \(reason); attempt \(attempt + 1) of \(of + 1)")
         }
     }
 

@@ -7,10 +7,13 @@ enum Interrupts {
     static func install() {
         Interruption.install { signal, count in
             if count == 1 {
-                Console.err(Console.style("interrupting:", .yellow, forStderr: true)
-                            + " cancelling the running statement and rolling back (press Ctrl-C again to exit at once)")
+                Console.err(
+                    Console.style("interrupting:", .yellow, forStderr: true)
+                        + " cancelling the running statement and rolling back (press Ctrl-C again to exit at once)")
             } else {
-                Console.err("exiting at once; the server rolls back what was open, and the environment lock is released with the connection")
+                Console.err(
+                    "exiting at once; the server rolls back what was open, and the environment lock is released with the connection"
+                )
                 _exit(128 + signal)
             }
         }

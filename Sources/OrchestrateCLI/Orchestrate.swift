@@ -8,12 +8,13 @@ public struct Orchestrate: ParsableCommand {
         commandName: "orchestrate",
         abstract: "A git-aware, multi-environment migration orchestrator for PostgreSQL.",
         discussion: """
-        Exit codes: 0 done; 1 a check or policy failed; 2 bad usage, config or migration file; \
-        3 a database or git operation failed (nothing half-applied); 4 the environment is locked or frozen.
-        """,
+            Exit codes: 0 done; 1 a check or policy failed; 2 bad usage, config or migration file; \
+            3 a database or git operation failed (nothing half-applied); 4 the environment is locked or frozen.
+            """,
         version: "0.1.0",
         subcommands: [
-            Init.self, New.self, Heads.self, Graph.self, History.self, Check.self, Status.self, Audit.self, PlanCommand.self, Upgrade.self,
+            Init.self, New.self, Heads.self, Graph.self, History.self, Check.self, Status.self, Audit.self,
+            PlanCommand.self, Upgrade.self,
             Promote.self, Downgrade.self, Lock.self, Unlock.self, Repair.self, Merge.self, Rebase.self, Verify.self,
             Doctor.self, SandboxCommand.self, Import.self, Baseline.self,
         ]
@@ -61,7 +62,8 @@ public struct Orchestrate: ParsableCommand {
         let names = subcommandNames
         if first == "help" {
             guard arguments.count > 1, let topic = arguments.dropFirst().first, !topic.hasPrefix("-"),
-                  !names.contains(topic) else { return nil }
+                !names.contains(topic)
+            else { return nil }
             return "`\(topic)` is not an orchestrate command\(Suggestion.didYouMean(topic, among: names)); "
                 + "`orchestrate --help` lists the commands"
         }

@@ -34,7 +34,8 @@ public enum ConnInfo {
         }
         let visible = all.filter { !$0.isSecret && !($0.value ?? "").isEmpty }
         let leading = ["host", "hostaddr", "port", "dbname", "user", "sslmode"]
-        let ordered = leading.compactMap { name in visible.first { $0.keyword == name } }
+        let ordered =
+            leading.compactMap { name in visible.first { $0.keyword == name } }
             + visible.filter { !leading.contains($0.keyword) }
         return format(ordered.map { ($0.keyword, $0.value ?? "") })
     }
@@ -54,10 +55,12 @@ public enum ConnInfo {
             let rest = conninfo.utf8.dropFirst(scheme.utf8.count)
             guard let separator = rest.firstRange(of: "://".utf8) else { return conninfo }
             let driver = rest[..<separator.lowerBound]
-            let isDriverName = !driver.isEmpty && driver.allSatisfy { byte in
-                byte == UInt8(ascii: "_") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
-                    || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte | 0x20)
-            }
+            let isDriverName =
+                !driver.isEmpty
+                && driver.allSatisfy { byte in
+                    byte == UInt8(ascii: "_") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                        || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte | 0x20)
+                }
             guard isDriverName else { return conninfo }
             return String(scheme.dropLast()) + String(Substring(rest[separator.lowerBound...]))
         }
@@ -98,14 +101,16 @@ public enum ConnInfo {
             if let errorMessage {
                 PQfreemem(errorMessage)
             }
-            throw PostgresError(kind: .invalidConnectionString, message: sanitizedParseError(message, conninfo: conninfo))
+            throw PostgresError(
+                kind: .invalidConnectionString, message: sanitizedParseError(message, conninfo: conninfo))
         }
         defer { PQconninfoFree(parsed) }
         let options = LibPQ.options(parsed)
         if let reason = misreadCredentials(conninfo, options) {
-            throw PostgresError(kind: .invalidConnectionString,
-                                message: "\(reason) (it is not shown: it may hold a password); a URI looks like "
-                                    + "postgresql://user:password@host:5432/db")
+            throw PostgresError(
+                kind: .invalidConnectionString,
+                message: "\(reason) (it is not shown: it may hold a password); a URI looks like "
+                    + "postgresql://user:password@host:5432/db")
         }
         return options
     }
@@ -115,11 +120,13 @@ public enum ConnInfo {
     /// an `@` after the host, or a port that is not a number (`postgresql://u:pw` without its `@host`).
     static func misreadCredentials(_ conninfo: String, _ options: [LibPQ.Option]) -> String? {
         if let port = options.first(where: { $0.keyword == "port" })?.value,
-           !port.utf8.allSatisfy({ ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: ",") }) {
+            !port.utf8.allSatisfy({ ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: ",") })
+        {
             return "its port is not a number"
         }
         guard conninfo.hasPrefix("postgresql://") || conninfo.hasPrefix("postgres://"),
-              let scheme = conninfo.firstRange(of: "://") else { return nil }
+            let scheme = conninfo.firstRange(of: "://")
+        else { return nil }
         let rest = conninfo[scheme.upperBound...]
         if rest.contains("://") {
             return "it holds a second `://`"
@@ -151,7 +158,8 @@ public enum ConnInfo {
     /// When the message cannot be split into template text and quoted fragments with certainty, a generic
     /// message replaces it.
     static func sanitizedParseError(_ message: String, conninfo: String) -> String {
-        let generic = "libpq could not parse it (its message is withheld because it could quote a password); "
+        let generic =
+            "libpq could not parse it (its message is withheld because it could quote a password); "
             + "check the quoting, the percent-encoding and the parameter names"
         var text = message.trimmed
         if !conninfo.isEmpty {
@@ -170,7 +178,8 @@ public enum ConnInfo {
                 }
                 result += part
             } else {
-                let safe = ["=", ":", "/", "]", "<the connection string>"].contains(String(part))
+                let safe =
+                    ["=", ":", "/", "]", "<the connection string>"].contains(String(part))
                     || isKeyword(part, in: conninfo)
                 result += "\"" + (safe ? String(part) : "…") + "\""
             }
@@ -183,20 +192,22 @@ public enum ConnInfo {
     private static func isKeyword(_ token: Substring, in conninfo: String) -> Bool {
         let tokenBytes = Array(token.utf8)
         guard let first = tokenBytes.first, tokenBytes.count <= 64,
-              (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first | 0x20),
-              tokenBytes.allSatisfy({ byte in
-                  byte == UInt8(ascii: "_") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
-                      || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte | 0x20)
-              })
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first | 0x20),
+            tokenBytes.allSatisfy({ byte in
+                byte == UInt8(ascii: "_") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                    || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte | 0x20)
+            })
         else { return false }
         let bytes = Array(conninfo.utf8)
-        let separators: [UInt8] = [UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"),
-                                   UInt8(ascii: "?"), UInt8(ascii: "&")]
+        let separators: [UInt8] = [
+            UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"),
+            UInt8(ascii: "?"), UInt8(ascii: "&"),
+        ]
         var start = 0
         while start + tokenBytes.count <= bytes.count {
             defer { start += 1 }
             guard bytes[start..<(start + tokenBytes.count)].elementsEqual(tokenBytes),
-                  start == 0 || separators.contains(bytes[start - 1])
+                start == 0 || separators.contains(bytes[start - 1])
             else { continue }
             var next = start + tokenBytes.count
             while next < bytes.count, bytes[next] == UInt8(ascii: " ") || bytes[next] == UInt8(ascii: "\t") {

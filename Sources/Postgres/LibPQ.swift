@@ -1,8 +1,9 @@
 internal import CLibPQ
+
 #if canImport(Glibc)
-internal import Glibc
+    internal import Glibc
 #elseif canImport(Darwin)
-internal import Darwin
+    internal import Darwin
 #endif
 
 /// Small conversions shared by the files that call libpq. Nothing here is public.
@@ -71,10 +72,11 @@ enum LibPQ {
     /// Throws a usage error when `text` contains a NUL character, which no libpq string can carry.
     static func requireNoNUL(_ text: String, _ what: @autoclosure () -> String) throws(PostgresError) {
         // memchr on the contiguous UTF-8 of a native String; the generic `contains` walks it byte by byte.
-        let hasNUL = text.utf8.withContiguousStorageIfAvailable { buffer in
-            guard let base = buffer.baseAddress else { return false }
-            return memchr(base, 0, buffer.count) != nil
-        } ?? text.utf8.contains(0)
+        let hasNUL =
+            text.utf8.withContiguousStorageIfAvailable { buffer in
+                guard let base = buffer.baseAddress else { return false }
+                return memchr(base, 0, buffer.count) != nil
+            } ?? text.utf8.contains(0)
         if hasNUL {
             throw PostgresError(
                 kind: .usage,

@@ -8,7 +8,8 @@ extension PostgresError {
             LibPQ.string(PQresultErrorField(result, code))
         }
         // libpq's own errors (lost connection, protocol trouble) carry only a message, no fields.
-        let primary = field(CLibPQ_DIAG_MESSAGE_PRIMARY)
+        let primary =
+            field(CLibPQ_DIAG_MESSAGE_PRIMARY)
             ?? LibPQ.string(PQresultErrorMessage(result))?.trimmed
         self.init(
             kind: kind,
@@ -76,13 +77,14 @@ extension PostgresError {
     private static func liftSQLState(from line: Substring) -> (line: String, sqlState: SQLState, severity: String)? {
         let bytes = Array(line.utf8)
         func isCodeCharacter(_ byte: UInt8) -> Bool {
-            (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+            (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
         }
         var index = 0
         while index + 10 <= bytes.count {
             if bytes[index] == UInt8(ascii: ":"), bytes[index + 1] == UInt8(ascii: " "),
-               bytes[index + 2] == UInt8(ascii: " "), bytes[(index + 3)..<(index + 8)].allSatisfy(isCodeCharacter),
-               bytes[index + 8] == UInt8(ascii: ":"), bytes[index + 9] == UInt8(ascii: " ")
+                bytes[index + 2] == UInt8(ascii: " "), bytes[(index + 3)..<(index + 8)].allSatisfy(isCodeCharacter),
+                bytes[index + 8] == UInt8(ascii: ":"), bytes[index + 9] == UInt8(ascii: " ")
             {
                 let code = String(decoding: bytes[(index + 3)..<(index + 8)], as: UTF8.self)
                 let severityStart = bytes[..<index].lastIndex(of: UInt8(ascii: " ")).map { $0 + 1 } ?? 0

@@ -15,7 +15,8 @@ public struct PostgresNotice: Sendable {
     public var hint: String?
 
     /// Makes a notice; the library builds them from libpq, callers mostly need this in tests.
-    public init(severity: String, message: String, sqlState: String? = nil, detail: String? = nil, hint: String? = nil) {
+    public init(severity: String, message: String, sqlState: String? = nil, detail: String? = nil, hint: String? = nil)
+    {
         self.severity = severity
         self.message = message
         self.sqlState = sqlState
@@ -50,11 +51,13 @@ final class NoticeReceiver {
     /// Installs this receiver on `handle` (PQsetNoticeReceiver). `self` must outlive the PGconn.
     func install(on handle: OpaquePointer) {
         let context = Unmanaged.passUnretained(self).toOpaque()
-        _ = PQsetNoticeReceiver(handle, { context, result in
-            guard let context, let result else { return }
-            let receiver = Unmanaged<NoticeReceiver>.fromOpaque(context).takeUnretainedValue()
-            receiver.handler?(PostgresNotice(result: result))
-        }, context)
+        _ = PQsetNoticeReceiver(
+            handle,
+            { context, result in
+                guard let context, let result else { return }
+                let receiver = Unmanaged<NoticeReceiver>.fromOpaque(context).takeUnretainedValue()
+                receiver.handler?(PostgresNotice(result: result))
+            }, context)
     }
 }
 

@@ -121,7 +121,9 @@ public struct QueryResult: Sendable {
         fileprivate func value(_ cell: Int) -> String? {
             if nulls[cell] { return nil }
             let range = starts[cell]..<starts[cell + 1]
-            return bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[range]), as: UTF8.self) }
+            return bytes.withUnsafeBufferPointer {
+                String(decoding: UnsafeBufferPointer(rebasing: $0[range]), as: UTF8.self)
+            }
         }
     }
 
@@ -135,7 +137,8 @@ public struct QueryResult: Sendable {
         public var endIndex: Int { rows.columnCount }
 
         public subscript(position: Int) -> String? {
-            precondition(position >= 0 && position < rows.columnCount, "column \(position) out of range 0..<\(rows.columnCount)")
+            precondition(
+                position >= 0 && position < rows.columnCount, "column \(position) out of range 0..<\(rows.columnCount)")
             return rows.value(first + position)
         }
     }
@@ -160,7 +163,8 @@ extension QueryResult {
         /// that is not is a programming error, not a NULL.
         public subscript(column: String) -> String? {
             guard let position = columnIndex[column] else {
-                preconditionFailure("no column `\(column)` in the result (\(columnIndex.keys.sorted().joined(separator: ", ")))")
+                preconditionFailure(
+                    "no column `\(column)` in the result (\(columnIndex.keys.sorted().joined(separator: ", ")))")
             }
             return row[position]
         }

@@ -52,7 +52,8 @@ final class GitFixture {
 
     /// The commit `revision` names, per the git command line.
     func revParse(_ revision: String, in folder: String? = nil) throws -> ObjectID {
-        let hex = try git("rev-parse", revision + "^{commit}", in: folder).trimmingCharacters(in: .whitespacesAndNewlines)
+        let hex = try git("rev-parse", revision + "^{commit}", in: folder).trimmingCharacters(
+            in: .whitespacesAndNewlines)
         guard let id = ObjectID(hex: hex) else { throw FixtureError("git rev-parse \(revision) printed \(hex)") }
         return id
     }
@@ -61,7 +62,8 @@ final class GitFixture {
     func runProgram(_ path: String, _ arguments: [String]) throws {
         let result = try TestProject.runProgram(path, arguments)
         guard result.exitCode == 0 else {
-            throw FixtureError("\(path) \(arguments.joined(separator: " ")) exited with \(result.exitCode): \(result.stderr)")
+            throw FixtureError(
+                "\(path) \(arguments.joined(separator: " ")) exited with \(result.exitCode): \(result.stderr)")
         }
     }
 
@@ -69,12 +71,14 @@ final class GitFixture {
     /// second per command, so commit dates are distinct and ordered.
     private func run(_ arguments: [String], in folder: String, input: String?) throws -> String {
         clock += 1
-        return try TestProject.runGit(arguments, in: folder, environment: [
-            "GIT_CONFIG_GLOBAL": "/dev/null", "HOME": root,
-            "GIT_AUTHOR_NAME": "Ada Author", "GIT_AUTHOR_EMAIL": "ada@example.com",
-            "GIT_COMMITTER_NAME": "Cy Committer", "GIT_COMMITTER_EMAIL": "cy@example.com",
-            "GIT_AUTHOR_DATE": "\(clock) +0000", "GIT_COMMITTER_DATE": "\(clock) +0000",
-        ], stdin: input)
+        return try TestProject.runGit(
+            arguments, in: folder,
+            environment: [
+                "GIT_CONFIG_GLOBAL": "/dev/null", "HOME": root,
+                "GIT_AUTHOR_NAME": "Ada Author", "GIT_AUTHOR_EMAIL": "ada@example.com",
+                "GIT_COMMITTER_NAME": "Cy Committer", "GIT_COMMITTER_EMAIL": "cy@example.com",
+                "GIT_AUTHOR_DATE": "\(clock) +0000", "GIT_COMMITTER_DATE": "\(clock) +0000",
+            ], stdin: input)
     }
 }
 

@@ -1,7 +1,7 @@
 import Foundation
 import Git
-import Testing
 import TestSupport
+import Testing
 
 /// main: c1 (adds a.sql) ← c2 (edits a.sql) ← m1 (adds z.sql) ← merge
 /// feature from c2: f1 (edits a.sql) ← f2 (README only) ← f3 (edits a.sql, adds b.sql)
@@ -44,11 +44,18 @@ private struct BranchedHistory {
         #expect(touching.map(\.id) == [history.f3, history.f1])
         #expect(touching.map(\.summary) == ["Edit a again, add b", "Edit a on feature"])
         #expect(touching.first?.authorName == "Ada Author")
-        #expect(try repository.commitsTouching(path: "migrations/a.sql", from: history.f3, hiding: base, limit: 1).map(\.id) == [history.f3])
-        #expect(try repository.commitsTouching(path: "migrations", from: history.f3, hiding: base).map(\.id) == [history.f3, history.f1])
-        #expect(try repository.commitsTouching(path: "README.md", from: history.f3, hiding: base).map(\.id) == [history.f2])
+        #expect(
+            try repository.commitsTouching(path: "migrations/a.sql", from: history.f3, hiding: base, limit: 1).map(\.id)
+                == [history.f3])
+        #expect(
+            try repository.commitsTouching(path: "migrations", from: history.f3, hiding: base).map(\.id) == [
+                history.f3, history.f1,
+            ])
+        #expect(
+            try repository.commitsTouching(path: "README.md", from: history.f3, hiding: base).map(\.id) == [history.f2])
         #expect(try repository.commitsTouching(path: "migrations/nope.sql", from: history.f3, hiding: base) == [])
-        #expect(try repository.commitsTouching(path: "migrations/a.sql", from: history.f3, hiding: base, limit: 0) == [])
+        #expect(
+            try repository.commitsTouching(path: "migrations/a.sql", from: history.f3, hiding: base, limit: 0) == [])
         #expect(try repository.commitsTouching(path: "migrations/a.sql", from: base, hiding: history.f3) == [])
         let unknown = try #require(ObjectID(hex: String(repeating: "12", count: 20)))
         let error = try #require(throws: GitError.self) {

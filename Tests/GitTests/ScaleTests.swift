@@ -39,7 +39,7 @@ import Testing
     @Test func commitsTouchingWalksOnlyFromTheMergeBaseToTheTip() throws {
         let fixture = try GitFixture()
         var stream = Stream()
-        var mainMarks: [Int: Int] = [:]   // main commit number → mark
+        var mainMarks: [Int: Int] = [:]  // main commit number → mark
         var parent: Int?
         for number in 1...300 {
             var changes = [Change(path: "src/file\(number % 10).txt", contents: "version \(number)\n")]
@@ -56,11 +56,14 @@ import Testing
                     if number % 4 == 0 {
                         changes.append(Change(path: "migrations/f\(number).sql", contents: "-- feature \(number)\n"))
                     } else if number % 4 == 1, number > 1 {
-                        changes.append(Change(path: "migrations/f\(number - 1).sql", contents: "-- feature \(number - 1), edited\n"))
+                        changes.append(
+                            Change(
+                                path: "migrations/f\(number - 1).sql", contents: "-- feature \(number - 1), edited\n"))
                     } else {
                         changes.append(Change(path: "src/feature.txt", contents: "feature \(number)\n"))
                     }
-                    featureParent = stream.commit("feature", from: featureParent, message: "feature \(number)", changes: changes)
+                    featureParent = stream.commit(
+                        "feature", from: featureParent, message: "feature \(number)", changes: changes)
                 }
             }
         }
@@ -98,7 +101,8 @@ import Testing
         var marks: [Int: ObjectID] = [:]
         for line in try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n") {
             let parts = line.split(separator: " ")
-            guard parts.count == 2, let mark = Int(parts[0].dropFirst()), let id = ObjectID(hex: String(parts[1])) else {
+            guard parts.count == 2, let mark = Int(parts[0].dropFirst()), let id = ObjectID(hex: String(parts[1]))
+            else {
                 throw FixtureError("unexpected line in \(path): \(line)")
             }
             marks[mark] = id

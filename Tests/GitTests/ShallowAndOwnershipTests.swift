@@ -37,7 +37,9 @@ import Testing
             try repository.commitsTouching(path: "migrations", from: head, hiding: nil)
         }
         #expect(walk.code == .shallowHistory)
-        let adding = try #require(throws: GitError.self) { try repository.commitAdding(path: "migrations/a.sql", from: head) }
+        let adding = try #require(throws: GitError.self) {
+            try repository.commitAdding(path: "migrations/a.sql", from: head)
+        }
         #expect(adding.code == .shallowHistory)
         let missing = try #require(throws: GitError.self) { try repository.resolve("origin/nope") }
         #expect(missing.code == .notFound)
@@ -58,7 +60,8 @@ import Testing
         try fixture.write("migrations/m.sql", "m\n")
         try fixture.commit("on main")
         let clone = fixture.root + "/shallow"
-        try fixture.git("clone", "-q", "--depth", "3", "--no-single-branch", "file://" + fixture.repo, clone, in: fixture.root)
+        try fixture.git(
+            "clone", "-q", "--depth", "3", "--no-single-branch", "file://" + fixture.repo, clone, in: fixture.root)
         let repository = try Repository.discover(from: clone)
         let head = try repository.resolve("HEAD")
         let feature = try repository.resolve("origin/feature")
@@ -80,7 +83,8 @@ import Testing
         let error = try #require(throws: GitError.self) { try Repository.discover(from: fixture.repo + "/migrations") }
 
         #expect(error.code == .unsafeOwnership)
-        #expect(error.message == "the repository at \(fixture.repo) is owned by another user; "
-            + "run `git config --global --add safe.directory \(fixture.repo)`")
+        #expect(
+            error.message == "the repository at \(fixture.repo) is owned by another user; "
+                + "run `git config --global --add safe.directory \(fixture.repo)`")
     }
 }

@@ -24,7 +24,10 @@ import Testing
         #expect(try repository.files(in: commit, directory: "nowhere") == [])
         #expect(try repository.files(in: commit, directory: "README.md") == [])
         #expect(try repository.files(in: commit, directory: "").map(\.path) == ["README.md"])
-        #expect(try repository.files(in: commit, directory: "migrations/nested").map(\.path) == ["migrations/nested/ignored.sql"])
+        #expect(
+            try repository.files(in: commit, directory: "migrations/nested").map(\.path) == [
+                "migrations/nested/ignored.sql"
+            ])
     }
 
     @Test func diffReportsModifiedAddedDeletedAndRenamedFiles() throws {
@@ -47,16 +50,21 @@ import Testing
 
         let changes = try repository.diff(from: before, to: after, directory: "migrations", detectRenames: true)
 
-        #expect(Set(changes) == [
-            FileChange(kind: .modified, oldPath: "migrations/a.sql", newPath: "migrations/a.sql",
-                       oldBlob: blobs["migrations/a.sql"], newBlob: newBlobs["migrations/a.sql"]),
-            FileChange(kind: .deleted, oldPath: "migrations/b.sql", newPath: nil,
-                       oldBlob: blobs["migrations/b.sql"], newBlob: nil),
-            FileChange(kind: .renamed, oldPath: "migrations/c.sql", newPath: "migrations/e.sql",
-                       oldBlob: blobs["migrations/c.sql"], newBlob: newBlobs["migrations/e.sql"]),
-            FileChange(kind: .added, oldPath: nil, newPath: "migrations/d.sql",
-                       oldBlob: nil, newBlob: newBlobs["migrations/d.sql"]),
-        ])
+        #expect(
+            Set(changes) == [
+                FileChange(
+                    kind: .modified, oldPath: "migrations/a.sql", newPath: "migrations/a.sql",
+                    oldBlob: blobs["migrations/a.sql"], newBlob: newBlobs["migrations/a.sql"]),
+                FileChange(
+                    kind: .deleted, oldPath: "migrations/b.sql", newPath: nil,
+                    oldBlob: blobs["migrations/b.sql"], newBlob: nil),
+                FileChange(
+                    kind: .renamed, oldPath: "migrations/c.sql", newPath: "migrations/e.sql",
+                    oldBlob: blobs["migrations/c.sql"], newBlob: newBlobs["migrations/e.sql"]),
+                FileChange(
+                    kind: .added, oldPath: nil, newPath: "migrations/d.sql",
+                    oldBlob: nil, newBlob: newBlobs["migrations/d.sql"]),
+            ])
         #expect(changes.count == 4)
 
         let withoutRenames = try repository.diff(from: before, to: after, directory: "migrations", detectRenames: false)
@@ -99,6 +107,7 @@ import Testing
     }
 
     private func blobsByPath(_ repository: Repository, _ commit: ObjectID) throws -> [String: ObjectID] {
-        Dictionary(uniqueKeysWithValues: try repository.files(in: commit, directory: "migrations").map { ($0.path, $0.blob) })
+        Dictionary(
+            uniqueKeysWithValues: try repository.files(in: commit, directory: "migrations").map { ($0.path, $0.blob) })
     }
 }

@@ -53,7 +53,8 @@ struct MigrationFileEdgeCaseTests {
 
     @Test("CRLF files give the same file as LF, line numbers included")
     func crlfEverywhere() throws {
-        let text = "-- Adds t\n-- parent: r1,  r0\n-- transaction: false\n\n--  migrate:up \nSELECT 1;\n\n"
+        let text =
+            "-- Adds t\n-- parent: r1,  r0\n-- transaction: false\n\n--  migrate:up \nSELECT 1;\n\n"
             + "-- migrate:down\t\nSELECT 2;\n"
         let fromLF = try parse(text)
         let fromCRLF = try parse(bytes: crlf(text))
@@ -97,7 +98,10 @@ struct MigrationFileEdgeCaseTests {
 
     @Test("markers with spaces, tabs, vertical tabs and form feeds around them")
     func spacedMarkers() throws {
-        for up in ["-- migrate:up   ", "\t-- migrate:up\t", "--\tmigrate:up", "--migrate:up", "\u{0B}\u{0C} --  migrate:up \u{0C}"] {
+        for up in [
+            "-- migrate:up   ", "\t-- migrate:up\t", "--\tmigrate:up", "--migrate:up",
+            "\u{0B}\u{0C} --  migrate:up \u{0C}",
+        ] {
             let file = try parse(up + "\nSELECT 1;\n \t-- migrate:down \t\nSELECT 2;")
             #expect(file.up == "SELECT 1;\n", "\(up)")
             #expect(file.down == "SELECT 2;", "\(up)")
@@ -110,12 +114,18 @@ struct MigrationFileEdgeCaseTests {
     func markerLookalikes() throws {
         let up = try parse("-- migrate:up\n--- migrate:up\n- - migrate:down\n-- migrate\n-- migrates: x\n").up
         #expect(up == "--- migrate:up\n- - migrate:down\n-- migrate\n-- migrates: x\n")
-        let malformed = "expected '-- migrate:up' or '-- migrate:down' alone on the line (options such as "
+        let malformed =
+            "expected '-- migrate:up' or '-- migrate:down' alone on the line (options such as "
             + "'transaction:false' go in the header as '-- transaction: false')"
-        expectFailure("-- migrate:up\n  -- MIGRATE :\tup  \n", "migrations/r2.sql:2: malformed marker '-- MIGRATE :\tup': \(malformed)")
+        expectFailure(
+            "-- migrate:up\n  -- MIGRATE :\tup  \n",
+            "migrations/r2.sql:2: malformed marker '-- MIGRATE :\tup': \(malformed)")
         expectFailure("-- migrate:up\n--migrate:\n", "migrations/r2.sql:2: malformed marker '--migrate:': \(malformed)")
-        expectFailure("-- migrate:up\n-- migrate:upgrade\n", "migrations/r2.sql:2: malformed marker '-- migrate:upgrade': \(malformed)")
-        expectFailure("-- parent: r1\n-- migrate:dwon\n", "migrations/r2.sql:2: malformed marker '-- migrate:dwon': \(malformed)")
+        expectFailure(
+            "-- migrate:up\n-- migrate:upgrade\n",
+            "migrations/r2.sql:2: malformed marker '-- migrate:upgrade': \(malformed)")
+        expectFailure(
+            "-- parent: r1\n-- migrate:dwon\n", "migrations/r2.sql:2: malformed marker '-- migrate:dwon': \(malformed)")
     }
 
     @Test("a file without a final newline")
@@ -135,7 +145,8 @@ struct MigrationFileEdgeCaseTests {
         #expect(empty.upStartLine == 2)
         #expect(empty.downStartLine == 3)
         expectFailure(
-            "-- parent: r1", "migrations/r2.sql:1: expected a '-- migrate:up' line: put the header ('-- parent: ...') "
+            "-- parent: r1",
+            "migrations/r2.sql:1: expected a '-- migrate:up' line: put the header ('-- parent: ...') "
                 + "first, then a line '-- migrate:up', the up SQL, and optionally '-- migrate:down' with the down SQL")
     }
 
@@ -143,7 +154,8 @@ struct MigrationFileEdgeCaseTests {
 
     @Test("header keys with and without spaces, in any position of the header")
     func headerKeySpacing() throws {
-        let file = try parse("\n \t-- transaction:false\t\n--parent:a ,b,\tc\n-- transaction_mode is a comment\n-- migrate:up\n")
+        let file = try parse(
+            "\n \t-- transaction:false\t\n--parent:a ,b,\tc\n-- transaction_mode is a comment\n-- migrate:up\n")
         #expect(file.parents == ["a", "b", "c"])
         #expect(!file.transactional)
         #expect(file.upStartLine == 6)
@@ -283,9 +295,12 @@ struct MigrationFileEdgeCaseTests {
 
     @Test("a non-ASCII line never is a marker, but can be a malformed one")
     func nonASCIIMarkers() {
-        let malformed = "expected '-- migrate:up' or '-- migrate:down' alone on the line (options such as "
+        let malformed =
+            "expected '-- migrate:up' or '-- migrate:down' alone on the line (options such as "
             + "'transaction:false' go in the header as '-- transaction: false')"
-        expectFailure("-- migrate:up\u{A0}\nSELECT 1;\n", "migrations/r2.sql:1: malformed marker '-- migrate:up\u{A0}': \(malformed)")
+        expectFailure(
+            "-- migrate:up\u{A0}\nSELECT 1;\n",
+            "migrations/r2.sql:1: malformed marker '-- migrate:up\u{A0}': \(malformed)")
         expectFailure(
             "-- migrate:up\nSELECT 1;\n -- Migrate: à l'envers \n",
             "migrations/r2.sql:3: malformed marker '-- Migrate: à l'envers': \(malformed)")
@@ -296,16 +311,18 @@ struct MigrationFileEdgeCaseTests {
 
     // MARK: - Invalid UTF-8
 
-    @Test("invalid UTF-8: the byte offset and line of the first bad byte, before any other error", arguments: [
-        // (bytes, byte offset (1-based), line)
-        (Array("-- migrate:up\nSELECT '".utf8) + [0xC3, 0x28] + Array("';\n".utf8), 23, 2),
-        (Array("-- é\n-- migrate:up\nSELECT 'é".utf8) + [0xE2, 0x82], 31, 3),
-        ([0xC0, 0x80] + Array("\n-- migrate:up\n".utf8), 1, 1),
-        (Array("-- migrate:up\n\n\n".utf8) + [0xED, 0xA0, 0x80], 17, 4),
-        (Array("-- migrate:up\n-- migrate:down\nSELECT '😀".utf8) + [0xF0, 0x9F, 0x98], 43, 3),
-        (Array("SELECT 1;\n".utf8) + [0x80], 11, 2),
-        ([0xF5, 0x80, 0x80, 0x80], 1, 1),
-    ] as [([UInt8], Int, Int)])
+    @Test(
+        "invalid UTF-8: the byte offset and line of the first bad byte, before any other error",
+        arguments: [
+            // (bytes, byte offset (1-based), line)
+            (Array("-- migrate:up\nSELECT '".utf8) + [0xC3, 0x28] + Array("';\n".utf8), 23, 2),
+            (Array("-- é\n-- migrate:up\nSELECT 'é".utf8) + [0xE2, 0x82], 31, 3),
+            ([0xC0, 0x80] + Array("\n-- migrate:up\n".utf8), 1, 1),
+            (Array("-- migrate:up\n\n\n".utf8) + [0xED, 0xA0, 0x80], 17, 4),
+            (Array("-- migrate:up\n-- migrate:down\nSELECT '😀".utf8) + [0xF0, 0x9F, 0x98], 43, 3),
+            (Array("SELECT 1;\n".utf8) + [0x80], 11, 2),
+            ([0xF5, 0x80, 0x80, 0x80], 1, 1),
+        ] as [([UInt8], Int, Int)])
     func invalidUTF8(bytes: [UInt8], offset: Int, line: Int) {
         let error = parseError(bytes: bytes)
         #expect(
@@ -319,19 +336,23 @@ struct MigrationFileEdgeCaseTests {
         let bytes: [UInt8] = [0xEF, 0xBB, 0xBF] + Array("-- a\r\n-- b\r\n".utf8) + [0xFF]
         #expect(
             parseError(bytes: bytes)?.description
-                == "migrations/r2.sql:3: the file is not valid UTF-8 (byte 11 of the file); save it with UTF-8 encoding")
+                == "migrations/r2.sql:3: the file is not valid UTF-8 (byte 11 of the file); save it with UTF-8 encoding"
+        )
     }
 
-    @Test("a NUL byte is refused when parsing, with its line and offset, in any section", arguments: [
-        // (bytes, byte offset (1-based), line)
-        (Array("-- migrate:up\nSELECT 1;".utf8) + [0] + Array("\n".utf8), 24, 2),
-        ([0] + Array("-- migrate:up\n".utf8), 1, 1),
-        (Array("-- migrate:up\nSELECT 1;\n-- migrate:down\nSELECT '".utf8) + [0] + Array("';\n".utf8), 49, 4),
-        // A UTF-16LE file: its first byte after the BOM-less 'S' is NUL.
-        (Array("S".utf8) + [0] + Array("E".utf8) + [0], 2, 1),
-    ] as [([UInt8], Int, Int)])
+    @Test(
+        "a NUL byte is refused when parsing, with its line and offset, in any section",
+        arguments: [
+            // (bytes, byte offset (1-based), line)
+            (Array("-- migrate:up\nSELECT 1;".utf8) + [0] + Array("\n".utf8), 24, 2),
+            ([0] + Array("-- migrate:up\n".utf8), 1, 1),
+            (Array("-- migrate:up\nSELECT 1;\n-- migrate:down\nSELECT '".utf8) + [0] + Array("';\n".utf8), 49, 4),
+            // A UTF-16LE file: its first byte after the BOM-less 'S' is NUL.
+            (Array("S".utf8) + [0] + Array("E".utf8) + [0], 2, 1),
+        ] as [([UInt8], Int, Int)])
     func nulByte(bytes: [UInt8], offset: Int, line: Int) {
-        let expected = "migrations/r2.sql:\(line): the file holds a NUL byte (byte \(offset) of the file), which PostgreSQL "
+        let expected =
+            "migrations/r2.sql:\(line): the file holds a NUL byte (byte \(offset) of the file), which PostgreSQL "
             + "cannot run; remove it (a file saved as UTF-16 is full of them: save it as UTF-8)"
         #expect(parseError(bytes: bytes)?.description == expected)
         #expect(throws: MigrationError.self) { try MigrationFile.parseNode(path: "migrations/r2.sql", bytes: bytes) }
@@ -339,8 +360,12 @@ struct MigrationFileEdgeCaseTests {
 
     @Test("invalid UTF-8 before a NUL byte is reported first, and a NUL byte before invalid UTF-8")
     func nulAndInvalidUTF8() {
-        #expect(parseError(bytes: Array("-- migrate:up\n".utf8) + [0xFF, 0])?.description.contains("not valid UTF-8") == true)
-        #expect(parseError(bytes: Array("-- migrate:up\n".utf8) + [0, 0xFF])?.description.contains("NUL byte (byte 15") == true)
+        #expect(
+            parseError(bytes: Array("-- migrate:up\n".utf8) + [0xFF, 0])?.description.contains("not valid UTF-8")
+                == true)
+        #expect(
+            parseError(bytes: Array("-- migrate:up\n".utf8) + [0, 0xFF])?.description.contains("NUL byte (byte 15")
+                == true)
     }
 
     // MARK: - Long files
@@ -376,7 +401,8 @@ struct MigrationFileEdgeCaseTests {
             path: "é/r2.txt")
         expectFailure(
             text, "dir/: expected a file name of the form '<revision>.sql'; rename '' to end in '.sql'", path: "dir/")
-        let invalid = "(the file name without '.sql'): ids must match [A-Za-z0-9][A-Za-z0-9_.-]*, i.e. start with a "
+        let invalid =
+            "(the file name without '.sql'): ids must match [A-Za-z0-9][A-Za-z0-9_.-]*, i.e. start with a "
             + "letter or digit and use only letters, digits, '_', '.' and '-'; rename the file (and the '-- parent:' "
             + "lines that name it)"
         expectFailure(text, "a/b c.sql: invalid revision id 'b c' \(invalid)", path: "a/b c.sql")

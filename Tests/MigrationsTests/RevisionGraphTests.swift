@@ -81,7 +81,9 @@ struct RevisionGraphValidationTests {
     @Test("several roots are a valid graph: two bases joined by a merge, and two unjoined lines")
     func severalRoots() throws {
         // Alembic's several bases: a project that merged another one's migrations keeps both roots.
-        let joined = try makeGraph([("b1", []), ("a1", []), ("a2", ["a1"]), ("b2", ["b1"]), ("m", ["a2", "b2"]), ("n", ["m"])])
+        let joined = try makeGraph([
+            ("b1", []), ("a1", []), ("a2", ["a1"]), ("b2", ["b1"]), ("m", ["a2", "b2"]), ("n", ["m"]),
+        ])
         #expect(joined.roots == ["a1", "b1"])
         #expect(joined.heads == ["n"])
         #expect(joined.topologicalOrder == ["a1", "a2", "b1", "b2", "m", "n"])

@@ -217,7 +217,8 @@ struct SourceLocationTests {
 
     @Test("codeLine skips the comments a statement keeps in front of it, nested block comments included")
     func codeLine() {
-        let statements = SQLSplitter.split("SELECT 1; -- trailing\n-- why\n/* more\n  /* nested */ */\n\n  ALTER TABLE t ADD x int;\nSELECT 2;")
+        let statements = SQLSplitter.split(
+            "SELECT 1; -- trailing\n-- why\n/* more\n  /* nested */ */\n\n  ALTER TABLE t ADD x int;\nSELECT 2;")
         #expect(statements.map(\.line) == [1, 1, 7])
         #expect(statements.map(\.codeLine) == [1, 6, 7])
         #expect(SQLSplitter.split("\n/* a */ SELECT /* b\n */ 1").first?.codeLine == 2)

@@ -1,7 +1,8 @@
 import Foundation
 import TestSupport
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// An `orchestrate` run started in the background, for tests that signal, kill or race it.
@@ -62,9 +63,10 @@ final class BackgroundRun: @unchecked Sendable {
             group.wait()
         }
         process.waitUntilExit()
-        return Outcome(exitCode: process.terminationStatus,
-                       stdout: String(decoding: outData.withLock { $0 }, as: UTF8.self),
-                       stderr: String(decoding: errData.withLock { $0 }, as: UTF8.self))
+        return Outcome(
+            exitCode: process.terminationStatus,
+            stdout: String(decoding: outData.withLock { $0 }, as: UTF8.self),
+            stderr: String(decoding: errData.withLock { $0 }, as: UTF8.self))
     }
 }
 
@@ -81,8 +83,11 @@ func waitUntil(timeout: Double, _ condition: () throws -> Bool) rethrows -> Bool
 
 /// The server processes of database `database` running a statement that contains `text` (not ours).
 func backends(in database: String, running text: String) throws -> [Int32] {
-    try TestPostgres.query(database, """
+    try TestPostgres.query(
+        database,
+        """
         SELECT pid FROM pg_stat_activity
         WHERE datname = current_database() AND pid <> pg_backend_pid() AND position($1 in query) > 0
-        """, [.text(text)]).compactMap { $0[0].flatMap { Int32($0) } }
+        """, [.text(text)]
+    ).compactMap { $0[0].flatMap { Int32($0) } }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Every error a user can hit with bad input: a clear message naming the file, line, key or revision, the right
 /// exit code, and nothing applied.
@@ -15,12 +15,16 @@ struct BadInputTests {
     }
 
     /// Runs `upgrade dev` and checks the exit code and that nothing was applied.
-    static func expectRefused(_ project: TestProject, _ arguments: [String] = ["upgrade", "dev"], code: Int32,
-                              contains fragments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws {
+    static func expectRefused(
+        _ project: TestProject, _ arguments: [String] = ["upgrade", "dev"], code: Int32,
+        contains fragments: [String], sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         let result = try project.run(arguments)
         #expect(result.exitCode == code, "\(result.output)", sourceLocation: sourceLocation)
         for fragment in fragments {
-            #expect(result.stderr.contains(fragment), "missing `\(fragment)` in: \(result.stderr)", sourceLocation: sourceLocation)
+            #expect(
+                result.stderr.contains(fragment), "missing `\(fragment)` in: \(result.stderr)",
+                sourceLocation: sourceLocation)
         }
         if let database = project.databases.first {
             let ledger = try TestPostgres.query(database, "SELECT to_regclass('orchestrate.revisions') IS NOT NULL")
@@ -37,7 +41,8 @@ struct BadInputTests {
         defer { project.cleanUp() }
         try project.write("migrations/002_bad.sql", "-- parent: 001_root\n-- parents: x\n-- migrate:up\nSELECT 1;\n")
         try Self.expectRefused(project, code: 2, contains: ["migrations/002_bad.sql:2:", "parents"])
-        try project.write("migrations/002_bad.sql", "-- parent: 001_root\n-- transaction: maybe\n-- migrate:up\nSELECT 1;\n")
+        try project.write(
+            "migrations/002_bad.sql", "-- parent: 001_root\n-- transaction: maybe\n-- migrate:up\nSELECT 1;\n")
         try Self.expectRefused(project, code: 2, contains: ["migrations/002_bad.sql:2:"])
         try project.write("migrations/002_bad.sql", "-- parent: 001_root\nSELECT 1;\n-- migrate:up\nSELECT 1;\n")
         try Self.expectRefused(project, code: 2, contains: ["migrations/002_bad.sql:2:"])
@@ -64,19 +69,26 @@ struct BadInputTests {
         let project = try Self.project()
         defer { project.cleanUp() }
         try project.migration("002_orphan", parent: "000_nope", up: "SELECT 1;")
-        try Self.expectRefused(project, code: 2, contains: ["migrations/002_orphan.sql:1: parent `000_nope` does not exist"])
+        try Self.expectRefused(
+            project, code: 2, contains: ["migrations/002_orphan.sql:1: parent `000_nope` does not exist"])
         try Self.expectRefused(project, ["heads"], code: 2, contains: ["migrations/002_orphan.sql:1:"])
         try project.remove("migrations/002_orphan.sql")
 
         try project.migration("002_a", parent: "003_b", up: "SELECT 1;")
         try project.migration("003_b", parent: "002_a", up: "SELECT 1;")
-        try Self.expectRefused(project, code: 2, contains: ["migrations/002_a.sql:1: the revision graph has a cycle: 002_a -> 003_b -> 002_a", "migrations/003_b.sql:1"])
+        try Self.expectRefused(
+            project, code: 2,
+            contains: [
+                "migrations/002_a.sql:1: the revision graph has a cycle: 002_a -> 003_b -> 002_a",
+                "migrations/003_b.sql:1",
+            ])
         try Self.expectRefused(project, ["graph"], code: 2, contains: ["migrations/002_a.sql:1:"])
         try project.remove("migrations/002_a.sql")
         try project.remove("migrations/003_b.sql")
 
         try project.migration("002_second_root", parent: nil, up: "SELECT 1;")
-        try Self.expectRefused(project, code: 2, contains: ["2 heads", "001_root", "002_second_root", "orchestrate merge"])
+        try Self.expectRefused(
+            project, code: 2, contains: ["2 heads", "001_root", "002_second_root", "orchestrate merge"])
     }
 
     @Test("two heads: upgrade to head is refused, naming both and the way out")
@@ -99,7 +111,8 @@ struct BadInputTests {
         try project.migration("003_abd", parent: "002_abc", up: "SELECT 1;")
         try Self.expectRefused(project, ["upgrade", "qa"], code: 2, contains: ["unknown environment `qa`", "dev"])
         try Self.expectRefused(project, ["upgrade", "dev", "--to", "999"], code: 2, contains: ["999"])
-        try Self.expectRefused(project, ["upgrade", "dev", "--to", "00"], code: 2, contains: ["00", "001_root", "002_abc"])
+        try Self.expectRefused(
+            project, ["upgrade", "dev", "--to", "00"], code: 2, contains: ["00", "001_root", "002_abc"])
     }
 
     @Test("config: missing variable, unknown key, wrong type, promote/upgrade on the wrong stage, pipeline errors")
@@ -120,10 +133,12 @@ struct BadInputTests {
         #expect(overridden.exitCode == 3)
 
         try project.write("environments/dev.toml", url + "lock_timeuot = \"5s\"\n")
-        try Self.expectRefused(project, code: 2, contains: ["environments/dev.toml:2", "unknown key `lock_timeuot`", "lock_timeout"])
+        try Self.expectRefused(
+            project, code: 2, contains: ["environments/dev.toml:2", "unknown key `lock_timeuot`", "lock_timeout"])
 
         try project.write("environments/dev.toml", url + "protected = \"yes\"\n")
-        try Self.expectRefused(project, code: 2, contains: ["environments/dev.toml:2", "`protected` must be a boolean"])
+        try Self.expectRefused(
+            project, code: 2, contains: ["environments/dev.toml:2", "`protected` must be a boolean"])
 
         try project.write("environments/dev.toml", url + "lock_timeout = \"soon\"\n")
         try Self.expectRefused(project, code: 2, contains: ["environments/dev.toml:2", "not a duration"])
@@ -132,14 +147,22 @@ struct BadInputTests {
         try Self.expectRefused(project, code: 2, contains: ["environments/dev.toml"])
 
         try project.write("environments/dev.toml", url)
-        try project.write("environments/staging.toml", url.replacingOccurrences(of: "database_url", with: "database_url") + "promotes_from = \"qa\"\n")
+        try project.write(
+            "environments/staging.toml",
+            url.replacingOccurrences(of: "database_url", with: "database_url") + "promotes_from = \"qa\"\n")
         // The value is not quoted (it could be a secret pasted into the wrong key); the known environments are listed.
-        try Self.expectRefused(project, code: 2, contains: ["environments/staging.toml: `promotes_from` names no environment",
-                                                            "environments are: dev, staging"])
+        try Self.expectRefused(
+            project, code: 2,
+            contains: [
+                "environments/staging.toml: `promotes_from` names no environment",
+                "environments are: dev, staging",
+            ])
 
         try project.write("environments/staging.toml", url + "promotes_from = \"dev\"\n")
-        try Self.expectRefused(project, ["upgrade", "staging"], code: 2, contains: ["promotes from `dev`", "orchestrate promote staging"])
-        try Self.expectRefused(project, ["promote", "dev"], code: 2, contains: ["first stage", "orchestrate upgrade dev"])
+        try Self.expectRefused(
+            project, ["upgrade", "staging"], code: 2, contains: ["promotes from `dev`", "orchestrate promote staging"])
+        try Self.expectRefused(
+            project, ["promote", "dev"], code: 2, contains: ["first stage", "orchestrate upgrade dev"])
 
         try project.write("environments/dev.toml", url + "promotes_from = \"staging\"\n")
         try Self.expectRefused(project, ["upgrade", "dev"], code: 2, contains: ["cycle"])
@@ -149,7 +172,9 @@ struct BadInputTests {
     func sqlErrorMidRevision() throws {
         let project = try Self.project()
         defer { project.cleanUp() }
-        try project.write("migrations/002_broken.sql", """
+        try project.write(
+            "migrations/002_broken.sql",
+            """
             -- parent: 001_root
             -- migrate:up
             CREATE TABLE first_half (id int);
@@ -171,7 +196,8 @@ struct BadInputTests {
         #expect(rows.map { $0[0] } == ["001_root"])
         #expect(try TestPostgres.query(database, "SELECT to_regclass('first_half') IS NULL")[0][0] == "t")
         // The failure is in the event log.
-        let failed = try TestPostgres.query(database,
+        let failed = try TestPostgres.query(
+            database,
             "SELECT revision, message FROM orchestrate.events WHERE outcome = 'failed' AND revision IS NOT NULL")
         #expect(failed.first?[0] == "002_broken")
         #expect(failed.first?[1]?.contains("nonexistent_column") == true)
@@ -182,7 +208,8 @@ struct BadInputTests {
         let project = try Self.project()
         defer { project.cleanUp() }
         try project.migration("002_irreversible", parent: "001_root", up: "CREATE TABLE kept (id int);")
-        try project.migration("003_reversible", parent: "002_irreversible", up: "CREATE TABLE gone (id int);", down: "DROP TABLE gone;")
+        try project.migration(
+            "003_reversible", parent: "002_irreversible", up: "CREATE TABLE gone (id int);", down: "DROP TABLE gone;")
         #expect(try project.run(["upgrade", "dev"]).exitCode == 0)
         let result = try project.run(["downgrade", "dev", "--to", "base"])
         #expect(result.exitCode == 1, "\(result.output)")

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// `orchestrate check` on real repositories made with the git command line, run through the real binary.
 @Suite("check")
@@ -9,10 +9,12 @@ struct CheckTests {
     static func makeRepository(environmentURL: String = "sandbox:unused") throws -> TestProject {
         let project = try TestProject()
         try project.write("environments/dev.toml", "database_url = \"\(environmentURL)\"\n")
-        try project.migration("001_accounts", parent: nil, up: "CREATE TABLE accounts (id bigint PRIMARY KEY);",
-                              down: "DROP TABLE accounts;")
-        try project.migration("002_users", parent: "001_accounts", up: "CREATE TABLE users (id bigint PRIMARY KEY);",
-                              down: "DROP TABLE users;")
+        try project.migration(
+            "001_accounts", parent: nil, up: "CREATE TABLE accounts (id bigint PRIMARY KEY);",
+            down: "DROP TABLE accounts;")
+        try project.migration(
+            "002_users", parent: "001_accounts", up: "CREATE TABLE users (id bigint PRIMARY KEY);",
+            down: "DROP TABLE users;")
         try project.gitInitAndCommit("Create accounts and users")
         return project
     }
@@ -30,7 +32,8 @@ struct CheckTests {
     }
 
     static func json(_ result: TestProject.RunResult) throws -> [String: Any] {
-        try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.output)")
+        try #require(
+            try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.output)")
     }
 
     @Test("a new revision on the pull request's side alone passes")
@@ -55,7 +58,8 @@ struct CheckTests {
         defer { project.cleanUp() }
         try project.git("checkout", "-q", "-b", "feature")
         try project.migration("003_feature", parent: "002_users", up: "ALTER TABLE users ADD COLUMN email text;")
-        try project.write("migrations/004_broken.sql", "-- parent: 003_feature\n-- colour: red\n-- migrate:up\nSELECT 1;\n")
+        try project.write(
+            "migrations/004_broken.sql", "-- parent: 003_feature\n-- colour: red\n-- migrate:up\nSELECT 1;\n")
         try Self.commit(project, "Add email and a broken file")
         try project.git("checkout", "-q", "main")
         try project.migration("003_main", parent: "002_users", up: "ALTER TABLE users ADD COLUMN phone text;")
@@ -75,8 +79,10 @@ struct CheckTests {
         defer { project.cleanUp() }
         try project.git("checkout", "-q", "-b", "feature")
         // A second root (another project's migrations taken over), joined to ours by a merge revision.
-        try project.migration("100_billing", parent: nil, up: "CREATE TABLE invoices (id bigint);", down: "DROP TABLE invoices;")
-        try project.write("migrations/101_merge.sql", "-- parent: 002_users, 100_billing\n-- migrate:up\n-- migrate:down\n")
+        try project.migration(
+            "100_billing", parent: nil, up: "CREATE TABLE invoices (id bigint);", down: "DROP TABLE invoices;")
+        try project.write(
+            "migrations/101_merge.sql", "-- parent: 002_users, 100_billing\n-- migrate:up\n-- migrate:down\n")
         try Self.commit(project, "Take over billing's migrations")
         let joined = try project.run(["check", "--base", "main"])
         #expect(joined.exitCode == 0, "\(joined.output)")
@@ -85,8 +91,10 @@ struct CheckTests {
         try Self.commit(project, "Index users")
         let result = try project.run(["check", "--base", "main"])
         #expect(result.exitCode == 2, "\(result.output)")
-        #expect(result.stdout.contains("migrations/102_index.sql:3: `CREATE INDEX CONCURRENTLY` cannot run inside a transaction block"),
-                "\(result.stdout)")
+        #expect(
+            result.stdout.contains(
+                "migrations/102_index.sql:3: `CREATE INDEX CONCURRENTLY` cannot run inside a transaction block"),
+            "\(result.stdout)")
         #expect(result.stdout.contains("add `-- transaction: false`"))
     }
 
@@ -109,9 +117,18 @@ struct CheckTests {
         let result = try project.run(["check", "--base", "main"])
         #expect(result.exitCode == 1, "\(result.output)")
         #expect(result.stdout.contains("merging main would leave 2 heads"))
-        #expect(result.stdout.contains("003_feature (parent 002_users; added on this branch in \(ours) \"Add email on feature\" (Test Author <author@example.com>))"))
-        #expect(result.stdout.contains("003_main (parent 002_users; added on main in \(theirs) \"Add phone on main\" (Grace Hopper <grace@example.com>))"))
-        #expect(result.stdout.contains("fix: bring main into this branch (`git merge main` or `git rebase main`), then run `orchestrate rebase 003_feature --onto 003_main`"))
+        #expect(
+            result.stdout.contains(
+                "003_feature (parent 002_users; added on this branch in \(ours) \"Add email on feature\" (Test Author <author@example.com>))"
+            ))
+        #expect(
+            result.stdout.contains(
+                "003_main (parent 002_users; added on main in \(theirs) \"Add phone on main\" (Grace Hopper <grace@example.com>))"
+            ))
+        #expect(
+            result.stdout.contains(
+                "fix: bring main into this branch (`git merge main` or `git rebase main`), then run `orchestrate rebase 003_feature --onto 003_main`"
+            ))
         #expect(result.stdout.contains("`orchestrate merge`"))
 
         let json = try Self.json(try project.run(["check", "--base", "main", "--json"]))
@@ -126,8 +143,10 @@ struct CheckTests {
 
         // Following the fix makes the check pass.
         try project.git("merge", "-q", "--no-edit", "main")
-        try project.write("migrations/003_feature.sql", try project.read("migrations/003_feature.sql")
-            .replacingOccurrences(of: "-- parent: 002_users", with: "-- parent: 003_main"))
+        try project.write(
+            "migrations/003_feature.sql",
+            try project.read("migrations/003_feature.sql")
+                .replacingOccurrences(of: "-- parent: 002_users", with: "-- parent: 003_main"))
         try Self.commit(project, "Rebase 003_feature onto 003_main")
         let fixed = try project.run(["check", "--base", "main"])
         #expect(fixed.exitCode == 0, "\(fixed.output)")
@@ -138,18 +157,23 @@ struct CheckTests {
         let project = try Self.makeRepository()
         defer { project.cleanUp() }
         try project.git("checkout", "-q", "-b", "feature")
-        try project.migration("002_users", parent: "001_accounts", up: "CREATE TABLE users (id bigint PRIMARY KEY, name text);",
-                              down: "DROP TABLE users;")
+        try project.migration(
+            "002_users", parent: "001_accounts", up: "CREATE TABLE users (id bigint PRIMARY KEY, name text);",
+            down: "DROP TABLE users;")
         let first = try Self.commit(project, "Add name to users", author: "Grace Hopper <grace@example.com>")
-        try project.migration("002_users", parent: "001_accounts", up: "CREATE TABLE users (id bigint PRIMARY KEY, name text NOT NULL);",
-                              down: "DROP TABLE users;")
+        try project.migration(
+            "002_users", parent: "001_accounts", up: "CREATE TABLE users (id bigint PRIMARY KEY, name text NOT NULL);",
+            down: "DROP TABLE users;")
         let second = try Self.commit(project, "Make name required")
         let mergeBase = try project.git("rev-parse", "--short=7", "main")
 
         let result = try project.run(["check", "--base", "main"])
         #expect(result.exitCode == 1, "\(result.output)")
         #expect(result.stdout.contains("migrations/002_users.sql exists at the merge base with main (\(mergeBase))"))
-        #expect(result.stdout.contains("this branch edits it, in \(second) \"Make name required\" (Test Author <author@example.com>) and \(first) \"Add name to users\" (Grace Hopper <grace@example.com>)"))
+        #expect(
+            result.stdout.contains(
+                "this branch edits it, in \(second) \"Make name required\" (Test Author <author@example.com>) and \(first) \"Add name to users\" (Grace Hopper <grace@example.com>)"
+            ))
         #expect(result.stdout.contains("fix: restore it: `git checkout \(mergeBase) -- migrations/002_users.sql`"))
         #expect(result.stdout.contains("1 problem:"))
     }
@@ -185,7 +209,9 @@ struct CheckTests {
         let project = try Self.makeRepository()
         defer { project.cleanUp() }
         try project.git("checkout", "-q", "-b", "feature")
-        try project.write("migrations/002_users.sql", try project.read("migrations/002_users.sql").replacingOccurrences(of: "\n", with: "\r\n"))
+        try project.write(
+            "migrations/002_users.sql",
+            try project.read("migrations/002_users.sql").replacingOccurrences(of: "\n", with: "\r\n"))
         try Self.commit(project, "CRLF")
         try project.write("migrations/001_accounts.sql", "\u{FEFF}" + (try project.read("migrations/001_accounts.sql")))
         try Self.commit(project, "BOM")
@@ -200,20 +226,34 @@ struct CheckTests {
         let project = try Self.makeRepository()
         defer { project.cleanUp() }
         try project.git("checkout", "-q", "-b", "feature")
-        try project.write("migrations/003_orphan.sql", "-- Adds a column\n-- parent: 002_user\n-- migrate:up\nSELECT 1;\n")
-        try project.write("migrations/004_broken.sql", "-- parent: 002_users\n-- colour: red\n-- migrate:up\nSELECT 1;\n")
+        try project.write(
+            "migrations/003_orphan.sql", "-- Adds a column\n-- parent: 002_user\n-- migrate:up\nSELECT 1;\n")
+        try project.write(
+            "migrations/004_broken.sql", "-- parent: 002_users\n-- colour: red\n-- migrate:up\nSELECT 1;\n")
         try Self.commit(project, "Add two bad files")
 
         let result = try project.run(["check", "--base", "main"])
         #expect(result.exitCode == 2, "\(result.output)")
-        #expect(result.stdout.contains("migrations/003_orphan.sql:2: revision 003_orphan names parent 002_user, which does not exist at HEAD"))
+        #expect(
+            result.stdout.contains(
+                "migrations/003_orphan.sql:2: revision 003_orphan names parent 002_user, which does not exist at HEAD"))
         #expect(result.stdout.contains("migrations/004_broken.sql:2: unknown header key 'colour'"))
 
         let github = try project.run(["check", "--base", "main", "--format", "github"])
         #expect(github.exitCode == 2)
         let lines = github.stdout.split(separator: "\n").map(String.init)
-        #expect(lines.contains { $0.hasPrefix("::error file=migrations/003_orphan.sql,line=2,title=orchestrate check%3A invalidGraph::revision 003_orphan names parent 002_user") })
-        #expect(lines.contains { $0.hasPrefix("::error file=migrations/004_broken.sql,line=2,title=orchestrate check%3A invalidFile::migrations/004_broken.sql:2: unknown header key") })
+        #expect(
+            lines.contains {
+                $0.hasPrefix(
+                    "::error file=migrations/003_orphan.sql,line=2,title=orchestrate check%3A invalidGraph::revision 003_orphan names parent 002_user"
+                )
+            })
+        #expect(
+            lines.contains {
+                $0.hasPrefix(
+                    "::error file=migrations/004_broken.sql,line=2,title=orchestrate check%3A invalidFile::migrations/004_broken.sql:2: unknown header key"
+                )
+            })
     }
 
     @Test("--format github and --json print their documented shapes")
@@ -227,7 +267,10 @@ struct CheckTests {
         let github = try project.run(["check", "--base", "main", "--format", "github"])
         #expect(github.exitCode == 1, "\(github.output)")
         let annotation = try #require(github.stdout.split(separator: "\n").first.map(String.init))
-        #expect(annotation.hasPrefix("::error file=migrations/002_users.sql,title=orchestrate check%3A editedRelease::migrations/002_users.sql exists at the merge base"))
+        #expect(
+            annotation.hasPrefix(
+                "::error file=migrations/002_users.sql,title=orchestrate check%3A editedRelease::migrations/002_users.sql exists at the merge base"
+            ))
         #expect(annotation.contains("\(edit) \"Edit users, 100%25 sure\""))
         #expect(annotation.contains(" — fix: restore it"))
         #expect(github.stdout.contains("orchestrate check: 1 problem(s)"))
@@ -236,7 +279,11 @@ struct CheckTests {
         #expect(json.exitCode == 1)
         #expect(json.stdout == (try project.run(["check", "--base", "main", "--format", "json"])).stdout)
         let object = try Self.json(json)
-        #expect(Set(object.keys) == ["ok", "head", "base", "mergeBase", "migrationsDirectory", "revisions", "heads", "environments", "findings"])
+        #expect(
+            Set(object.keys) == [
+                "ok", "head", "base", "mergeBase", "migrationsDirectory", "revisions", "heads", "environments",
+                "findings",
+            ])
         #expect(object["ok"] as? Bool == false)
         #expect((object["head"] as? [String: Any])?["branch"] as? String == "feature")
         #expect(((object["head"] as? [String: Any])?["commit"] as? String)?.count == 40)
@@ -257,7 +304,9 @@ struct CheckTests {
         #expect(contradiction.stderr.contains("--json and --format github contradict each other"))
     }
 
-    @Test("the default base is the repository's default branch (GITHUB_BASE_REF, origin/HEAD, main, master), never the branch's own upstream")
+    @Test(
+        "the default base is the repository's default branch (GITHUB_BASE_REF, origin/HEAD, main, master), never the branch's own upstream"
+    )
     func defaultBase() throws {
         let project = try Self.makeRepository()
         defer { project.cleanUp() }
@@ -266,12 +315,16 @@ struct CheckTests {
         try project.git("checkout", "-q", "-b", "feature")
         let local = try project.run(["check"])
         #expect(local.exitCode == 0, "\(local.output)")
-        #expect(local.stderr.contains("comparing HEAD with main (the repository's default branch: there is no GITHUB_BASE_REF and no origin/HEAD)"),
-                "\(local.stderr)")
+        #expect(
+            local.stderr.contains(
+                "comparing HEAD with main (the repository's default branch: there is no GITHUB_BASE_REF and no origin/HEAD)"
+            ),
+            "\(local.stderr)")
 
         // A feature branch pushed with its upstream set: comparing with that upstream would pass vacuously.
         try TestProject.git(["checkout", "-q", "-b", "feature"], in: clone)
-        try "-- parent: 002_users\n-- migrate:up\nSELECT 1;\n".write(toFile: clone + "/migrations/003_a.sql", atomically: true, encoding: .utf8)
+        try "-- parent: 002_users\n-- migrate:up\nSELECT 1;\n".write(
+            toFile: clone + "/migrations/003_a.sql", atomically: true, encoding: .utf8)
         try TestProject.git(["add", "-A"], in: clone)
         try TestProject.git(["commit", "-q", "-m", "Add 003_a"], in: clone)
         try project.git("checkout", "-q", "main")
@@ -281,16 +334,22 @@ struct CheckTests {
         try TestProject.git(["fetch", "-q", "origin"], in: clone)
         let feature = try TestProject.runOrchestrate(["check"], directory: clone)
         #expect(feature.exitCode == 1, "the divergence with main is found: \(feature.output)")
-        #expect(feature.stderr.contains("comparing HEAD with origin/main (the repository's default branch, where origin/HEAD points)"))
-        #expect(try Self.json(try TestProject.runOrchestrate(["check", "--json"], directory: clone))["base"]
-            .flatMap { ($0 as? [String: Any])?["chosenBy"] as? String } == "origin/HEAD")
+        #expect(
+            feature.stderr.contains(
+                "comparing HEAD with origin/main (the repository's default branch, where origin/HEAD points)"))
+        #expect(
+            try Self.json(try TestProject.runOrchestrate(["check", "--json"], directory: clone))["base"]
+                .flatMap { ($0 as? [String: Any])?["chosenBy"] as? String } == "origin/HEAD")
 
         // In a GitHub pull-request workflow, the pull request's base branch.
         try TestProject.git(["branch", "-q", "release", "origin/feature"], in: clone)
         try TestProject.git(["push", "-q", "origin", "release"], in: clone)
-        let pullRequest = try TestProject.runOrchestrate(["check"], directory: clone, environment: ["GITHUB_BASE_REF": "release"])
+        let pullRequest = try TestProject.runOrchestrate(
+            ["check"], directory: clone, environment: ["GITHUB_BASE_REF": "release"])
         #expect(pullRequest.exitCode == 0, "\(pullRequest.output)")
-        #expect(pullRequest.stderr.contains("comparing HEAD with origin/release (the pull request's base branch, from GITHUB_BASE_REF)"))
+        #expect(
+            pullRequest.stderr.contains(
+                "comparing HEAD with origin/release (the pull request's base branch, from GITHUB_BASE_REF)"))
 
         let other = try TestProject()
         defer { other.cleanUp() }
@@ -300,7 +359,9 @@ struct CheckTests {
         try Self.commit(other, "first")
         let none = try other.run(["check"])
         #expect(none.exitCode == 2, "\(none.output)")
-        #expect(none.stderr.contains("no base to compare with: there is no GITHUB_BASE_REF, no origin/HEAD, and no branch main or master"))
+        #expect(
+            none.stderr.contains(
+                "no base to compare with: there is no GITHUB_BASE_REF, no origin/HEAD, and no branch main or master"))
         #expect(none.stderr.contains("--base REF"))
         try other.git("branch", "master")
         let master = try other.run(["check"])
@@ -324,12 +385,15 @@ struct CheckTests {
         try Self.commit(project, "Add 003 on main")
 
         let clone = project.root + "/shallow"
-        try TestProject.git(["clone", "-q", "--depth", "1", "--branch", "feature", "file://" + project.root, clone], in: project.root)
+        try TestProject.git(
+            ["clone", "-q", "--depth", "1", "--branch", "feature", "file://" + project.root, clone], in: project.root)
         // The base was not fetched at all.
         let unfetched = try TestProject.runOrchestrate(["check", "--base", "origin/main"], directory: clone)
         #expect(unfetched.exitCode == 3, "\(unfetched.output)")
         #expect(unfetched.stderr.contains("revision 'origin/main' not found"))
-        #expect(unfetched.stderr.contains("`git fetch origin main`"), "a command that works, not `git fetch origin origin/main`")
+        #expect(
+            unfetched.stderr.contains("`git fetch origin main`"),
+            "a command that works, not `git fetch origin origin/main`")
         #expect(unfetched.stderr.contains("git fetch --unshallow"))
         #expect(unfetched.stderr.contains("fetch-depth: 0"))
 
@@ -340,7 +404,10 @@ struct CheckTests {
         #expect(shallow.stderr.contains("is a shallow clone and lacks the history needed to find the merge base"))
         #expect(shallow.stderr.contains("`git fetch --unshallow`"))
         #expect(shallow.stderr.contains("`fetch-depth: 0`"))
-        #expect(shallow.stderr.contains("hint: to keep the clone small instead, deepen it until it holds the merge base: `git fetch --deepen=200`"))
+        #expect(
+            shallow.stderr.contains(
+                "hint: to keep the clone small instead, deepen it until it holds the merge base: `git fetch --deepen=200`"
+            ))
         #expect(shallow.stdout.isEmpty, "never pass silently")
 
         // With the history fetched, the check runs (and finds the two heads).
@@ -413,10 +480,12 @@ struct CheckEnvironmentTests {
         let project = try TestProject()
         defer { project.cleanUp() }
         try project.environment("dev")
-        try project.migration("001_accounts", parent: nil, up: "CREATE TABLE accounts (id bigint PRIMARY KEY);",
-                              down: "DROP TABLE accounts;")
-        try project.migration("002_users", parent: "001_accounts", up: "CREATE TABLE users (id bigint PRIMARY KEY);",
-                              down: "DROP TABLE users;")
+        try project.migration(
+            "001_accounts", parent: nil, up: "CREATE TABLE accounts (id bigint PRIMARY KEY);",
+            down: "DROP TABLE accounts;")
+        try project.migration(
+            "002_users", parent: "001_accounts", up: "CREATE TABLE users (id bigint PRIMARY KEY);",
+            down: "DROP TABLE users;")
         try project.gitInitAndCommit("Create accounts and users")
         let applied = try project.git("rev-parse", "--short=7", "HEAD")
         let upgrade = try project.run(["upgrade", "dev"])
@@ -427,8 +496,9 @@ struct CheckEnvironmentTests {
         #expect(clean.stdout.contains("nothing dev applied was changed"))
 
         // Edited on main itself: rule 3 has nothing to say (HEAD is the base), the ledger does.
-        try project.migration("002_users", parent: "001_accounts", up: "CREATE TABLE users (id bigint PRIMARY KEY, name text);",
-                              down: "DROP TABLE users;")
+        try project.migration(
+            "002_users", parent: "001_accounts", up: "CREATE TABLE users (id bigint PRIMARY KEY, name text);",
+            down: "DROP TABLE users;")
         try project.git("add", "-A")
         try project.git("commit", "-q", "-m", "Add name to users")
         let edit = try project.git("rev-parse", "--short=7", "HEAD")
@@ -443,7 +513,8 @@ struct CheckEnvironmentTests {
         try project.git("rm", "-q", "migrations/002_users.sql")
         try project.git("commit", "-q", "-m", "Drop users")
         let json = try project.run(["check", "--base", "main", "--env", "dev", "--json"])
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any], "\(json.output)")
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any], "\(json.output)")
         #expect(object["environments"] as? [String] == ["dev"])
         let finding = try #require((object["findings"] as? [[String: Any]])?.first)
         #expect(finding["kind"] as? String == "deletedAfterApply")
@@ -453,7 +524,9 @@ struct CheckEnvironmentTests {
         #expect(unknown.exitCode == 2)
         #expect(unknown.stderr.contains("unknown environment `nope`"))
 
-        try project.write("environments/gone.toml", "database_url = \"host=/tmp/orchestrate-no-such-socket-dir port=1 dbname=x user=x\"\n")
+        try project.write(
+            "environments/gone.toml",
+            "database_url = \"host=/tmp/orchestrate-no-such-socket-dir port=1 dbname=x user=x\"\n")
         let unreachable = try project.run(["check", "--base", "main", "--env", "gone"])
         #expect(unreachable.exitCode == 3, "\(unreachable.output)")
         #expect(unreachable.stderr.contains("gone"))

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Testing
+
 @testable import OrchestrateCLI
 
 /// Every command names itself. Without `commandName:`, ArgumentParser derives the name from the type's name at run

@@ -1,8 +1,8 @@
 import Foundation
 import OrchestrateCore
 import Postgres
-import Testing
 import TestSupport
+import Testing
 
 /// Connecting retries what may pass (a server starting, a serverless database waking up) with bounded backoff,
 /// reporting each attempt, and gives up at once on what will not (authentication).
@@ -20,7 +20,9 @@ struct ConnectRetryTests {
         }
         let project = try TestProject()
         defer { project.cleanUp() }
-        try project.write("environments/dev.toml", "database_url = \"\(sandbox.conninfo(database: "postgres"))\"\nconnect_retries = 6\n")
+        try project.write(
+            "environments/dev.toml",
+            "database_url = \"\(sandbox.conninfo(database: "postgres"))\"\nconnect_retries = 6\n")
         try project.migration("001_late", parent: nil, up: "CREATE TABLE late (id int);", down: "DROP TABLE late;")
         try project.gitInitAndCommit()
 
@@ -38,7 +40,9 @@ struct ConnectRetryTests {
     func boundedRetries() throws {
         let project = try TestProject()
         defer { project.cleanUp() }
-        try project.write("environments/dev.toml", "database_url = \"host=/tmp/orchestrate-no-server-here port=5999 dbname=app\"\nconnect_retries = 2\n")
+        try project.write(
+            "environments/dev.toml",
+            "database_url = \"host=/tmp/orchestrate-no-server-here port=5999 dbname=app\"\nconnect_retries = 2\n")
         try project.migration("001_a", parent: nil, up: "SELECT 1;")
         let started = Date()
         let result = try project.run(["upgrade", "dev"])
@@ -56,7 +60,8 @@ struct ConnectRetryTests {
         pairs.append((keyword: "user", value: "no_such_role_for_orchestrate"))
         let project = try TestProject()
         defer { project.cleanUp() }
-        try project.write("environments/dev.toml", "database_url = \"\(ConnInfo.format(pairs))\"\nconnect_retries = 5\n")
+        try project.write(
+            "environments/dev.toml", "database_url = \"\(ConnInfo.format(pairs))\"\nconnect_retries = 5\n")
         try project.migration("001_a", parent: nil, up: "SELECT 1;")
         let started = Date()
         let result = try project.run(["upgrade", "dev"])

@@ -1,8 +1,9 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Unreachable databases: refused, timing out, wrong password. Each is exit 3 with the reason, and no password in
@@ -56,7 +57,8 @@ struct ConnectivityTests {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
         }
         let port = UInt16(bigEndian: address.sin_port)
-        let project = try Self.project(url: "host=127.0.0.1 port=\(port) dbname=app user=x password=Hidden-PW-42 connect_timeout=2")
+        let project = try Self.project(
+            url: "host=127.0.0.1 port=\(port) dbname=app user=x password=Hidden-PW-42 connect_timeout=2")
         defer { project.cleanUp() }
         let started = Date()
         let result = try project.run(["upgrade", "dev"])
@@ -67,9 +69,11 @@ struct ConnectivityTests {
         #expect(!result.output.contains("Hidden-PW-42"))
     }
 
-    @Test("a wrong password: exit 3, a hint about credentials, the password never shown",
-          .enabled(if: ProcessInfo.processInfo.environment["ORCHESTRATE_TEST_TCP_URL"] != nil,
-                   "needs the password-authenticated loopback listener that scripts/test.sh starts"))
+    @Test(
+        "a wrong password: exit 3, a hint about credentials, the password never shown",
+        .enabled(
+            if: ProcessInfo.processInfo.environment["ORCHESTRATE_TEST_TCP_URL"] != nil,
+            "needs the password-authenticated loopback listener that scripts/test.sh starts"))
     func badPassword() throws {
         let role = "orch_pw_\(UUID().uuidString.prefix(6).lowercased())"
         let admin = try TestPostgres.serverConninfo()
@@ -88,16 +92,20 @@ struct ConnectivityTests {
         #expect(!result.output.contains("Wrong-Secret-77"))
 
         // The right password works, through the same conninfo handed to libpq as written.
-        try project.write("environments/dev.toml", "database_url = \"\(tcp) user=\(role) password=right-secret-1 dbname=\(scratch.name)\"\n")
+        try project.write(
+            "environments/dev.toml",
+            "database_url = \"\(tcp) user=\(role) password=right-secret-1 dbname=\(scratch.name)\"\n")
         try TestPostgres.query(scratch.name, "GRANT CREATE ON DATABASE \(scratch.name) TO \(role)")
         let ok = try project.run(["upgrade", "dev"])
         #expect(ok.exitCode == 0, "\(ok.output)")
         #expect(!ok.output.contains("right-secret-1"))
     }
 
-    @Test("a wrong sslmode is answered about encryption, not passwords; the hint names the variable the URL came from",
-          .enabled(if: ProcessInfo.processInfo.environment["ORCHESTRATE_TEST_TCP_URL"] != nil,
-                   "needs the loopback listener that scripts/test.sh starts"))
+    @Test(
+        "a wrong sslmode is answered about encryption, not passwords; the hint names the variable the URL came from",
+        .enabled(
+            if: ProcessInfo.processInfo.environment["ORCHESTRATE_TEST_TCP_URL"] != nil,
+            "needs the loopback listener that scripts/test.sh starts"))
     func wrongSSLMode() throws {
         let tcp = ProcessInfo.processInfo.environment["ORCHESTRATE_TEST_TCP_URL"] ?? ""
         let project = try TestProject()

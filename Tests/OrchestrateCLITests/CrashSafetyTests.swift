@@ -1,9 +1,10 @@
 import Foundation
 import Postgres
-import Testing
 import TestSupport
+import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Runs that are interrupted, killed, cut off from the database, or raced: nothing half-applied, nothing stale.
@@ -14,9 +15,10 @@ struct CrashSafetyTests {
         let project = try TestProject()
         let dev = try project.environment("dev", extra: extra)
         try project.migration("001_base", parent: nil, up: "CREATE TABLE base (id int);", down: "DROP TABLE base;")
-        try project.migration("002_slow", parent: "001_base",
-                              up: "CREATE TABLE doomed (id int);\nALTER TABLE base ADD COLUMN x int;\nSELECT pg_sleep(30);",
-                              down: "DROP TABLE doomed;")
+        try project.migration(
+            "002_slow", parent: "001_base",
+            up: "CREATE TABLE doomed (id int);\nALTER TABLE base ADD COLUMN x int;\nSELECT pg_sleep(30);",
+            down: "DROP TABLE doomed;")
         try project.gitInitAndCommit()
         return (project, dev)
     }
@@ -37,10 +39,14 @@ struct CrashSafetyTests {
         #expect(result.stderr.contains("rolled back: nothing of it remains"))
         #expect(try TestPostgres.query(dev, "SELECT to_regclass('public.doomed') IS NULL") == [["t"]])
         #expect(try TestPostgres.query(dev, "SELECT revision FROM orchestrate.revisions") == [["001_base"]])
-        #expect(try TestPostgres.query(dev, "SELECT count(*) FROM orchestrate.events WHERE outcome = 'interrupted'") == [["2"]])
+        #expect(
+            try TestPostgres.query(dev, "SELECT count(*) FROM orchestrate.events WHERE outcome = 'interrupted'") == [
+                ["2"]
+            ])
         // The lock went with the process: status shows no holder, and the next run proceeds at once.
         #expect(!(try project.run(["status", "dev"]).stdout.contains("lock ")))
-        try project.migration("002_slow", parent: "001_base", up: "CREATE TABLE doomed (id int);", down: "DROP TABLE doomed;")
+        try project.migration(
+            "002_slow", parent: "001_base", up: "CREATE TABLE doomed (id int);", down: "DROP TABLE doomed;")
         let next = try project.run(["upgrade", "dev"])
         #expect(next.exitCode == 0, "\(next.output)")
     }
@@ -67,10 +73,12 @@ struct CrashSafetyTests {
         let first = try BackgroundRun(project, ["upgrade", "dev"])
         #expect(try waitUntil(timeout: 15) { try !backends(in: dev, running: "pg_sleep(30)").isEmpty })
         let second = try BackgroundRun(project, ["upgrade", "dev"])
-        #expect(try waitUntil(timeout: 10) {
-            try TestPostgres.query(dev, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'orchestrate upgrade dev'")
-                == [["2"]]
-        })
+        #expect(
+            try waitUntil(timeout: 10) {
+                try TestPostgres.query(
+                    dev, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'orchestrate upgrade dev'")
+                    == [["2"]]
+            })
         // The second run says it waits for the lock: only then is it in the wait that Ctrl-C must end.
         #expect(waitUntil(timeout: 10) { second.stderrSoFar.contains("waiting:") }, "\(second.stderrSoFar)")
         second.send(SIGINT)
@@ -91,13 +99,18 @@ struct CrashSafetyTests {
         _ = run.wait()
 
         // The next run, with the revision rewritten, needs the table the killed statement had locked.
-        try project.migration("002_slow", parent: "001_base", up: "ALTER TABLE base ADD COLUMN y int;", down: "SELECT 1;")
+        try project.migration(
+            "002_slow", parent: "001_base", up: "ALTER TABLE base ADD COLUMN y int;", down: "SELECT 1;")
         let started = Date()
         let next = try project.run(["upgrade", "dev"])
         #expect(next.exitCode == 0, "\(next.output)")
         #expect(Date().timeIntervalSince(started) < 5)
         #expect(try TestPostgres.query(dev, "SELECT to_regclass('public.doomed') IS NULL") == [["t"]])
-        #expect(try TestPostgres.query(dev, "SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'base'::regclass AND attnum > 0 AND NOT attisdropped")
+        #expect(
+            try TestPostgres.query(
+                dev,
+                "SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'base'::regclass AND attnum > 0 AND NOT attisdropped"
+            )
                 == [["id,y"]])
         #expect(try backends(in: dev, running: "pg_sleep(30)").isEmpty)
     }
@@ -108,7 +121,9 @@ struct CrashSafetyTests {
         defer { project.cleanUp() }
         let run = try BackgroundRun(project, ["upgrade", "dev"])
         #expect(try waitUntil(timeout: 15) { try !backends(in: dev, running: "pg_sleep(30)").isEmpty })
-        let settings = try TestPostgres.query(dev, """
+        let settings = try TestPostgres.query(
+            dev,
+            """
             SELECT application_name FROM pg_stat_activity WHERE datname = current_database() AND position('pg_sleep(30)' in query) > 0 AND pid <> pg_backend_pid()
             """)
         #expect(settings.first?.first??.hasPrefix("orchestrate upgrade dev (work of ") == true)
@@ -125,27 +140,33 @@ struct CrashSafetyTests {
         defer { project.cleanUp() }
         let dev = try project.environment("dev", extra: "ddl_lock_timeout = \"500ms\"\nddl_lock_retries = 0\n")
         try project.migration("001_base", parent: nil, up: "CREATE TABLE base (id int);", down: "DROP TABLE base;")
-        try project.migration("002_more", parent: "001_base", up: "ALTER TABLE base ADD COLUMN y int;", down: "SELECT 1;")
+        try project.migration(
+            "002_more", parent: "001_base", up: "ALTER TABLE base ADD COLUMN y int;", down: "SELECT 1;")
         try project.gitInitAndCommit()
         #expect(try project.run(["upgrade", "dev", "--to", "001_base"]).exitCode == 0)
         // What PostgreSQL before 14 (or a half-open TCP connection) leaves: the dead run's work session, still in its
         // transaction with its locks; its lock connection (pid 999999) is gone.
-        let orphan = try Connection(conninfo: try TestPostgres.conninfo(database: dev),
-                                    applicationName: "orchestrate upgrade dev (work of 999999)")
+        let orphan = try Connection(
+            conninfo: try TestPostgres.conninfo(database: dev),
+            applicationName: "orchestrate upgrade dev (work of 999999)")
         defer { orphan.close() }
         try orphan.execute("BEGIN; LOCK TABLE base IN ACCESS EXCLUSIVE MODE")
         // A session of another run that still holds its lock is left alone.
         let alive = try Connection(conninfo: try TestPostgres.conninfo(database: dev), applicationName: "alive lock")
         defer { alive.close() }
         try alive.execute("SELECT pg_advisory_lock(42)")
-        let bystander = try Connection(conninfo: try TestPostgres.conninfo(database: dev),
-                                       applicationName: "orchestrate upgrade other (work of \(alive.backendPID))")
+        let bystander = try Connection(
+            conninfo: try TestPostgres.conninfo(database: dev),
+            applicationName: "orchestrate upgrade other (work of \(alive.backendPID))")
         defer { bystander.close() }
         try bystander.execute("BEGIN; SELECT 1")
 
         let next = try project.run(["upgrade", "dev"])
         #expect(next.exitCode == 0, "\(next.output)")
-        #expect(next.stderr.contains("ending server process \(orphan.backendPID) (orchestrate upgrade dev (work of 999999), idle in transaction"))
+        #expect(
+            next.stderr.contains(
+                "ending server process \(orphan.backendPID) (orchestrate upgrade dev (work of 999999), idle in transaction"
+            ))
         #expect(!orphan.isOpen || (try? orphan.execute("SELECT 1")) == nil)
         #expect((try? bystander.execute("SELECT 1")) != nil, "the live run's session is untouched")
     }
@@ -156,12 +177,14 @@ struct CrashSafetyTests {
         defer { project.cleanUp() }
         let run = try BackgroundRun(project, ["upgrade", "dev"])
         var pids: [Int32] = []
-        #expect(try waitUntil(timeout: 15) {
-            pids = try backends(in: dev, running: "pg_sleep(30)")
-            return !pids.isEmpty
-        })
+        #expect(
+            try waitUntil(timeout: 15) {
+                pids = try backends(in: dev, running: "pg_sleep(30)")
+                return !pids.isEmpty
+            })
         let pid = try #require(pids.first)
-        #expect(try TestPostgres.query(dev, "SELECT pg_terminate_backend($1::integer)", [.integer(Int(pid))]) == [["t"]])
+        #expect(
+            try TestPostgres.query(dev, "SELECT pg_terminate_backend($1::integer)", [.integer(Int(pid))]) == [["t"]])
         let result = run.wait()
         #expect(result.exitCode == 3, "\(result.output)")
         #expect(result.stderr.contains("revision 002_slow failed (up)"))
@@ -170,10 +193,15 @@ struct CrashSafetyTests {
         #expect(result.stderr.contains("`orchestrate status dev` tells which"), "\(result.stderr)")
         #expect(try TestPostgres.query(dev, "SELECT to_regclass('public.doomed') IS NULL") == [["t"]])
         #expect(try TestPostgres.query(dev, "SELECT revision FROM orchestrate.revisions") == [["001_base"]])
-        #expect(try TestPostgres.query(dev, "SELECT count(*) FROM orchestrate.events WHERE outcome = 'failed' AND revision = '002_slow'") == [["1"]])
+        #expect(
+            try TestPostgres.query(
+                dev, "SELECT count(*) FROM orchestrate.events WHERE outcome = 'failed' AND revision = '002_slow'") == [
+                    ["1"]
+                ])
 
-        try project.migration("002_slow", parent: "001_base",
-                              up: "CREATE TABLE doomed (id int);\nALTER TABLE base ADD COLUMN x int;", down: "DROP TABLE doomed;")
+        try project.migration(
+            "002_slow", parent: "001_base",
+            up: "CREATE TABLE doomed (id int);\nALTER TABLE base ADD COLUMN x int;", down: "DROP TABLE doomed;")
         let rerun = try project.run(["upgrade", "dev"])
         #expect(rerun.exitCode == 0, "\(rerun.output)")
         #expect(try TestPostgres.query(dev, "SELECT count(*) FROM orchestrate.revisions") == [["2"]])
@@ -185,10 +213,12 @@ struct CrashSafetyTests {
         defer { project.cleanUp() }
         let dev = try project.environment("dev")
         try project.migration("001_base", parent: nil, up: "CREATE TABLE base (id int);", down: "DROP TABLE base;")
-        try project.migration("002_index", parent: "001_base",
-                              up: "CREATE INDEX CONCURRENTLY base_id ON base (id);\nSELECT pg_sleep(30);\nCREATE INDEX CONCURRENTLY base_id2 ON base (id);",
-                              down: "DROP INDEX CONCURRENTLY base_id2;\nDROP INDEX CONCURRENTLY base_id;",
-                              header: "-- transaction: false\n")
+        try project.migration(
+            "002_index", parent: "001_base",
+            up:
+                "CREATE INDEX CONCURRENTLY base_id ON base (id);\nSELECT pg_sleep(30);\nCREATE INDEX CONCURRENTLY base_id2 ON base (id);",
+            down: "DROP INDEX CONCURRENTLY base_id2;\nDROP INDEX CONCURRENTLY base_id;",
+            header: "-- transaction: false\n")
         try project.gitInitAndCommit()
         let run = try BackgroundRun(project, ["upgrade", "dev"])
         #expect(try waitUntil(timeout: 15) { try !backends(in: dev, running: "pg_sleep(30)").isEmpty })
@@ -204,12 +234,18 @@ struct CrashSafetyTests {
         #expect(interrupted["statementsDone"] as? Int == 1)
         #expect(interrupted["statementsTotal"] as? Int == 3)
         // Statement 1 is committed; statement 3 never ran.
-        #expect(try TestPostgres.query(dev, "SELECT to_regclass('public.base_id') IS NOT NULL, to_regclass('public.base_id2') IS NULL") == [["t", "t"]])
+        #expect(
+            try TestPostgres.query(
+                dev, "SELECT to_regclass('public.base_id') IS NOT NULL, to_regclass('public.base_id2') IS NULL") == [
+                    ["t", "t"]
+                ])
 
         for arguments in [["upgrade", "dev"], ["downgrade", "dev", "--to", "base"]] {
             let refused = try project.run(arguments)
             #expect(refused.exitCode == 1, "\(refused.output)")
-            #expect(refused.stderr.contains("revision 002_index was interrupted while applying, at statement 2 of 3 (non-transactional)"))
+            #expect(
+                refused.stderr.contains(
+                    "revision 002_index was interrupted while applying, at statement 2 of 3 (non-transactional)"))
             #expect(refused.stderr.contains("orchestrate repair dev 002_index --applied|--reverted --reason TEXT"))
         }
         let plan = try project.run(["plan", "dev"])
@@ -217,13 +253,19 @@ struct CrashSafetyTests {
 
         // Resolved with repair: finish the rest by hand, then say so.
         try TestPostgres.query(dev, "CREATE INDEX CONCURRENTLY base_id2 ON base (id)")
-        let repair = try project.run(["repair", "dev", "002_index", "--applied", "--reason", "finished statement 3 by hand"])
+        let repair = try project.run([
+            "repair", "dev", "002_index", "--applied", "--reason", "finished statement 3 by hand",
+        ])
         #expect(repair.exitCode == 0, "\(repair.output)")
         #expect(!(try project.run(["status", "dev"]).stdout.contains("interrupted")))
         #expect(try project.run(["upgrade", "dev"]).stdout.contains("up to date"))
         let down = try project.run(["downgrade", "dev", "--to", "001_base"])
         #expect(down.exitCode == 0, "\(down.output)")
-        #expect(try TestPostgres.query(dev, "SELECT to_regclass('public.base_id') IS NULL AND to_regclass('public.base_id2') IS NULL") == [["t"]])
+        #expect(
+            try TestPostgres.query(
+                dev, "SELECT to_regclass('public.base_id') IS NULL AND to_regclass('public.base_id2') IS NULL") == [
+                    ["t"]
+                ])
     }
 
     @Test("eight promotes of one environment at once: each revision applied exactly once, every exit 0 or 4")
@@ -232,10 +274,13 @@ struct CrashSafetyTests {
         defer { project.cleanUp() }
         try project.environment("dev")
         let staging = try project.environment("staging", promotesFrom: "dev", extra: "lock_timeout = \"60s\"\n")
-        try project.migration("001_a", parent: nil, up: "CREATE TABLE a (id int);\nSELECT pg_sleep(0.5);", down: "DROP TABLE a;")
+        try project.migration(
+            "001_a", parent: nil, up: "CREATE TABLE a (id int);\nSELECT pg_sleep(0.5);", down: "DROP TABLE a;")
         try project.migration("002_b", parent: "001_a", up: "CREATE TABLE b (id int);", down: "DROP TABLE b;")
-        try project.migration("003_c", parent: "002_b", up: "CREATE INDEX CONCURRENTLY b_id ON b (id);", down: "DROP INDEX CONCURRENTLY b_id;",
-                              header: "-- transaction: false\n")
+        try project.migration(
+            "003_c", parent: "002_b", up: "CREATE INDEX CONCURRENTLY b_id ON b (id);",
+            down: "DROP INDEX CONCURRENTLY b_id;",
+            header: "-- transaction: false\n")
         try project.gitInitAndCommit()
         #expect(try project.run(["upgrade", "dev"]).exitCode == 0)
 
@@ -246,10 +291,17 @@ struct CrashSafetyTests {
         }
         #expect(results.filter { $0.stdout.contains("staging: applied 3 revision(s)") }.count == 1)
         #expect(results.filter { $0.exitCode == 0 }.count >= 7)
-        #expect(try TestPostgres.query(staging, "SELECT revision, count(*) FROM orchestrate.revisions GROUP BY 1 ORDER BY 1")
+        #expect(
+            try TestPostgres.query(
+                staging, "SELECT revision, count(*) FROM orchestrate.revisions GROUP BY 1 ORDER BY 1")
                 == [["001_a", "1"], ["002_b", "1"], ["003_c", "1"]])
-        #expect(try TestPostgres.query(staging, "SELECT count(*), count(DISTINCT revision) FROM orchestrate.events WHERE outcome = 'applied'")
+        #expect(
+            try TestPostgres.query(
+                staging, "SELECT count(*), count(DISTINCT revision) FROM orchestrate.events WHERE outcome = 'applied'")
                 == [["3", "3"]])
-        #expect(try TestPostgres.query(staging, "SELECT count(*) FROM orchestrate.events WHERE outcome = 'succeeded'") == [["1"]])
+        #expect(
+            try TestPostgres.query(staging, "SELECT count(*) FROM orchestrate.events WHERE outcome = 'succeeded'") == [
+                ["1"]
+            ])
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The main job as a user runs it: upgrade the first stage, promote along the pipeline, look at status and audit.
 @Suite("end to end")
@@ -10,16 +10,20 @@ struct EndToEndTests {
         let project = try TestProject()
         try project.environment("dev")
         try project.environment("staging", promotesFrom: "dev")
-        try project.environment("production", promotesFrom: "staging", extra: protectedProduction ? "protected = true\n" : "")
-        try project.migration("001_accounts", parent: nil,
-                              up: "CREATE TABLE accounts (id bigint PRIMARY KEY, name text NOT NULL);",
-                              down: "DROP TABLE accounts;")
-        try project.migration("002_users", parent: "001_accounts",
-                              up: "CREATE TABLE users (id bigint PRIMARY KEY, account_id bigint REFERENCES accounts);",
-                              down: "DROP TABLE users;")
-        try project.migration("003_email", parent: "002_users",
-                              up: "ALTER TABLE users ADD COLUMN email text;",
-                              down: "ALTER TABLE users DROP COLUMN email;")
+        try project.environment(
+            "production", promotesFrom: "staging", extra: protectedProduction ? "protected = true\n" : "")
+        try project.migration(
+            "001_accounts", parent: nil,
+            up: "CREATE TABLE accounts (id bigint PRIMARY KEY, name text NOT NULL);",
+            down: "DROP TABLE accounts;")
+        try project.migration(
+            "002_users", parent: "001_accounts",
+            up: "CREATE TABLE users (id bigint PRIMARY KEY, account_id bigint REFERENCES accounts);",
+            down: "DROP TABLE users;")
+        try project.migration(
+            "003_email", parent: "002_users",
+            up: "ALTER TABLE users ADD COLUMN email text;",
+            down: "ALTER TABLE users DROP COLUMN email;")
         return project
     }
 
@@ -87,7 +91,9 @@ struct EndToEndTests {
         #expect(try project.run(["upgrade", "dev"]).exitCode == 0)
         #expect(try project.run(["promote", "staging"]).exitCode == 0)
 
-        let rows = try TestPostgres.query(project.databases[1], """
+        let rows = try TestPostgres.query(
+            project.databases[1],
+            """
             SELECT revision, array_to_string(parents, ','), length(checksum), up_sql, down_sql, git_commit, git_branch,
                    promoted_from, os_user IS NOT NULL, host IS NOT NULL, db_user, state, environment
             FROM orchestrate.revisions ORDER BY revision
@@ -116,17 +122,21 @@ struct EndToEndTests {
         defer { project.cleanUp() }
         try project.gitInitAndCommit()
         #expect(try project.run(["upgrade", "dev", "--to", "002"]).exitCode == 0)
-        var applied = try TestPostgres.query(project.databases[0], "SELECT revision FROM orchestrate.revisions ORDER BY 1")
+        var applied = try TestPostgres.query(
+            project.databases[0], "SELECT revision FROM orchestrate.revisions ORDER BY 1")
         #expect(applied.map { $0[0] } == ["001_accounts", "002_users"])
         #expect(try project.run(["upgrade", "dev"]).exitCode == 0)
 
         // The file changes after apply: downgrade still runs what was applied, from the ledger.
-        try project.migration("003_email", parent: "002_users", up: "ALTER TABLE users ADD COLUMN email text;",
-                              down: "SELECT 1/0;")
+        try project.migration(
+            "003_email", parent: "002_users", up: "ALTER TABLE users ADD COLUMN email text;",
+            down: "SELECT 1/0;")
         let down = try project.run(["downgrade", "dev", "--to", "001_accounts"])
         #expect(down.exitCode == 0, "\(down.output)")
         #expect(down.stderr.contains("dev: reverted 003_email"))
-        #expect(down.stderr.range(of: "reverted 003_email")!.lowerBound < down.stderr.range(of: "reverted 002_users")!.lowerBound)
+        #expect(
+            down.stderr.range(of: "reverted 003_email")!.lowerBound
+                < down.stderr.range(of: "reverted 002_users")!.lowerBound)
         applied = try TestPostgres.query(project.databases[0], "SELECT revision FROM orchestrate.revisions")
         #expect(applied.map { $0[0] } == ["001_accounts"])
         let tables = try TestPostgres.query(project.databases[0], "SELECT to_regclass('users') IS NULL")
@@ -150,7 +160,8 @@ struct EndToEndTests {
         #expect(try project.run(["upgrade", "dev"]).exitCode == 0)
         let result = try project.run(["promote", "staging", "--to", "002_users"])
         #expect(result.exitCode == 0, "\(result.output)")
-        let applied = try TestPostgres.query(project.databases[1], "SELECT revision FROM orchestrate.revisions ORDER BY 1")
+        let applied = try TestPostgres.query(
+            project.databases[1], "SELECT revision FROM orchestrate.revisions ORDER BY 1")
         #expect(applied.map { $0[0] } == ["001_accounts", "002_users"])
     }
 
@@ -183,22 +194,28 @@ struct EndToEndTests {
         #expect(text.contains("-- parent: 003_email"))
         #expect(text.contains("-- migrate:up"))
         let heads = try project.run(["heads"])
-        #expect(heads.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == String(path.dropFirst("migrations/".count).dropLast(4)))
+        #expect(
+            heads.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                == String(path.dropFirst("migrations/".count).dropLast(4)))
     }
 
     @Test("a non-transactional revision runs statement by statement")
     func nonTransactional() throws {
         let project = try Self.makeProject()
         defer { project.cleanUp() }
-        try project.migration("004_index", parent: "003_email",
-                              up: "CREATE INDEX CONCURRENTLY users_email_idx ON users (email);\nCREATE INDEX CONCURRENTLY users_account_idx ON users (account_id);",
-                              down: "DROP INDEX CONCURRENTLY users_email_idx;\nDROP INDEX CONCURRENTLY users_account_idx;",
-                              header: "-- transaction: false\n")
+        try project.migration(
+            "004_index", parent: "003_email",
+            up:
+                "CREATE INDEX CONCURRENTLY users_email_idx ON users (email);\nCREATE INDEX CONCURRENTLY users_account_idx ON users (account_id);",
+            down: "DROP INDEX CONCURRENTLY users_email_idx;\nDROP INDEX CONCURRENTLY users_account_idx;",
+            header: "-- transaction: false\n")
         try project.gitInitAndCommit()
         let result = try project.run(["upgrade", "dev"])
         #expect(result.exitCode == 0, "\(result.output)")
-        let rows = try TestPostgres.query(project.databases[0],
-                                          "SELECT state, statements_done, statements_total, transactional FROM orchestrate.revisions WHERE revision = '004_index'")
+        let rows = try TestPostgres.query(
+            project.databases[0],
+            "SELECT state, statements_done, statements_total, transactional FROM orchestrate.revisions WHERE revision = '004_index'"
+        )
         #expect(rows.first == ["applied", "2", "2", "f"])
         #expect(try project.run(["downgrade", "dev", "--steps", "1"]).exitCode == 0)
         let index = try TestPostgres.query(project.databases[0], "SELECT to_regclass('users_email_idx') IS NULL")
@@ -217,8 +234,10 @@ struct SandboxTests {
             project.cleanUp()
         }
         try project.write("environments/dev.toml", "database_url = \"${DEV_URL:-sandbox:app_dev}\"\n")
-        try project.migration("001_root", parent: nil, up: "CREATE TABLE t (id int);\nDO $$ BEGIN RAISE NOTICE 'hello from the migration'; END $$;",
-                              down: "DROP TABLE t;")
+        try project.migration(
+            "001_root", parent: nil,
+            up: "CREATE TABLE t (id int);\nDO $$ BEGIN RAISE NOTICE 'hello from the migration'; END $$;",
+            down: "DROP TABLE t;")
         let upgrade = try project.run(["upgrade", "dev"])
         #expect(upgrade.exitCode == 0, "\(upgrade.output)")
         #expect(upgrade.stderr.contains("started the sandbox PostgreSQL"))
@@ -254,10 +273,13 @@ struct SandboxTests {
         #expect(try project.run(["upgrade", "dev"]).exitCode == 0)
         let doctor = try project.run(["doctor"])
         #expect(doctor.exitCode == 0, "\(doctor.output)")
-        for line in ["ok    environments/dev.toml: first stage", "ok    pipeline: dev, dev → staging, staging → production",
-                     "ok    migrations/: 3 revisions, head 003_email", "ok    git: repository",
-                     "ok    database dev: reachable as postgres", "ok    ledger dev: ledger `orchestrate` version 3, 3 revision(s) applied",
-                     "ok    ledger staging: not created yet"] {
+        for line in [
+            "ok    environments/dev.toml: first stage", "ok    pipeline: dev, dev → staging, staging → production",
+            "ok    migrations/: 3 revisions, head 003_email", "ok    git: repository",
+            "ok    database dev: reachable as postgres",
+            "ok    ledger dev: ledger `orchestrate` version 3, 3 revision(s) applied",
+            "ok    ledger staging: not created yet",
+        ] {
             #expect(doctor.stdout.contains(line), "missing \(line) in \(doctor.stdout)")
         }
     }

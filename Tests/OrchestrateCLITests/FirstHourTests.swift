@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The first hour of a team that comes from Alembic: init, new -m, history, upgrade --steps, typos.
 @Suite("first hour")
@@ -12,7 +12,9 @@ struct FirstHourTests {
         let folder = project.root + "/app"
         let result = try TestProject.runOrchestrate(["init", "app"], directory: project.root)
         #expect(result.exitCode == 0, "\(result.output)")
-        for path in ["environments/dev.toml", "environments/staging.toml", "environments/production.toml", ".env.example"] {
+        for path in [
+            "environments/dev.toml", "environments/staging.toml", "environments/production.toml", ".env.example",
+        ] {
             #expect(result.stdout.contains("wrote \(path)"))
             #expect(FileManager.default.fileExists(atPath: folder + "/" + path))
         }
@@ -53,7 +55,10 @@ struct FirstHourTests {
         let path = new.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(path.hasSuffix("_create_users.sql"))
         let text = try project.read(path)
-        try project.write(path, text.replacingOccurrences(of: "-- migrate:down", with: "CREATE TABLE users (id int);\n-- migrate:down\nDROP TABLE users;"))
+        try project.write(
+            path,
+            text.replacingOccurrences(
+                of: "-- migrate:down", with: "CREATE TABLE users (id int);\n-- migrate:down\nDROP TABLE users;"))
         try project.gitInitAndCommit("first revision")
         #expect(try run(["upgrade", "dev"]).exitCode == 0)
         let promote = try run(["promote", "staging"])
@@ -68,7 +73,8 @@ struct FirstHourTests {
         let project = try TestProject()
         defer { project.cleanUp() }
         try project.environment("dev")
-        try project.write("migrations/ae1027a6acf.sql", "-- Create accounts table\n-- migrate:up\nCREATE TABLE accounts (id int);\n")
+        try project.write(
+            "migrations/ae1027a6acf.sql", "-- Create accounts table\n-- migrate:up\nCREATE TABLE accounts (id int);\n")
         try project.gitInitAndCommit("Import from Alembic")
         try project.migration("20261121093000_add_orders", parent: "ae1027a6acf", up: "CREATE TABLE orders (id int);")
         try project.git("add", "-A")
@@ -92,7 +98,10 @@ struct FirstHourTests {
         let json = try project.run(["history", "--json"])
         let report = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         let revisions = try #require(report["revisions"] as? [[String: Any]])
-        #expect(revisions.map { $0["revision"] as? String } == ["20261122093000_add_index", "20261121093000_add_orders", "ae1027a6acf"])
+        #expect(
+            revisions.map { $0["revision"] as? String } == [
+                "20261122093000_add_index", "20261121093000_add_orders", "ae1027a6acf",
+            ])
         #expect((revisions[1]["addedBy"] as? [String: Any])?["summary"] as? String == "Add orders")
         #expect(revisions[0]["addedBy"] == nil)
     }
@@ -176,7 +185,8 @@ struct FirstHourTests {
         try project.gitInitAndCommit()
         #expect(try project.run(["upgrade", "dev"]).exitCode == 0)
         #expect(try project.run(["promote", "staging"]).exitCode == 0)
-        try project.write("environments/staging.toml", try project.read("environments/staging.toml") + "# a local note\n")
+        try project.write(
+            "environments/staging.toml", try project.read("environments/staging.toml") + "# a local note\n")
         let plan = try project.run(["plan", "staging"])
         #expect(plan.exitCode == 0, "\(plan.output)")
         #expect(plan.stdout.contains("nothing to run"))
@@ -241,7 +251,9 @@ struct FirstHourTests {
         #expect(try project.run(["upgrade", "dev", "--to", "002_b"]).exitCode == 0)
         let heads = try project.run(["upgrade", "dev"])
         #expect(heads.exitCode == 2)
-        #expect(heads.stderr.contains("`orchestrate merge` joins them with a merge revision (always possible)"), "\(heads.stderr)")
+        #expect(
+            heads.stderr.contains("`orchestrate merge` joins them with a merge revision (always possible)"),
+            "\(heads.stderr)")
         for (revision, onto) in [("002_a", "002_b"), ("002_b", "002_a")] {
             let rebase = try project.run(["rebase", revision, "--onto", onto])
             #expect(rebase.exitCode == 1, "\(rebase.output)")
@@ -249,24 +261,34 @@ struct FirstHourTests {
         }
     }
 
-    @Test("plan --sql --no-ledger is the DDL only; plan --sql --from --to needs no database, like alembic upgrade A:B --sql")
+    @Test(
+        "plan --sql --no-ledger is the DDL only; plan --sql --from --to needs no database, like alembic upgrade A:B --sql"
+    )
     func reviewerScripts() throws {
         let project = try TestProject()
         defer { project.cleanUp() }
         try project.environment("dev")
         try project.migration("001_users", parent: nil, up: "CREATE TABLE users (id int);", down: "DROP TABLE users;")
-        try project.migration("002_email", parent: "001_users", up: "ALTER TABLE users ADD COLUMN email text;",
-                              down: "ALTER TABLE users DROP COLUMN email;")
-        try project.migration("003_index", parent: "002_email", up: "CREATE INDEX CONCURRENTLY users_email ON users (email);",
-                              down: "DROP INDEX CONCURRENTLY users_email;", header: "-- transaction: false\n")
+        try project.migration(
+            "002_email", parent: "001_users", up: "ALTER TABLE users ADD COLUMN email text;",
+            down: "ALTER TABLE users DROP COLUMN email;")
+        try project.migration(
+            "003_index", parent: "002_email", up: "CREATE INDEX CONCURRENTLY users_email ON users (email);",
+            down: "DROP INDEX CONCURRENTLY users_email;", header: "-- transaction: false\n")
         try project.gitInitAndCommit()
 
         let review = try project.run(["plan", "dev", "--sql", "--no-ledger"])
         #expect(review.exitCode == 0, "\(review.output)")
-        #expect(!review.stdout.contains("orchestrate\".") && !review.stdout.contains("pg_advisory_lock"), "\(review.stdout)")
-        #expect(review.stdout.contains("-- 1/3 001_users (migrations/001_users.sql), up\nBEGIN;\nCREATE TABLE users (id int);\nCOMMIT;"))
+        #expect(
+            !review.stdout.contains("orchestrate\".") && !review.stdout.contains("pg_advisory_lock"), "\(review.stdout)"
+        )
+        #expect(
+            review.stdout.contains(
+                "-- 1/3 001_users (migrations/001_users.sql), up\nBEGIN;\nCREATE TABLE users (id int);\nCOMMIT;"))
         #expect(review.stdout.contains("-- 3/3 003_index (migrations/003_index.sql), up, non-transactional"))
-        #expect(try TestPostgres.query(project.databases[0], "SELECT count(*) FROM pg_namespace WHERE nspname = 'orchestrate'") == [["0"]])
+        #expect(
+            try TestPostgres.query(
+                project.databases[0], "SELECT count(*) FROM pg_namespace WHERE nspname = 'orchestrate'") == [["0"]])
 
         // Offline: no environment is read; the database URL of dev could be anything.
         try project.write("environments/dev.toml", "database_url = \"host=/nonexistent-dir port=1 dbname=x\"\n")
@@ -285,10 +307,16 @@ struct FirstHourTests {
         let scratch = try TestPostgres.createDatabase(prefix: "t_offline")
         defer { TestPostgres.dropDatabase(scratch.name) }
         try project.write("up.sql", offline.stdout)
-        let ran = try TestProject.runProgram("/usr/bin/psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", project.root + "/up.sql",
-                                                               scratch.conninfo])
+        let ran = try TestProject.runProgram(
+            "/usr/bin/psql",
+            [
+                "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", project.root + "/up.sql",
+                scratch.conninfo,
+            ])
         #expect(ran.exitCode == 0, "\(ran.output)")
-        #expect(try TestPostgres.query(scratch.name, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'users'") == [["2"]])
+        #expect(
+            try TestPostgres.query(
+                scratch.name, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'users'") == [["2"]])
 
         let usage = try project.run(["plan", "--from", "base", "--to", "head"])
         #expect(usage.exitCode == 2)

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The git rules at apply time (DESIGN §7): provenance per revision, the clean-tree rule of later stages, the
 /// `branch` rule, and orphans. Real repositories, the real binary, real PostgreSQL.
@@ -24,18 +24,23 @@ struct GitGateTests {
         try project.git("checkout", "-q", "--detach")
         let detached = try project.run(["upgrade", "dev"])
         #expect(detached.exitCode == 0, "\(detached.output)")
-        let rows = try TestPostgres.query(dev, "SELECT revision, git_commit, git_branch, git_dirty FROM orchestrate.revisions ORDER BY revision")
+        let rows = try TestPostgres.query(
+            dev, "SELECT revision, git_commit, git_branch, git_dirty FROM orchestrate.revisions ORDER BY revision")
         #expect(rows == [["001_root", first, "main", "f"], ["002_a", second, nil, "f"]])
 
         try project.git("checkout", "-q", "main")
         #expect(try project.run(["promote", "staging"]).exitCode == 0)
-        let promoted = try TestPostgres.query(staging, "SELECT revision, git_commit, git_branch, promoted_from FROM orchestrate.revisions ORDER BY revision")
+        let promoted = try TestPostgres.query(
+            staging,
+            "SELECT revision, git_commit, git_branch, promoted_from FROM orchestrate.revisions ORDER BY revision")
         #expect(promoted == [["001_root", second, "main", "dev"], ["002_a", second, "main", "dev"]])
         let events = try TestPostgres.query(staging, "SELECT DISTINCT git_commit, git_branch FROM orchestrate.events")
         #expect(events == [[second, "main"]])
     }
 
-    @Test("a later stage refuses uncommitted changes under migrations/ or environments/; the first stage warns and records it")
+    @Test(
+        "a later stage refuses uncommitted changes under migrations/ or environments/; the first stage warns and records it"
+    )
     func dirtyTree() throws {
         let project = try TestProject()
         defer { project.cleanUp() }
@@ -47,13 +52,19 @@ struct GitGateTests {
 
         let upgrade = try project.run(["upgrade", "dev"])
         #expect(upgrade.exitCode == 0, "\(upgrade.output)")
-        #expect(upgrade.stderr.contains("warning: uncommitted changes under migrations/ or environments/ (migrations/002_wip.sql)"))
-        let dirty = try TestPostgres.query(dev, "SELECT revision, git_dirty FROM orchestrate.revisions ORDER BY revision")
+        #expect(
+            upgrade.stderr.contains(
+                "warning: uncommitted changes under migrations/ or environments/ (migrations/002_wip.sql)"))
+        let dirty = try TestPostgres.query(
+            dev, "SELECT revision, git_dirty FROM orchestrate.revisions ORDER BY revision")
         #expect(dirty == [["001_root", "t"], ["002_wip", "t"]])
 
         let refused = try project.run(["promote", "staging"])
         #expect(refused.exitCode == 1, "\(refused.output)")
-        #expect(refused.stderr.contains("environment `staging` is a later stage and the work tree has uncommitted changes: migrations/002_wip.sql"))
+        #expect(
+            refused.stderr.contains(
+                "environment `staging` is a later stage and the work tree has uncommitted changes: migrations/002_wip.sql"
+            ))
         #expect(refused.stderr.contains("commit or stash them"))
 
         try project.git("add", "-A")
@@ -64,13 +75,22 @@ struct GitGateTests {
         #expect(config.stderr.contains("uncommitted changes: environments/staging.toml"))
         // Refused once the plan is known and before anything ran: no revision is recorded, the event log has the refusal.
         #expect(try TestPostgres.query(staging, "SELECT count(*) FROM orchestrate.revisions").first?.first == "0")
-        #expect(try TestPostgres.query(staging, "SELECT outcome, message FROM orchestrate.events WHERE action = 'promote' ORDER BY id DESC LIMIT 1")
-            == [["refused", "environment `staging` is a later stage and the work tree has uncommitted changes: environments/staging.toml"]])
+        #expect(
+            try TestPostgres.query(
+                staging,
+                "SELECT outcome, message FROM orchestrate.events WHERE action = 'promote' ORDER BY id DESC LIMIT 1")
+                == [
+                    [
+                        "refused",
+                        "environment `staging` is a later stage and the work tree has uncommitted changes: environments/staging.toml",
+                    ]
+                ])
 
         try project.git("checkout", "--", "environments/staging.toml")
         let clean = try project.run(["promote", "staging"])
         #expect(clean.exitCode == 0, "\(clean.output)")
-        #expect(try TestPostgres.query(staging, "SELECT bool_or(git_dirty) FROM orchestrate.revisions").first?.first == "f")
+        #expect(
+            try TestPostgres.query(staging, "SELECT bool_or(git_dirty) FROM orchestrate.revisions").first?.first == "f")
     }
 
     @Test("branch = \"main\": a revision added off main is refused, naming it and its commit, and passes once merged")
@@ -90,10 +110,14 @@ struct GitGateTests {
 
         let refused = try project.run(["promote", "staging"])
         #expect(refused.exitCode == 1, "\(refused.output)")
-        #expect(refused.stderr.contains("revision 002_feature was added in commit \(adding) (add the feature column), which is not on branch `main`"))
+        #expect(
+            refused.stderr.contains(
+                "revision 002_feature was added in commit \(adding) (add the feature column), which is not on branch `main`"
+            ))
         #expect(refused.stderr.contains("merge it into main first"))
         #expect(try TestPostgres.query(staging, "SELECT count(*) FROM orchestrate.revisions").first?.first == "0")
-        let events = try TestPostgres.query(staging, "SELECT action, outcome, message FROM orchestrate.events ORDER BY id")
+        let events = try TestPostgres.query(
+            staging, "SELECT action, outcome, message FROM orchestrate.events ORDER BY id")
         #expect(events.last?[0] == "promote" && events.last?[1] == "refused")
         #expect(events.last?[2]?.contains("002_feature") == true)
 
@@ -126,7 +150,9 @@ struct GitGateTests {
 
         let refused = try TestProject.runOrchestrate(["promote", "staging"], directory: clone)
         #expect(refused.exitCode == 1, "\(refused.output)")
-        #expect(refused.stderr.contains("revision 002_work was added in commit \(adding) (work column), which is not on branch `main`"))
+        #expect(
+            refused.stderr.contains(
+                "revision 002_work was added in commit \(adding) (work column), which is not on branch `main`"))
 
         try TestProject.git(["push", "-q", "origin", "work"], in: clone)
         try project.git("merge", "-q", "--no-ff", "work", "-m", "merge work")
@@ -136,7 +162,9 @@ struct GitGateTests {
         #expect(try TestPostgres.query(staging, "SELECT count(*) FROM orchestrate.revisions").first?.first == "2")
     }
 
-    @Test("an orphan from a deleted branch: status shows its commit on no branch, graph mentions it, downgrade reverts it")
+    @Test(
+        "an orphan from a deleted branch: status shows its commit on no branch, graph mentions it, downgrade reverts it"
+    )
     func orphan() throws {
         let project = try TestProject()
         defer { project.cleanUp() }
@@ -144,8 +172,9 @@ struct GitGateTests {
         try project.migration("001_root", parent: nil, up: "CREATE TABLE t (id int);", down: "DROP TABLE t;")
         try project.gitInitAndCommit()
         try project.git("checkout", "-q", "-b", "experiment")
-        try project.migration("002_experiment", parent: "001_root", up: "CREATE TABLE experiment (id int);",
-                              down: "DROP TABLE experiment;")
+        try project.migration(
+            "002_experiment", parent: "001_root", up: "CREATE TABLE experiment (id int);",
+            down: "DROP TABLE experiment;")
         try project.git("add", "-A")
         try project.git("commit", "-q", "-m", "try an experiment")
         let commit = try project.git("rev-parse", "--short=7", "HEAD")
@@ -155,7 +184,10 @@ struct GitGateTests {
 
         let status = try project.run(["status", "dev"])
         #expect(status.exitCode == 0, "\(status.output)")
-        #expect(status.stdout.contains("orphan   002_experiment has no file at HEAD; applied from commit \(commit), which is on no branch (abandoned or rebased)"))
+        #expect(
+            status.stdout.contains(
+                "orphan   002_experiment has no file at HEAD; applied from commit \(commit), which is on no branch (abandoned or rebased)"
+            ))
         let json = try project.run(["status", "dev", "--json"])
         let entries = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
         let orphans = try #require(entries.first?["orphans"] as? [[String: Any]])

@@ -1,24 +1,31 @@
 import Foundation
 import OrchestrateCore
-import Testing
 import TestSupport
+import Testing
 
 /// The Python environment with the real Alembic and SQLAlchemy from PyPI, made once and kept across runs
 /// (`ORCHESTRATE_ALEMBIC_VENV`, default /tmp/orchestrate-alembic-venv; `.ci/run` makes it before the tests).
 enum AlembicVenv {
-    static let directory = ProcessInfo.processInfo.environment["ORCHESTRATE_ALEMBIC_VENV"] ?? "/tmp/orchestrate-alembic-venv"
+    static let directory =
+        ProcessInfo.processInfo.environment["ORCHESTRATE_ALEMBIC_VENV"] ?? "/tmp/orchestrate-alembic-venv"
     static let requirements = ["alembic==1.20.1", "SQLAlchemy==2.1.9", "psycopg==3.3.9"]
 
     /// The `alembic` command, after installing it when missing; nil (with why in `problem`) when it cannot be.
     static let alembic: String? = {
         let environment = ProcessInfo.processInfo.environment
         let python = directory + "/bin/python"
-        if (try? ChildProcess.run(python, ["-c", "import alembic, sqlalchemy, psycopg"], environment: environment).status) == 0 {
+        if (try? ChildProcess.run(python, ["-c", "import alembic, sqlalchemy, psycopg"], environment: environment)
+            .status) == 0
+        {
             return directory + "/bin/alembic"
         }
-        guard (try? ChildProcess.run("python3", ["-m", "venv", "--clear", directory], environment: environment).status) == 0,
-              (try? ChildProcess.run(directory + "/bin/pip", ["install", "-q", "--disable-pip-version-check"] + requirements,
-                                     environment: environment).status) == 0
+        guard
+            (try? ChildProcess.run("python3", ["-m", "venv", "--clear", directory], environment: environment).status)
+                == 0,
+            (try? ChildProcess.run(
+                directory + "/bin/pip", ["install", "-q", "--disable-pip-version-check"] + requirements,
+                environment: environment
+            ).status) == 0
         else { return nil }
         return directory + "/bin/alembic"
     }()
@@ -54,8 +61,10 @@ struct ImportTests {
 
         """
 
-    static func revision(_ id: String, down: String, message: String, upgrade: String, downgrade: String,
-                         extra: String = "") -> String {
+    static func revision(
+        _ id: String, down: String, message: String, upgrade: String, downgrade: String,
+        extra: String = ""
+    ) -> String {
         """
         \"\"\"\(message)
 
@@ -80,32 +89,54 @@ struct ImportTests {
     /// An Alembic project: two bases (one with a branch label), a `depends_on` across them, a merge, and an
     /// `autocommit_block()` at the head.
     static func writeAlembicProject(_ project: TestProject) throws {
-        try project.write("alembic.ini", "[alembic]\nscript_location = %(here)s/alembic\nsqlalchemy.url = postgresql+psycopg://localhost/unused\n")
+        try project.write(
+            "alembic.ini",
+            "[alembic]\nscript_location = %(here)s/alembic\nsqlalchemy.url = postgresql+psycopg://localhost/unused\n")
         try project.write("alembic/env.py", envPy)
-        try project.write("alembic/versions/1a2b3c4d5e6f_users.py", revision(
-            "1a2b3c4d5e6f", down: "None", message: "create users",
-            upgrade: "    op.create_table(\"users\", sa.Column(\"id\", sa.Integer, primary_key=True), sa.Column(\"email\", sa.Text))",
-            downgrade: "    op.drop_table(\"users\")"))
-        try project.write("alembic/versions/b0b0b0b0b0b0_invoices.py", revision(
-            "b0b0b0b0b0b0", down: "None", message: "create invoices",
-            upgrade: "    op.execute(\"CREATE TABLE invoices (id int PRIMARY KEY)\")",
-            downgrade: "    op.execute(\"DROP TABLE invoices\")", extra: "branch_labels = (\"billing\",)"))
-        try project.write("alembic/versions/c0ffee000001_link.py", revision(
-            "c0ffee000001", down: "\"1a2b3c4d5e6f\"", message: "link users to invoices",
-            upgrade: "    op.add_column(\"users\", sa.Column(\"invoice_id\", sa.Integer))\n    op.create_foreign_key(\"users_invoice_fk\", \"users\", \"invoices\", [\"invoice_id\"], [\"id\"])",
-            downgrade: "    op.drop_constraint(\"users_invoice_fk\", \"users\")\n    op.drop_column(\"users\", \"invoice_id\")",
-            extra: "depends_on = \"b0b0b0b0b0b0\""))
-        try project.write("alembic/versions/d00d00000002_merge.py", revision(
-            "d00d00000002", down: "(\"c0ffee000001\", \"b0b0b0b0b0b0\")", message: "merge: users and billing",
-            upgrade: "    pass", downgrade: "    pass"))
-        try project.write("alembic/versions/e1e1e1e1e1e1_index.py", revision(
-            "e1e1e1e1e1e1", down: "\"d00d00000002\"", message: "index emails",
-            upgrade: "    with op.get_context().autocommit_block():\n        op.create_index(\"users_email\", \"users\", [\"email\"], postgresql_concurrently=True)",
-            downgrade: "    with op.get_context().autocommit_block():\n        op.drop_index(\"users_email\", table_name=\"users\", postgresql_concurrently=True)"))
+        try project.write(
+            "alembic/versions/1a2b3c4d5e6f_users.py",
+            revision(
+                "1a2b3c4d5e6f", down: "None", message: "create users",
+                upgrade:
+                    "    op.create_table(\"users\", sa.Column(\"id\", sa.Integer, primary_key=True), sa.Column(\"email\", sa.Text))",
+                downgrade: "    op.drop_table(\"users\")"))
+        try project.write(
+            "alembic/versions/b0b0b0b0b0b0_invoices.py",
+            revision(
+                "b0b0b0b0b0b0", down: "None", message: "create invoices",
+                upgrade: "    op.execute(\"CREATE TABLE invoices (id int PRIMARY KEY)\")",
+                downgrade: "    op.execute(\"DROP TABLE invoices\")", extra: "branch_labels = (\"billing\",)"))
+        try project.write(
+            "alembic/versions/c0ffee000001_link.py",
+            revision(
+                "c0ffee000001", down: "\"1a2b3c4d5e6f\"", message: "link users to invoices",
+                upgrade:
+                    "    op.add_column(\"users\", sa.Column(\"invoice_id\", sa.Integer))\n    op.create_foreign_key(\"users_invoice_fk\", \"users\", \"invoices\", [\"invoice_id\"], [\"id\"])",
+                downgrade:
+                    "    op.drop_constraint(\"users_invoice_fk\", \"users\")\n    op.drop_column(\"users\", \"invoice_id\")",
+                extra: "depends_on = \"b0b0b0b0b0b0\""))
+        try project.write(
+            "alembic/versions/d00d00000002_merge.py",
+            revision(
+                "d00d00000002", down: "(\"c0ffee000001\", \"b0b0b0b0b0b0\")", message: "merge: users and billing",
+                upgrade: "    pass", downgrade: "    pass"))
+        try project.write(
+            "alembic/versions/e1e1e1e1e1e1_index.py",
+            revision(
+                "e1e1e1e1e1e1", down: "\"d00d00000002\"", message: "index emails",
+                upgrade:
+                    "    with op.get_context().autocommit_block():\n        op.create_index(\"users_email\", \"users\", [\"email\"], postgresql_concurrently=True)",
+                downgrade:
+                    "    with op.get_context().autocommit_block():\n        op.drop_index(\"users_email\", table_name=\"users\", postgresql_concurrently=True)"
+            ))
     }
 
-    @Test("alembic: a merge, depends_on and an autocommit block, imported with the real Alembic, then upgraded and verified",
-          .enabled(if: AlembicVenv.alembic != nil, "Alembic could not be installed into \(AlembicVenv.directory) (python3 -m venv, pip install \(AlembicVenv.requirements.joined(separator: " ")))"))
+    @Test(
+        "alembic: a merge, depends_on and an autocommit block, imported with the real Alembic, then upgraded and verified",
+        .enabled(
+            if: AlembicVenv.alembic != nil,
+            "Alembic could not be installed into \(AlembicVenv.directory) (python3 -m venv, pip install \(AlembicVenv.requirements.joined(separator: " ")))"
+        ))
     func alembic() throws {
         let alembic = try #require(AlembicVenv.alembic)
         let project = try TestProject()

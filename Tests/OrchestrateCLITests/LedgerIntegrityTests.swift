@@ -1,8 +1,9 @@
 import Foundation
-@testable import OrchestrateCore
 import Postgres
-import Testing
 import TestSupport
+import Testing
+
+@testable import OrchestrateCore
 
 /// The ledger under faults and tampering: freezes and their events commit together, the event log refuses UPDATE,
 /// DELETE and TRUNCATE (also in a ledger made by the previous layout version, once upgraded).
@@ -19,7 +20,9 @@ struct LedgerIntegrityTests {
 
     /// Makes the event log refuse events of `action` with `outcome`, as a fault after the freeze row was written.
     static func breakEvents(_ database: String, action: String, outcome: String) throws {
-        try TestPostgres.execute(database, """
+        try TestPostgres.execute(
+            database,
+            """
             CREATE FUNCTION public.fault() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
                 IF NEW.action = '\(action)' AND NEW.outcome = '\(outcome)' THEN RAISE EXCEPTION 'injected fault'; END IF;
@@ -54,15 +57,20 @@ struct LedgerIntegrityTests {
         #expect(try TestPostgres.query(database, "SELECT reason FROM orchestrate.freezes")[0][0] == "release")
         try Self.healEvents(database)
         #expect(try project.run(["unlock", "dev"]).exitCode == 0)
-        let events = try TestPostgres.query(database, "SELECT action, outcome FROM orchestrate.events WHERE action IN ('lock', 'unlock') AND outcome IN ('frozen', 'thawed') ORDER BY id")
+        let events = try TestPostgres.query(
+            database,
+            "SELECT action, outcome FROM orchestrate.events WHERE action IN ('lock', 'unlock') AND outcome IN ('frozen', 'thawed') ORDER BY id"
+        )
         #expect(events.map { "\($0[0] ?? "") \($0[1] ?? "")" } == ["lock frozen", "unlock thawed"])
     }
 
     /// Expects UPDATE, DELETE and TRUNCATE of the event log to fail, naming it append-only, and the rows to stay.
     static func expectAppendOnly(_ database: String) throws {
         let before = try TestPostgres.query(database, "SELECT count(*) FROM orchestrate.events")[0][0]
-        for statement in ["UPDATE orchestrate.events SET outcome = 'x'", "DELETE FROM orchestrate.events",
-                          "TRUNCATE orchestrate.events"] {
+        for statement in [
+            "UPDATE orchestrate.events SET outcome = 'x'", "DELETE FROM orchestrate.events",
+            "TRUNCATE orchestrate.events",
+        ] {
             do {
                 try TestPostgres.query(database, statement)
                 Issue.record("\(statement) succeeded")
@@ -78,7 +86,9 @@ struct LedgerIntegrityTests {
         let (project, database) = try Self.makeProject()
         defer { project.cleanUp() }
         #expect(try project.run(["upgrade", "dev"]).exitCode == 0)
-        #expect(try TestPostgres.query(database, "SELECT version FROM orchestrate.ledger_meta")[0][0] == String(Ledger.currentVersion))
+        #expect(
+            try TestPostgres.query(database, "SELECT version FROM orchestrate.ledger_meta")[0][0]
+                == String(Ledger.currentVersion))
         try Self.expectAppendOnly(database)
     }
 
@@ -87,7 +97,9 @@ struct LedgerIntegrityTests {
         let (project, database) = try Self.makeProject()
         defer { project.cleanUp() }
         try TestPostgres.execute(database, LedgerMigrations.script(from: 0, to: 1, schema: "\"orchestrate\""))
-        try TestPostgres.query(database, """
+        try TestPostgres.query(
+            database,
+            """
             INSERT INTO orchestrate.events (run_id, environment, action, outcome) VALUES ('r', 'dev', 'upgrade', 'succeeded')
             """)
         // Version 1 let TRUNCATE through (its row trigger never fires on TRUNCATE).
@@ -95,12 +107,17 @@ struct LedgerIntegrityTests {
 
         let upgrade = try project.run(["upgrade", "dev"])
         #expect(upgrade.exitCode == 0, "\(upgrade.output)")
-        #expect(try TestPostgres.query(database, "SELECT version FROM orchestrate.ledger_meta")[0][0] == String(Ledger.currentVersion))
+        #expect(
+            try TestPostgres.query(database, "SELECT version FROM orchestrate.ledger_meta")[0][0]
+                == String(Ledger.currentVersion))
         try Self.expectAppendOnly(database)
-        #expect(try TestPostgres.query(database, "SELECT count(*) FROM orchestrate.events WHERE run_id = 'r'")[0][0] == "1")
+        #expect(
+            try TestPostgres.query(database, "SELECT count(*) FROM orchestrate.events WHERE run_id = 'r'")[0][0] == "1")
     }
 
-    @Test("a ledger made by layout version 2 is read by status as it is, and a writing run adds revisions.baselined (false)")
+    @Test(
+        "a ledger made by layout version 2 is read by status as it is, and a writing run adds revisions.baselined (false)"
+    )
     func upgradeFromVersionTwo() throws {
         let (project, database) = try Self.makeProject()
         defer { project.cleanUp() }
@@ -120,17 +137,23 @@ struct LedgerIntegrityTests {
         defer { project.cleanUp() }
         #expect(try project.run(["upgrade", "dev"]).exitCode == 0)
         for table in LedgerSchema.tables {
-            let columns = try TestPostgres.query(database, """
+            let columns = try TestPostgres.query(
+                database,
+                """
                 SELECT column_name FROM information_schema.columns WHERE table_schema = 'orchestrate' AND table_name = $1
                 ORDER BY ordinal_position
-                """, [.text(table.name)]).map { $0[0] ?? "" }
+                """, [.text(table.name)]
+            ).map { $0[0] ?? "" }
             #expect(columns == table.columns.map(\.name), "\(table.name)")
         }
         // Each step of the script is followed by its own version row: the steps never write it themselves.
         let script = LedgerMigrations.script(from: 0, schema: "s")
         for version in 1...LedgerMigrations.currentVersion {
             #expect(!LedgerMigrations.step(version, schema: "s").contains("ledger_meta (version)"))
-            #expect(script.contains(LedgerMigrations.step(version, schema: "s") + "\n" + LedgerMigrations.versionRow(version, schema: "s")))
+            #expect(
+                script.contains(
+                    LedgerMigrations.step(version, schema: "s") + "\n"
+                        + LedgerMigrations.versionRow(version, schema: "s")))
         }
     }
 
@@ -146,16 +169,27 @@ struct LedgerIntegrityTests {
         #expect(doctor.exitCode == 1, "\(doctor.output)")
         #expect(doctor.stdout.contains(problem) && doctor.stdout.contains(remedy), "\(doctor.output)")
         let events = try TestPostgres.query(database, "SELECT count(*) FROM orchestrate.events")[0][0]
-        for arguments in [["upgrade", "dev"], ["downgrade", "dev", "--steps", "1"], ["plan", "dev"],
-                          ["repair", "dev", "003_c", "--reason", "x"]] {
+        for arguments in [
+            ["upgrade", "dev"], ["downgrade", "dev", "--steps", "1"], ["plan", "dev"],
+            ["repair", "dev", "003_c", "--reason", "x"],
+        ] {
             let run = try project.run(arguments)
             #expect(run.exitCode == 1, "\(arguments): \(run.output)")
-            #expect(run.stderr.contains("the ledger is damaged; nothing was run") && run.stderr.contains(problem), "\(arguments): \(run.output)")
+            #expect(
+                run.stderr.contains("the ledger is damaged; nothing was run") && run.stderr.contains(problem),
+                "\(arguments): \(run.output)")
         }
-        #expect(try TestPostgres.query(database, "SELECT count(*) FROM orchestrate.revisions WHERE revision = '004_d'")[0][0] == "0")
+        #expect(
+            try TestPostgres.query(database, "SELECT count(*) FROM orchestrate.revisions WHERE revision = '004_d'")[0][
+                0] == "0")
         // Each writing command's refusal is in the event log (plan writes nothing).
-        let refused = try TestPostgres.query(database, "SELECT action FROM orchestrate.events WHERE id > (SELECT max(id) FROM orchestrate.events) - 3 AND outcome = 'refused' ORDER BY id")
-        #expect(Int(try TestPostgres.query(database, "SELECT count(*) FROM orchestrate.events")[0][0] ?? "") == Int(events ?? "")! + 3)
+        let refused = try TestPostgres.query(
+            database,
+            "SELECT action FROM orchestrate.events WHERE id > (SELECT max(id) FROM orchestrate.events) - 3 AND outcome = 'refused' ORDER BY id"
+        )
+        #expect(
+            Int(try TestPostgres.query(database, "SELECT count(*) FROM orchestrate.events")[0][0] ?? "") == Int(
+                events ?? "")! + 3)
         #expect(refused.map { $0[0] ?? "" } == ["upgrade", "downgrade", "repair"])
     }
 
@@ -180,38 +214,49 @@ struct LedgerIntegrityTests {
         let table = "\"orchestrate\".revisions"
 
         // A parent row deleted: only a backup (or the event log's facts) can bring it back.
-        try TestPostgres.execute(database, """
+        try TestPostgres.execute(
+            database,
+            """
             CREATE TABLE public.saved AS SELECT * FROM orchestrate.revisions WHERE revision = '002_b';
             DELETE FROM orchestrate.revisions WHERE revision = '002_b'
             """)
-        try Self.expectDamage(project, database, problem: "revision 003_c names parent 002_b, which has no row in \(table)",
-                              remedy: "restore the row of 002_b from a backup")
+        try Self.expectDamage(
+            project, database, problem: "revision 003_c names parent 002_b, which has no row in \(table)",
+            remedy: "restore the row of 002_b from a backup")
         try TestPostgres.execute(database, "INSERT INTO orchestrate.revisions SELECT * FROM public.saved")
         try Self.expectHealthy(project)
 
         // Parents edited by hand: the exact UPDATE, from the file, mends it.
-        try TestPostgres.execute(database, "UPDATE orchestrate.revisions SET parents = '{gone}' WHERE revision = '003_c'")
+        try TestPostgres.execute(
+            database, "UPDATE orchestrate.revisions SET parents = '{gone}' WHERE revision = '003_c'")
         let setParents = "UPDATE \(table) SET parents = '{\"002_b\"}'::text[] WHERE revision = '003_c';"
         try Self.expectDamage(project, database, problem: "revision 003_c names parent gone", remedy: setParents)
         try TestPostgres.execute(database, setParents)
         try Self.expectHealthy(project)
 
         // A parent cycle.
-        try TestPostgres.execute(database, "UPDATE orchestrate.revisions SET parents = '{003_c}' WHERE revision = '001_root'")
+        try TestPostgres.execute(
+            database, "UPDATE orchestrate.revisions SET parents = '{003_c}' WHERE revision = '001_root'")
         let unsetRoot = "UPDATE \(table) SET parents = '{}'::text[] WHERE revision = '001_root';"
-        try Self.expectDamage(project, database, problem: "form a cycle: 001_root -> 002_b -> 003_c -> 001_root",
-                              remedy: unsetRoot)
+        try Self.expectDamage(
+            project, database, problem: "form a cycle: 001_root -> 002_b -> 003_c -> 001_root",
+            remedy: unsetRoot)
         try TestPostgres.execute(database, unsetRoot)
         try Self.expectHealthy(project)
 
         // A duplicate row (the primary key dropped first).
-        try TestPostgres.execute(database, """
+        try TestPostgres.execute(
+            database,
+            """
             ALTER TABLE orchestrate.revisions DROP CONSTRAINT revisions_pkey;
             INSERT INTO orchestrate.revisions SELECT * FROM orchestrate.revisions WHERE revision = '002_b'
             """)
-        try Self.expectDamage(project, database, problem: "revision 002_b has 2 rows in \(table)",
-                              remedy: "ALTER TABLE \(table) ADD PRIMARY KEY (revision);")
-        try TestPostgres.execute(database, """
+        try Self.expectDamage(
+            project, database, problem: "revision 002_b has 2 rows in \(table)",
+            remedy: "ALTER TABLE \(table) ADD PRIMARY KEY (revision);")
+        try TestPostgres.execute(
+            database,
+            """
             DELETE FROM orchestrate.revisions a USING orchestrate.revisions b
                 WHERE a.revision = '002_b' AND b.revision = a.revision AND a.ctid > b.ctid;
             ALTER TABLE orchestrate.revisions ADD PRIMARY KEY (revision)
@@ -221,11 +266,14 @@ struct LedgerIntegrityTests {
         // The version row missing: the INSERT it names brings the ledger back, upgraded again to the current layout.
         try TestPostgres.execute(database, "DELETE FROM orchestrate.ledger_meta")
         let restore = "INSERT INTO \"orchestrate\".ledger_meta (version) VALUES (1);"
-        try Self.expectDamage(project, database, problem: "the version row of \"orchestrate\".ledger_meta is missing",
-                              remedy: restore)
+        try Self.expectDamage(
+            project, database, problem: "the version row of \"orchestrate\".ledger_meta is missing",
+            remedy: restore)
         try TestPostgres.execute(database, restore)
         #expect(try project.run(["upgrade", "dev"]).exitCode == 0)
-        #expect(try TestPostgres.query(database, "SELECT version FROM orchestrate.ledger_meta")[0][0] == String(Ledger.currentVersion))
+        #expect(
+            try TestPostgres.query(database, "SELECT version FROM orchestrate.ledger_meta")[0][0]
+                == String(Ledger.currentVersion))
         try Self.expectAppendOnly(database)
         try Self.expectHealthy(project)
     }

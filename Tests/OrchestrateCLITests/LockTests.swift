@@ -1,7 +1,7 @@
 import Foundation
 import Postgres
-import Testing
 import TestSupport
+import Testing
 
 /// The per-environment lock: a second runner waits up to lock_timeout, names the holder, then exits 4; the holder's
 /// application_name is the command it runs; a frozen environment refuses every writing command.
@@ -27,9 +27,11 @@ struct LockTests {
         // Wait until the first run holds the lock and is running the revision.
         var applicationNames: [String] = []
         for _ in 0..<100 {
-            applicationNames = try TestPostgres.query(database,
-                "SELECT application_name FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(4)%' AND pid <> pg_backend_pid()")
-                .compactMap { $0[0] }
+            applicationNames = try TestPostgres.query(
+                database,
+                "SELECT application_name FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(4)%' AND pid <> pg_backend_pid()"
+            )
+            .compactMap { $0[0] }
             if !applicationNames.isEmpty { break }
             Thread.sleep(forTimeInterval: 0.1)
         }
@@ -93,17 +95,21 @@ struct LockTests {
         try project.migration("002_next", parent: "001_root", up: "CREATE TABLE u (id int);", down: "DROP TABLE u;")
         try project.gitInitAndCommit("next")
 
-        let holder = try Connection(conninfo: try TestPostgres.conninfo(database: database), applicationName: "ledger-holder")
+        let holder = try Connection(
+            conninfo: try TestPostgres.conninfo(database: database), applicationName: "ledger-holder")
         defer { holder.close() }
         // The server ends the holder after 20 s, so that a regression fails the test instead of hanging it.
-        try holder.execute("""
+        try holder.execute(
+            """
             SET idle_in_transaction_session_timeout = '20s'; BEGIN;
             LOCK TABLE orchestrate.ledger_meta, orchestrate.revisions, orchestrate.events, orchestrate.freezes
                 IN ACCESS EXCLUSIVE MODE
             """)
         let pid = "pid \(holder.backendPID)"
-        for (arguments, code) in [(["status"], Int32(3)), (["status", "--json"], 3), (["plan", "dev"], 4), (["audit", "dev"], 4),
-                                  (["doctor"], 1), (["upgrade", "dev"], 4)] {
+        for (arguments, code) in [
+            (["status"], Int32(3)), (["status", "--json"], 3), (["plan", "dev"], 4), (["audit", "dev"], 4),
+            (["doctor"], 1), (["upgrade", "dev"], 4),
+        ] {
             let started = Date()
             let result = try project.run(arguments)
             #expect(Date().timeIntervalSince(started) < 10, "\(arguments)")

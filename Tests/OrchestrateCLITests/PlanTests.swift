@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// `orchestrate plan`: what upgrade, promote or downgrade would run, and the exact script, without writing anything.
 @Suite("plan")
@@ -10,16 +10,20 @@ struct PlanTests {
         let project = try TestProject()
         try project.environment("dev")
         try project.environment("staging", promotesFrom: "dev")
-        try project.migration("001_accounts", parent: nil,
-                              up: "CREATE TABLE accounts (id bigint PRIMARY KEY, note text DEFAULT 'it''s $1');",
-                              down: "DROP TABLE accounts;")
-        try project.migration("002_index", parent: "001_accounts",
-                              up: "CREATE INDEX CONCURRENTLY accounts_note ON accounts (note);\nCREATE INDEX CONCURRENTLY accounts_id2 ON accounts (id) -- last, no semicolon",
-                              down: "DROP INDEX CONCURRENTLY accounts_id2;\nDROP INDEX CONCURRENTLY accounts_note;",
-                              header: "-- transaction: false\n")
-        try project.migration("003_email", parent: "002_index",
-                              up: "ALTER TABLE accounts ADD COLUMN email text;",
-                              down: "ALTER TABLE accounts DROP COLUMN email;")
+        try project.migration(
+            "001_accounts", parent: nil,
+            up: "CREATE TABLE accounts (id bigint PRIMARY KEY, note text DEFAULT 'it''s $1');",
+            down: "DROP TABLE accounts;")
+        try project.migration(
+            "002_index", parent: "001_accounts",
+            up:
+                "CREATE INDEX CONCURRENTLY accounts_note ON accounts (note);\nCREATE INDEX CONCURRENTLY accounts_id2 ON accounts (id) -- last, no semicolon",
+            down: "DROP INDEX CONCURRENTLY accounts_id2;\nDROP INDEX CONCURRENTLY accounts_note;",
+            header: "-- transaction: false\n")
+        try project.migration(
+            "003_email", parent: "002_index",
+            up: "ALTER TABLE accounts ADD COLUMN email text;",
+            down: "ALTER TABLE accounts DROP COLUMN email;")
         try project.gitInitAndCommit()
         return project
     }
@@ -54,7 +58,8 @@ struct PlanTests {
         #expect(json.exitCode == 0, "\(json.output)")
 
         #expect(try Self.dump(dev) == before)
-        #expect(try TestPostgres.query(dev, "SELECT count(*) FROM pg_namespace WHERE nspname = 'orchestrate'") == [["0"]])
+        #expect(
+            try TestPostgres.query(dev, "SELECT count(*) FROM pg_namespace WHERE nspname = 'orchestrate'") == [["0"]])
         #expect(try TestPostgres.query(dev, "SELECT count(*) FROM pg_class WHERE relname = 'accounts'") == [["0"]])
 
         let report = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
@@ -72,7 +77,8 @@ struct PlanTests {
         let project = try Self.makeProject()
         defer { project.cleanUp() }
         let script = try project.run(["plan", "dev", "--sql"]).stdout
-        #expect(script.hasPrefix("-- orchestrate plan --sql: upgrade `dev`, 3 revision(s), one transaction per revision"))
+        #expect(
+            script.hasPrefix("-- orchestrate plan --sql: upgrade `dev`, 3 revision(s), one transaction per revision"))
         #expect(script.contains("\\set ON_ERROR_STOP on"))
         #expect(script.contains("SET lock_timeout = '5000ms';"))
         #expect(script.contains("SET statement_timeout = '0ms';"))
@@ -107,8 +113,11 @@ struct PlanTests {
         defer { project.cleanUp() }
         try project.write("plan.sql", try project.run(["plan", "dev", "--sql"]).stdout)
         let result = try TestProject.runProgram(
-            "/usr/bin/psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", project.root + "/plan.sql",
-                              try TestPostgres.conninfo(database: project.databases[0])])
+            "/usr/bin/psql",
+            [
+                "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", project.root + "/plan.sql",
+                try TestPostgres.conninfo(database: project.databases[0]),
+            ])
         #expect(result.exitCode == 0, "\(result.output)")
 
         let status = try project.run(["status", "dev", "--json"])
@@ -120,7 +129,9 @@ struct PlanTests {
         #expect(try project.run(["upgrade", "dev"]).stdout.contains("up to date"))
         let down = try project.run(["downgrade", "dev", "--to", "base"])
         #expect(down.exitCode == 0, "\(down.output)")
-        #expect(try TestPostgres.query(project.databases[0], "SELECT count(*) FROM pg_class WHERE relname = 'accounts'") == [["0"]])
+        #expect(
+            try TestPostgres.query(project.databases[0], "SELECT count(*) FROM pg_class WHERE relname = 'accounts'")
+                == [["0"]])
         let audit = try project.run(["audit", "dev"]).stdout
         #expect(audit.split(whereSeparator: \.isWhitespace).joined(separator: " ").contains("upgrade succeeded"))
     }

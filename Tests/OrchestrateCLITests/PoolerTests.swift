@@ -1,8 +1,8 @@
 import Foundation
 import OrchestrateCore
 import Postgres
-import Testing
 import TestSupport
+import Testing
 
 /// A real PgBouncer in transaction mode in front of the test server: `doctor` and the runs detect it.
 @Suite("pooler", .serialized)
@@ -18,20 +18,20 @@ struct PoolerTests {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let port = 30_000 + Int.random(in: 0..<20_000)
         try """
-            [databases]
-            * = host=\(host) port=\(serverPort) user=postgres
-            [pgbouncer]
-            listen_addr = 127.0.0.1
-            listen_port = \(port)
-            unix_socket_dir =
-            auth_type = trust
-            auth_file = \(directory)/users.txt
-            pool_mode = transaction
-            logfile = \(directory)/pgbouncer.log
-            pidfile = \(directory)/pgbouncer.pid
-            ignore_startup_parameters = extra_float_digits,application_name,options
+        [databases]
+        * = host=\(host) port=\(serverPort) user=postgres
+        [pgbouncer]
+        listen_addr = 127.0.0.1
+        listen_port = \(port)
+        unix_socket_dir =
+        auth_type = trust
+        auth_file = \(directory)/users.txt
+        pool_mode = transaction
+        logfile = \(directory)/pgbouncer.log
+        pidfile = \(directory)/pgbouncer.pid
+        ignore_startup_parameters = extra_float_digits,application_name,options
 
-            """.write(toFile: directory + "/pgbouncer.ini", atomically: true, encoding: .utf8)
+        """.write(toFile: directory + "/pgbouncer.ini", atomically: true, encoding: .utf8)
         try "\"postgres\" \"\"\n".write(toFile: directory + "/users.txt", atomically: true, encoding: .utf8)
         var command = [binary, "-d", directory + "/pgbouncer.ini"]
         if geteuid() == 0 {
@@ -43,8 +43,12 @@ struct PoolerTests {
         #expect(started.status == 0, "\(started.output)")
         // Wait until it accepts connections (bounded).
         for _ in 0..<50 {
-            if (try? Connection(conninfo: "host=127.0.0.1 port=\(port) dbname=postgres user=postgres",
-                                applicationName: "pooler test", defaultConnectTimeout: 2))?.close() != nil { break }
+            if (try? Connection(
+                conninfo: "host=127.0.0.1 port=\(port) dbname=postgres user=postgres",
+                applicationName: "pooler test", defaultConnectTimeout: 2))?.close() != nil
+            {
+                break
+            }
             Thread.sleep(forTimeInterval: 0.1)
         }
         return (port, directory)
@@ -52,15 +56,18 @@ struct PoolerTests {
 
     static func stop(_ directory: String) {
         if let pid = try? String(contentsOfFile: directory + "/pgbouncer.pid", encoding: .utf8)
-            .trimmingCharacters(in: .whitespacesAndNewlines), let number = Int32(pid) {
+            .trimmingCharacters(in: .whitespacesAndNewlines), let number = Int32(pid)
+        {
             kill(number, SIGKILL)
         }
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    @Test("doctor and upgrade detect a transaction-mode pooler and say what to use instead",
-          .enabled(if: FileManager.default.isExecutableFile(atPath: binary), "needs PgBouncer (apt-get install pgbouncer)"),
-          .timeLimit(.minutes(1)))
+    @Test(
+        "doctor and upgrade detect a transaction-mode pooler and say what to use instead",
+        .enabled(
+            if: FileManager.default.isExecutableFile(atPath: binary), "needs PgBouncer (apt-get install pgbouncer)"),
+        .timeLimit(.minutes(1)))
     func transactionModePooler() throws {
         let pooler = try Self.startPgBouncer()
         defer { Self.stop(pooler.directory) }
@@ -69,13 +76,16 @@ struct PoolerTests {
         let project = try TestProject()
         defer { project.cleanUp() }
         try project.write("environments/dev.toml", "database_url = \"${DEV_DATABASE_URL}\"\nconnect_retries = 0\n")
-        try project.write(".env", "DEV_DATABASE_URL=\"host=127.0.0.1 port=\(pooler.port) dbname=\(database.name) user=postgres\"\n")
+        try project.write(
+            ".env", "DEV_DATABASE_URL=\"host=127.0.0.1 port=\(pooler.port) dbname=\(database.name) user=postgres\"\n")
         try project.migration("001", parent: nil, up: "CREATE TABLE a (id int);")
         try project.gitInitAndCommit()
 
         let doctor = try project.run(["doctor"])
         #expect(doctor.exitCode == 1, "\(doctor.output)")
-        #expect(doctor.stdout.contains("FAIL  database dev: environment `dev`: the connection goes through a pooler"), "\(doctor.stdout)")
+        #expect(
+            doctor.stdout.contains("FAIL  database dev: environment `dev`: the connection goes through a pooler"),
+            "\(doctor.stdout)")
         #expect(doctor.stdout.contains("at the database directly, or at a pooler in session mode"))
         #expect(doctor.stdout.contains("ok    .env: read \(project.root)/.env (1 variable(s))"), "\(doctor.stdout)")
 
@@ -83,7 +93,8 @@ struct PoolerTests {
         #expect(upgrade.exitCode == 2, "\(upgrade.output)")
         #expect(upgrade.stderr.contains("goes through a pooler"))
         #expect(upgrade.stderr.contains("DEV_DATABASE_URL (used by database_url in environments/dev.toml)"))
-        #expect(try TestPostgres.query(database.name, "SELECT count(*) FROM pg_tables WHERE tablename = 'a'") == [["0"]])
+        #expect(
+            try TestPostgres.query(database.name, "SELECT count(*) FROM pg_tables WHERE tablename = 'a'") == [["0"]])
     }
 
     @Test(".env is read from the project root, else the nearest one above it inside the repository; doctor names it")

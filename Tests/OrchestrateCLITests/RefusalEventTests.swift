@@ -1,8 +1,9 @@
 import Foundation
-@testable import OrchestrateCore
 import Postgres
-import Testing
 import TestSupport
+import Testing
+
+@testable import OrchestrateCore
 
 /// Every run that stops before running anything leaves one event where a ledger exists: refused (a plan error, a
 /// freeze, an edited file, a single transaction it cannot have) or locked out, with the git commit it came from.
@@ -23,13 +24,18 @@ struct RefusalEventTests {
     /// The events of `database` after the id `after`, as "action outcome commit", then " pid" when the event was
     /// written by a run holding the environment lock.
     static func events(_ database: String, after: Int) throws -> [String] {
-        try TestPostgres.query(database, "SELECT action, outcome, coalesce(git_commit, '-'), lock_pid FROM orchestrate.events WHERE id > $1::bigint ORDER BY id",
-                               [.integer(after)])
-            .map { "\($0[0] ?? "") \($0[1] ?? "") \($0[2] ?? "")\($0[3] == nil ? "" : " pid")" }
+        try TestPostgres.query(
+            database,
+            "SELECT action, outcome, coalesce(git_commit, '-'), lock_pid FROM orchestrate.events WHERE id > $1::bigint ORDER BY id",
+            [.integer(after)]
+        )
+        .map { "\($0[0] ?? "") \($0[1] ?? "") \($0[2] ?? "")\($0[3] == nil ? "" : " pid")" }
     }
 
-    static func expectEvents(_ database: String, after: Int, _ expected: [String],
-                             sourceLocation: SourceLocation = #_sourceLocation) throws {
+    static func expectEvents(
+        _ database: String, after: Int, _ expected: [String],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         let found = try events(database, after: after)
         #expect(found == expected, sourceLocation: sourceLocation)
     }
@@ -42,8 +48,9 @@ struct RefusalEventTests {
     func refusals() throws {
         let (project, dev, staging) = try Self.makeProject()
         defer { project.cleanUp() }
-        try project.migration("002_index", parent: "001_root", up: "CREATE INDEX CONCURRENTLY t_id ON t (id);",
-                              header: "-- transaction: false\n")
+        try project.migration(
+            "002_index", parent: "001_root", up: "CREATE INDEX CONCURRENTLY t_id ON t (id);",
+            header: "-- transaction: false\n")
         try project.gitInitAndCommit("index")
         let head = try project.git("rev-parse", "HEAD").trimmingCharacters(in: .whitespacesAndNewlines)
 
@@ -65,14 +72,18 @@ struct RefusalEventTests {
 
         // An edited file on promote: recorded once, with its revision.
         #expect(try project.run(["upgrade", "dev"]).exitCode == 0)
-        try project.migration("002_index", parent: "001_root", up: "CREATE INDEX CONCURRENTLY t_x ON t (id);",
-                              header: "-- transaction: false\n")
+        try project.migration(
+            "002_index", parent: "001_root", up: "CREATE INDEX CONCURRENTLY t_x ON t (id);",
+            header: "-- transaction: false\n")
         try project.gitInitAndCommit("edit")
         let edited = try project.git("rev-parse", "HEAD").trimmingCharacters(in: .whitespacesAndNewlines)
         mark = try Self.lastID(staging)
         #expect(try project.run(["promote", "staging"]).exitCode == 1)
         try Self.expectEvents(staging, after: mark, ["promote refused \(edited) pid"])
-        #expect(try TestPostgres.query(staging, "SELECT revision FROM orchestrate.events WHERE id > $1::bigint", [.text(String(mark))])[0][0] == "002_index")
+        #expect(
+            try TestPostgres.query(
+                staging, "SELECT revision FROM orchestrate.events WHERE id > $1::bigint", [.text(String(mark))])[0][0]
+                == "002_index")
 
         // A frozen environment: the refusal names the commit too.
         #expect(try project.run(["lock", "staging", "--reason", "freeze"]).exitCode == 0)
@@ -90,15 +101,18 @@ struct RefusalEventTests {
         try project.gitInitAndCommit("next")
         let head = try project.git("rev-parse", "HEAD").trimmingCharacters(in: .whitespacesAndNewlines)
 
-        let holder = try Connection(conninfo: try TestPostgres.conninfo(database: dev), applicationName: "holding session")
+        let holder = try Connection(
+            conninfo: try TestPostgres.conninfo(database: dev), applicationName: "holding session")
         defer { holder.close() }
-        try holder.query("SELECT pg_advisory_lock($1::bigint)", [.integer(Int(EnvironmentLock.key(schema: "orchestrate")))])
+        try holder.query(
+            "SELECT pg_advisory_lock($1::bigint)", [.integer(Int(EnvironmentLock.key(schema: "orchestrate")))])
         let mark = try Self.lastID(dev)
         let result = try project.run(["upgrade", "dev"])
         #expect(result.exitCode == 4, "\(result.output)")
         // Not recorded as the holder's event: no lock pid.
         try Self.expectEvents(dev, after: mark, ["upgrade locked out \(head)"])
-        let message = try TestPostgres.query(dev, "SELECT message FROM orchestrate.events WHERE id > $1::bigint", [.text(String(mark))])[0][0]
+        let message = try TestPostgres.query(
+            dev, "SELECT message FROM orchestrate.events WHERE id > $1::bigint", [.text(String(mark))])[0][0]
         #expect(message?.contains("holding session") == true, "\(message ?? "")")
         #expect(message?.contains("pid \(holder.backendPID)") == true, "\(message ?? "")")
     }

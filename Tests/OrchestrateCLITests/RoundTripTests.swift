@@ -1,13 +1,15 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// What the executor's two round trips per revision (`BEGIN` with the section, the ledger row inlined with `COMMIT`)
 /// and the lazy work connection and git provenance must keep: the ledger records the file byte for byte, a failure at
 /// `COMMIT` records nothing, and a run with nothing to do needs one connection and no git.
 @Suite("round trips and lazy work")
 struct RoundTripTests {
-    @Test("the ledger keeps the up and down SQL byte for byte, whatever quotes, backslashes, `$n` and non-ASCII they hold")
+    @Test(
+        "the ledger keeps the up and down SQL byte for byte, whatever quotes, backslashes, `$n` and non-ASCII they hold"
+    )
     func ledgerTextIsExact() throws {
         let project = try TestProject()
         defer { project.cleanUp() }
@@ -25,8 +27,9 @@ struct RoundTripTests {
         #expect(result.exitCode == 0, "\(result.output)")
         let rows = try TestPostgres.query(database, "SELECT up_sql, down_sql FROM orchestrate.revisions")
         #expect(rows == [[up + "\n", down + "\n"]])  // `migration` ends each section with a newline of its own
-        #expect(try TestPostgres.query(database, "SELECT twice(21), obj_description('\"quo\"\"ted\"'::regclass)")
-            == [["42", "Grüße, 東京, \\ and \"$1\""]])
+        #expect(
+            try TestPostgres.query(database, "SELECT twice(21), obj_description('\"quo\"\"ted\"'::regclass)")
+                == [["42", "Grüße, 東京, \\ and \"$1\""]])
         // The same text comes back for a downgrade, which runs the recorded down SQL.
         let reverted = try project.run(["downgrade", "dev", "--to", "base"])
         #expect(reverted.exitCode == 0, "\(reverted.output)")
@@ -38,12 +41,15 @@ struct RoundTripTests {
         let project = try TestProject()
         defer { project.cleanUp() }
         let database = try project.environment("dev")
-        try project.migration("001_root", parent: nil, up: "CREATE TABLE t (id int PRIMARY KEY);", down: "DROP TABLE t;")
-        try project.migration("002_deferred", parent: "001_root", up: """
-            CREATE TABLE child (parent_id int REFERENCES t (id) DEFERRABLE INITIALLY DEFERRED);
-            INSERT INTO child VALUES (7);
+        try project.migration(
+            "001_root", parent: nil, up: "CREATE TABLE t (id int PRIMARY KEY);", down: "DROP TABLE t;")
+        try project.migration(
+            "002_deferred", parent: "001_root",
+            up: """
+                CREATE TABLE child (parent_id int REFERENCES t (id) DEFERRABLE INITIALLY DEFERRED);
+                INSERT INTO child VALUES (7);
 
-            """)
+                """)
         let result = try project.run(["upgrade", "dev"])
         #expect(result.exitCode == 3, "\(result.output)")
         #expect(result.stderr.contains("revision 002_deferred failed (up) at migrations/002_deferred.sql"))
@@ -51,15 +57,20 @@ struct RoundTripTests {
         #expect(result.stderr.contains("001_root"))  // the revision before it stays applied, and the error says so
         #expect(try TestPostgres.query(database, "SELECT revision FROM orchestrate.revisions") == [["001_root"]])
         #expect(try TestPostgres.query(database, "SELECT to_regclass('child') IS NULL") == [["t"]])
-        #expect(try TestPostgres.query(database, "SELECT outcome FROM orchestrate.events WHERE revision = '002_deferred'")
-            == [["failed"]])
+        #expect(
+            try TestPostgres.query(database, "SELECT outcome FROM orchestrate.events WHERE revision = '002_deferred'")
+                == [["failed"]])
         // Fixed, it applies; the next run is a no-op.
-        try project.migration("002_deferred", parent: "001_root", up: "CREATE TABLE child (parent_id int REFERENCES t (id) DEFERRABLE INITIALLY DEFERRED);\n")
+        try project.migration(
+            "002_deferred", parent: "001_root",
+            up: "CREATE TABLE child (parent_id int REFERENCES t (id) DEFERRABLE INITIALLY DEFERRED);\n")
         #expect(try project.run(["upgrade", "dev"]).exitCode == 0)
         #expect(try TestPostgres.query(database, "SELECT count(*) FROM orchestrate.revisions") == [["2"]])
     }
 
-    @Test("nothing to do: one connection to the database (a role limited to one works), and no git (outside a repository, a later stage is not refused)")
+    @Test(
+        "nothing to do: one connection to the database (a role limited to one works), and no git (outside a repository, a later stage is not refused)"
+    )
     func noOpNeedsOneConnectionAndNoGit() throws {
         let project = try TestProject()
         defer { project.cleanUp() }
@@ -77,8 +88,10 @@ struct RoundTripTests {
             _ = try? TestPostgres.query(dev, "DROP OWNED BY \(role)")
             _ = try? TestPostgres.query(dev, "DROP ROLE \(role)")
         }
-        for grant in ["GRANT ALL ON SCHEMA orchestrate TO \(role)", "GRANT ALL ON ALL TABLES IN SCHEMA orchestrate TO \(role)",
-                      "GRANT ALL ON ALL SEQUENCES IN SCHEMA orchestrate TO \(role)"] {
+        for grant in [
+            "GRANT ALL ON SCHEMA orchestrate TO \(role)", "GRANT ALL ON ALL TABLES IN SCHEMA orchestrate TO \(role)",
+            "GRANT ALL ON ALL SEQUENCES IN SCHEMA orchestrate TO \(role)",
+        ] {
             try TestPostgres.query(dev, grant)
         }
         let url = try project.read("environments/dev.toml")
@@ -102,7 +115,9 @@ struct RoundTripTests {
         #expect(refused.exitCode == 1, "\(refused.output)")
         #expect(refused.stderr.contains("environment `staging` needs git provenance"))
         #expect(try TestPostgres.query(staging, "SELECT revision FROM orchestrate.revisions") == [["001_root"]])
-        #expect(try TestPostgres.query(staging, "SELECT outcome FROM orchestrate.events WHERE action = 'promote' ORDER BY id DESC LIMIT 1")
-            == [["refused"]])
+        #expect(
+            try TestPostgres.query(
+                staging, "SELECT outcome FROM orchestrate.events WHERE action = 'promote' ORDER BY id DESC LIMIT 1")
+                == [["refused"]])
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Real histories: several roots (Alembic's several bases) and the pre-flight that refuses a plan before it runs.
 @Suite("several roots and pre-flight")
@@ -12,12 +12,17 @@ struct SeveralRootsTests {
         try project.environment("dev")
         try project.environment("staging", promotesFrom: "dev")
         // Our line, and the line of a project whose migrations were taken over, each with its own root.
-        try project.migration("a1_accounts", parent: nil, up: "CREATE TABLE accounts (id int);", down: "DROP TABLE accounts;")
-        try project.migration("a2_users", parent: "a1_accounts", up: "CREATE TABLE users (id int);", down: "DROP TABLE users;")
-        try project.migration("b1_invoices", parent: nil, up: "CREATE TABLE invoices (id int);", down: "DROP TABLE invoices;")
-        try project.write("migrations/m1_merge.sql", "-- parent: a2_users, b1_invoices\n-- migrate:up\n-- migrate:down\n")
-        try project.migration("n1_email", parent: "m1_merge", up: "ALTER TABLE users ADD COLUMN email text;",
-                              down: "ALTER TABLE users DROP COLUMN email;")
+        try project.migration(
+            "a1_accounts", parent: nil, up: "CREATE TABLE accounts (id int);", down: "DROP TABLE accounts;")
+        try project.migration(
+            "a2_users", parent: "a1_accounts", up: "CREATE TABLE users (id int);", down: "DROP TABLE users;")
+        try project.migration(
+            "b1_invoices", parent: nil, up: "CREATE TABLE invoices (id int);", down: "DROP TABLE invoices;")
+        try project.write(
+            "migrations/m1_merge.sql", "-- parent: a2_users, b1_invoices\n-- migrate:up\n-- migrate:down\n")
+        try project.migration(
+            "n1_email", parent: "m1_merge", up: "ALTER TABLE users ADD COLUMN email text;",
+            down: "ALTER TABLE users DROP COLUMN email;")
         try project.gitInitAndCommit()
 
         let heads = try project.run(["heads"])
@@ -34,7 +39,8 @@ struct SeveralRootsTests {
         #expect(upgrade.exitCode == 0, "\(upgrade.output)")
         #expect(upgrade.stdout.contains("dev: applied 5 revision(s)"))
         // Topological order, ties by id: a1, a2, b1, m1, n1.
-        let order = try TestPostgres.query(project.databases[0], "SELECT revision FROM orchestrate.revisions ORDER BY applied_at, revision")
+        let order = try TestPostgres.query(
+            project.databases[0], "SELECT revision FROM orchestrate.revisions ORDER BY applied_at, revision")
         #expect(order.map { $0[0] } == ["a1_accounts", "a2_users", "b1_invoices", "m1_merge", "n1_email"])
 
         #expect(try project.run(["promote", "staging"]).exitCode == 0)
@@ -45,7 +51,9 @@ struct SeveralRootsTests {
         let down = try project.run(["downgrade", "dev", "--to", "base"])
         #expect(down.exitCode == 0, "\(down.output)")
         #expect(try TestPostgres.query(project.databases[0], "SELECT count(*) FROM orchestrate.revisions") == [["0"]])
-        #expect(try TestPostgres.query(project.databases[0], "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == [["0"]])
+        #expect(
+            try TestPostgres.query(project.databases[0], "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+                == [["0"]])
 
         let scratch = try TestPostgres.createDatabase(prefix: "t_verify")
         defer { TestPostgres.dropDatabase(scratch.name) }
@@ -53,7 +61,9 @@ struct SeveralRootsTests {
         #expect(verify.exitCode == 0, "\(verify.output)")
     }
 
-    @Test("a CREATE INDEX CONCURRENTLY without `-- transaction: false` deep in a long history: refused before anything runs")
+    @Test(
+        "a CREATE INDEX CONCURRENTLY without `-- transaction: false` deep in a long history: refused before anything runs"
+    )
     func preflightRefusesBeforeAnything() throws {
         let project = try TestProject()
         defer { project.cleanUp() }
@@ -63,7 +73,10 @@ struct SeveralRootsTests {
         for index in 1...50 {
             let id = String(format: "V%03d__step", index)
             var up = "CREATE TABLE t\(index) (id int);"
-            if index == 47 { up = "-- Flyway ran this one outside a transaction by itself\nCREATE INDEX CONCURRENTLY t1_id ON t1 (id);" }
+            if index == 47 {
+                up =
+                    "-- Flyway ran this one outside a transaction by itself\nCREATE INDEX CONCURRENTLY t1_id ON t1 (id);"
+            }
             if index == 49 { up = "VACUUM t1;" }
             try project.migration(id, parent: parent, up: up)
             parent = id
@@ -72,11 +85,15 @@ struct SeveralRootsTests {
         let result = try project.run(["upgrade", "dev"])
         #expect(result.exitCode == 2, "\(result.output)")
         #expect(result.stderr.contains("2 problems found before anything ran; nothing was run"), "\(result.stderr)")
-        #expect(result.stderr.contains("migrations/V047__step.sql:4: `CREATE INDEX CONCURRENTLY` cannot run inside a transaction block"))
+        #expect(
+            result.stderr.contains(
+                "migrations/V047__step.sql:4: `CREATE INDEX CONCURRENTLY` cannot run inside a transaction block"))
         #expect(result.stderr.contains("migrations/V049__step.sql:3: `VACUUM`"))
         #expect(result.stderr.contains("-- transaction: false"))
         // Nothing was created: not one table.
-        #expect(try TestPostgres.query(project.databases[0], "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == [["0"]])
+        #expect(
+            try TestPostgres.query(project.databases[0], "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+                == [["0"]])
 
         // `plan` says the same, and `check` reports it on the pull request.
         let plan = try project.run(["plan", "dev"])
@@ -93,20 +110,29 @@ struct SeveralRootsTests {
         #expect(upgrade.stdout.contains("applied 50 revision(s)"))
     }
 
-    @Test("COMMIT inside a transactional revision, an empty up section and an irreversible way down are refused up front")
+    @Test(
+        "COMMIT inside a transactional revision, an empty up section and an irreversible way down are refused up front")
     func otherPreflightRefusals() throws {
         let project = try TestProject()
         defer { project.cleanUp() }
         try project.environment("dev")
         try project.migration("001_users", parent: nil, up: "CREATE TABLE users (id int);")
-        try project.migration("002_commit", parent: "001_users", up: "CREATE TABLE a (id int);\nCOMMIT;\nCREATE TABLE b (id int);")
+        try project.migration(
+            "002_commit", parent: "001_users", up: "CREATE TABLE a (id int);\nCOMMIT;\nCREATE TABLE b (id int);")
         try project.migration("003_todo", parent: "002_commit", up: "-- TODO")
         try project.gitInitAndCommit()
         let result = try project.run(["upgrade", "dev"])
         #expect(result.exitCode == 2, "\(result.output)")
-        #expect(result.stderr.contains("migrations/002_commit.sql:4: `COMMIT` in the up section of revision 002_commit would end the transaction"))
-        #expect(result.stderr.contains("migrations/003_todo.sql:2: revision 003_todo has no statement under `-- migrate:up`"))
-        #expect(try TestPostgres.query(project.databases[0], "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == [["0"]])
+        #expect(
+            result.stderr.contains(
+                "migrations/002_commit.sql:4: `COMMIT` in the up section of revision 002_commit would end the transaction"
+            ))
+        #expect(
+            result.stderr.contains(
+                "migrations/003_todo.sql:2: revision 003_todo has no statement under `-- migrate:up`"))
+        #expect(
+            try TestPostgres.query(project.databases[0], "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+                == [["0"]])
 
         // Irreversible revisions on the way down: all of them named at once.
         try project.remove("migrations/003_todo.sql")

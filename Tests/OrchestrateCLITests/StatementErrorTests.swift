@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// A failing revision names the statement that failed, `file:line` and "statement k of n", even when PostgreSQL gives
 /// no position; a non-transactional revision says exactly what is committed.
@@ -8,7 +8,9 @@ import TestSupport
 struct StatementErrorTests {
     /// 30 statements over 60 lines, each after a comment line; statement 17 is `failing`. Returns the section and the
     /// line, counted from 1 in the section, where statement 17 starts.
-    static func longSection(failing: String, statement: (Int) -> String = { "CREATE TABLE t\($0) (id int)" })
+    static func longSection(
+        failing: String, statement: (Int) -> String = { "CREATE TABLE t\($0) (id int)" }
+    )
         -> (sql: String, line: Int)
     {
         var lines: [String] = []
@@ -30,15 +32,19 @@ struct StatementErrorTests {
         let project = try TestProject()
         defer { project.cleanUp() }
         let dev = try project.environment("dev")
-        try project.migration("001_dup", parent: nil, up: """
-            CREATE TABLE people (email text PRIMARY KEY);
-            INSERT INTO people VALUES ('secret@example.com'), ('secret@example.com');
-            """, down: "DROP TABLE people;")
+        try project.migration(
+            "001_dup", parent: nil,
+            up: """
+                CREATE TABLE people (email text PRIMARY KEY);
+                INSERT INTO people VALUES ('secret@example.com'), ('secret@example.com');
+                """, down: "DROP TABLE people;")
         try project.gitInitAndCommit()
         let result = try project.run(["upgrade", "dev"])
         #expect(result.exitCode == 3, "\(result.output)")
         #expect(result.stderr.contains("DETAIL: Key (email)=(secret@example.com) already exists."), "\(result.stderr)")
-        let messages = try TestPostgres.query(dev, "SELECT coalesce(message, '') FROM orchestrate.events").map { $0[0] ?? "" }
+        let messages = try TestPostgres.query(dev, "SELECT coalesce(message, '') FROM orchestrate.events").map {
+            $0[0] ?? ""
+        }
         #expect(messages.contains { $0.contains("duplicate key value") }, "\(messages)")
         #expect(!messages.contains { $0.contains("secret@example.com") }, "\(messages)")
     }
@@ -54,10 +60,14 @@ struct StatementErrorTests {
         let result = try project.run(["upgrade", "dev"])
         #expect(result.exitCode == 3, "\(result.output)")
         // The file: `-- migrate:up` on line 1, the section from line 2.
-        #expect(result.stderr.contains("revision 001_long failed (up) at migrations/001_long.sql:\(line + 1): relation \"missing_table\" does not exist"),
-                "\(result.stderr)")
+        #expect(
+            result.stderr.contains(
+                "revision 001_long failed (up) at migrations/001_long.sql:\(line + 1): relation \"missing_table\" does not exist"
+            ),
+            "\(result.stderr)")
         #expect(result.stderr.contains("in statement 17 of 30"))
-        #expect(try project.read("migrations/001_long.sql").split(separator: "\n", omittingEmptySubsequences: false)[line]
+        #expect(
+            try project.read("migrations/001_long.sql").split(separator: "\n", omittingEmptySubsequences: false)[line]
                 == "ALTER TABLE missing_table ADD COLUMN x int;")
         #expect(try TestPostgres.query(dev, "SELECT to_regclass('public.t1') IS NULL") == [["t"]])
     }
@@ -73,14 +83,20 @@ struct StatementErrorTests {
         let result = try project.run(["upgrade", "dev"])
         #expect(result.exitCode == 3, "\(result.output)")
         // `-- transaction: false` on line 1, `-- migrate:up` on line 2, the section from line 3.
-        #expect(result.stderr.contains("revision 001_long failed (up) at migrations/001_long.sql:\(line + 2): division by zero"),
-                "\(result.stderr)")
+        #expect(
+            result.stderr.contains(
+                "revision 001_long failed (up) at migrations/001_long.sql:\(line + 2): division by zero"),
+            "\(result.stderr)")
         #expect(result.stderr.contains("in statement 17 of 30 (non-transactional revision)"))
         #expect(result.stderr.contains("statements 1 to 16 of 30 are committed, statements 17 to 30 not"))
-        #expect(try TestPostgres.query(dev, "SELECT to_regclass('public.t16') IS NOT NULL, to_regclass('public.t18') IS NULL") == [["t", "t"]])
+        #expect(
+            try TestPostgres.query(
+                dev, "SELECT to_regclass('public.t16') IS NOT NULL, to_regclass('public.t18') IS NULL") == [["t", "t"]])
     }
 
-    @Test("down section: the 17th of 30 statements fails without a position; the error names its line in the ledger's copy")
+    @Test(
+        "down section: the 17th of 30 statements fails without a position; the error names its line in the ledger's copy"
+    )
     func downNoPosition() throws {
         let project = try TestProject()
         defer { project.cleanUp() }
@@ -89,14 +105,19 @@ struct StatementErrorTests {
         try project.migration("001_long", parent: nil, up: "CREATE TABLE t1 (id int);", down: down)
         try project.gitInitAndCommit()
         #expect(try project.run(["upgrade", "dev"]).exitCode == 0)
-        let stored = try #require(try TestPostgres.query(dev, "SELECT down_sql FROM orchestrate.revisions").first?.first ?? nil)
-        let storedLine = try #require(stored.split(separator: "\n", omittingEmptySubsequences: false)
-            .firstIndex { $0 == "SELECT 1/0;" }) + 1
+        let stored = try #require(
+            try TestPostgres.query(dev, "SELECT down_sql FROM orchestrate.revisions").first?.first ?? nil)
+        let storedLine =
+            try #require(
+                stored.split(separator: "\n", omittingEmptySubsequences: false)
+                    .firstIndex { $0 == "SELECT 1/0;" }) + 1
         #expect(storedLine == line)
         let result = try project.run(["downgrade", "dev", "--to", "base"])
         #expect(result.exitCode == 3, "\(result.output)")
-        #expect(result.stderr.contains("revision 001_long failed (down) at dev ledger: 001_long (down):\(storedLine): division by zero"),
-                "\(result.stderr)")
+        #expect(
+            result.stderr.contains(
+                "revision 001_long failed (down) at dev ledger: 001_long (down):\(storedLine): division by zero"),
+            "\(result.stderr)")
         #expect(result.stderr.contains("in statement 17 of 30"))
         #expect(try TestPostgres.query(dev, "SELECT to_regclass('public.t1') IS NOT NULL") == [["t"]])
     }
@@ -111,24 +132,32 @@ struct StatementErrorTests {
     }
 
     static let tricky: [Case] = [
-        Case(name: "empty statements and comment-only chunks",
-             sql: "SELECT 1;;\n-- only a comment\n;\n/* a block */;\nSELECT 2;\n;\nSELECT 1/0;\nSELECT 3;",
-             statement: "statement 3 of 4", line: "7"),
-        Case(name: "semicolons inside dollar quotes and strings",
-             sql: "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $body$ SELECT 1; SELECT 2 $body$;\nSELECT 'a;b', $$;$$;\nSELECT f() / 0;\nSELECT 4;",
-             statement: "statement 3 of 4", line: "3"),
-        Case(name: "a DO block failing inside",
-             sql: "CREATE TABLE a (id int);\nDO $$\nBEGIN\n  PERFORM 1;\n  PERFORM 1/0;\nEND\n$$;\nSELECT 1;",
-             statement: "statement 2 of 3", line: "2"),
-        Case(name: "comments before the failing statement",
-             sql: "SELECT 1; -- trailing\n-- why\n/* more\n   /* nested */ */\nALTER TABLE missing ADD COLUMN x int;",
-             statement: "statement 2 of 2", line: "5"),
-        Case(name: "a BEGIN ATOMIC function body",
-             sql: "CREATE FUNCTION g() RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n  SELECT 1;\n  SELECT 2;\nEND;\nSELECT 1/0;",
-             statement: "statement 2 of 2", line: "6"),
-        Case(name: "a position from the server is still used",
-             sql: "SELECT 1;\nSELECT 2;\n  SELECT nosuchcolumn FROM pg_class;",
-             statement: "statement 3 of 3", line: "3:10"),
+        Case(
+            name: "empty statements and comment-only chunks",
+            sql: "SELECT 1;;\n-- only a comment\n;\n/* a block */;\nSELECT 2;\n;\nSELECT 1/0;\nSELECT 3;",
+            statement: "statement 3 of 4", line: "7"),
+        Case(
+            name: "semicolons inside dollar quotes and strings",
+            sql:
+                "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $body$ SELECT 1; SELECT 2 $body$;\nSELECT 'a;b', $$;$$;\nSELECT f() / 0;\nSELECT 4;",
+            statement: "statement 3 of 4", line: "3"),
+        Case(
+            name: "a DO block failing inside",
+            sql: "CREATE TABLE a (id int);\nDO $$\nBEGIN\n  PERFORM 1;\n  PERFORM 1/0;\nEND\n$$;\nSELECT 1;",
+            statement: "statement 2 of 3", line: "2"),
+        Case(
+            name: "comments before the failing statement",
+            sql: "SELECT 1; -- trailing\n-- why\n/* more\n   /* nested */ */\nALTER TABLE missing ADD COLUMN x int;",
+            statement: "statement 2 of 2", line: "5"),
+        Case(
+            name: "a BEGIN ATOMIC function body",
+            sql:
+                "CREATE FUNCTION g() RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n  SELECT 1;\n  SELECT 2;\nEND;\nSELECT 1/0;",
+            statement: "statement 2 of 2", line: "6"),
+        Case(
+            name: "a position from the server is still used",
+            sql: "SELECT 1;\nSELECT 2;\n  SELECT nosuchcolumn FROM pg_class;",
+            statement: "statement 3 of 3", line: "3:10"),
     ]
 
     @Test("the failing statement is found on tricky input", arguments: tricky)
@@ -148,7 +177,9 @@ struct StatementErrorTests {
         #expect(result.stderr.contains("in \(example.statement)\n"), "\(result.stderr)")
     }
 
-    @Test("non-transactional: the progress row cannot be updated after statement 1 committed; the error says so, and its advice works")
+    @Test(
+        "non-transactional: the progress row cannot be updated after statement 1 committed; the error says so, and its advice works"
+    )
     func progressUpdateFails() throws {
         let project = try TestProject()
         defer { project.cleanUp() }
@@ -156,17 +187,22 @@ struct StatementErrorTests {
         try project.migration("001_base", parent: nil, up: "CREATE TABLE base (id int);", down: "DROP TABLE base;")
         try project.gitInitAndCommit()
         #expect(try project.run(["upgrade", "dev"]).exitCode == 0)
-        try project.migration("002_nt", parent: "001_base",
-                              up: "CREATE TABLE a1 (id int);\nCREATE TABLE a2 (id int);\nCREATE TABLE a3 (id int);",
-                              down: "DROP TABLE a3;\nDROP TABLE a2;\nDROP TABLE a1;", header: "-- transaction: false\n")
+        try project.migration(
+            "002_nt", parent: "001_base",
+            up: "CREATE TABLE a1 (id int);\nCREATE TABLE a2 (id int);\nCREATE TABLE a3 (id int);",
+            down: "DROP TABLE a3;\nDROP TABLE a2;\nDROP TABLE a1;", header: "-- transaction: false\n")
         try project.git("add", "-A")
         try project.git("commit", "-q", "-m", "002")
         // The ledger refuses to record statement 1 of 002_nt as done.
-        try TestPostgres.query(dev, """
+        try TestPostgres.query(
+            dev,
+            """
             CREATE FUNCTION public.refuse_progress() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN RAISE EXCEPTION 'progress refused'; END $$
             """)
-        try TestPostgres.query(dev, """
+        try TestPostgres.query(
+            dev,
+            """
             CREATE TRIGGER refuse BEFORE UPDATE OF statements_done ON orchestrate.revisions FOR EACH ROW
             WHEN (NEW.revision = '002_nt' AND NEW.statements_done = 1) EXECUTE FUNCTION public.refuse_progress()
             """)
@@ -174,11 +210,16 @@ struct StatementErrorTests {
         let failed = try project.run(["upgrade", "dev"])
         #expect(failed.exitCode == 3, "\(failed.output)")
         #expect(failed.stderr.contains("progress refused"))
-        #expect(failed.stderr.contains("the ledger could not record the progress: statement 1 of 3 ran and is committed, but the ledger still says 0 of 3 done"),
-                "\(failed.stderr)")
+        #expect(
+            failed.stderr.contains(
+                "the ledger could not record the progress: statement 1 of 3 ran and is committed, but the ledger still says 0 of 3 done"
+            ),
+            "\(failed.stderr)")
         #expect(failed.stderr.contains("statement 1 of 3 is committed, statements 2 to 3 not"))
         #expect(!failed.stderr.contains("1 to 0"))
-        #expect(try TestPostgres.query(dev, "SELECT to_regclass('public.a1') IS NOT NULL, to_regclass('public.a2') IS NULL") == [["t", "t"]])
+        #expect(
+            try TestPostgres.query(dev, "SELECT to_regclass('public.a1') IS NOT NULL, to_regclass('public.a2') IS NULL")
+                == [["t", "t"]])
 
         // The advice: undo statement 1, then `repair --reverted`; the next run applies the revision from the start.
         try TestPostgres.query(dev, "DROP TRIGGER refuse ON orchestrate.revisions")
@@ -187,6 +228,10 @@ struct StatementErrorTests {
         #expect(repair.exitCode == 0, "\(repair.output)")
         let next = try project.run(["upgrade", "dev"])
         #expect(next.exitCode == 0, "\(next.output)")
-        #expect(try TestPostgres.query(dev, "SELECT state, statements_done FROM orchestrate.revisions WHERE revision = '002_nt'") == [["applied", "3"]])
+        #expect(
+            try TestPostgres.query(
+                dev, "SELECT state, statements_done FROM orchestrate.revisions WHERE revision = '002_nt'") == [
+                    ["applied", "3"]
+                ])
     }
 }

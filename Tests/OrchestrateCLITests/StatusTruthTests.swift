@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// `status` never guesses: what it cannot know it says it does not know, with the cause.
 @Suite("status tells the truth")
@@ -21,12 +21,13 @@ struct StatusTruthTests {
 
     @Test("an unreachable source stage: the later stage's pending list is unknown, with the cause, and status exits 3")
     func unreachableSource() throws {
-        let project = try Self.pipeline(staging: """
-            database_url = "host=/tmp/orchestrate-no-such-socket-dir port=1 dbname=staging user=x"
-            promotes_from = "dev"
-            connect_retries = 0
+        let project = try Self.pipeline(
+            staging: """
+                database_url = "host=/tmp/orchestrate-no-such-socket-dir port=1 dbname=staging user=x"
+                promotes_from = "dev"
+                connect_retries = 0
 
-            """)
+                """)
         defer { project.cleanUp() }
         let status = try project.run(["status", "production"])
         #expect(status.exitCode == 3, "\(status.output)")
@@ -45,11 +46,12 @@ struct StatusTruthTests {
 
     @Test("a source stage whose file does not load keeps its place in the pipeline, and the cause is named")
     func brokenSource() throws {
-        let project = try Self.pipeline(staging: """
-            database_url = "${STAGING_DATABASE_URL}"
-            promotes_from = "dev"
+        let project = try Self.pipeline(
+            staging: """
+                database_url = "${STAGING_DATABASE_URL}"
+                promotes_from = "dev"
 
-            """)
+                """)
         defer { project.cleanUp() }
         let status = try project.run(["status"])
         #expect(status.exitCode == 3, "\(status.output)")
@@ -89,17 +91,21 @@ struct StatusTruthTests {
         try project.environment("dev")
         try project.migration("001_users", parent: nil, up: "CREATE TABLE users (id int);")
         try project.migration("002_email", parent: "001_users", up: "ALTER TABLE users ADD COLUMN email text;")
-        try project.migration("003_index", parent: "002_email",
-                              up: "CREATE INDEX CONCURRENTLY users_id ON users (id);\nCREATE INDEX CONCURRENTLY nope ON missing (id);",
-                              header: "-- transaction: false\n")
+        try project.migration(
+            "003_index", parent: "002_email",
+            up: "CREATE INDEX CONCURRENTLY users_id ON users (id);\nCREATE INDEX CONCURRENTLY nope ON missing (id);",
+            header: "-- transaction: false\n")
         try project.gitInitAndCommit()
         let upgrade = try project.run(["upgrade", "dev"])
         #expect(upgrade.exitCode == 3, "\(upgrade.output)")
         let status = try project.run(["status", "dev"])
-        #expect(status.stdout.contains("at       002_email (2 applied), then 003_index interrupted while applying"), "\(status.stdout)")
+        #expect(
+            status.stdout.contains("at       002_email (2 applied), then 003_index interrupted while applying"),
+            "\(status.stdout)")
         #expect(!status.stdout.contains("at       base"))
         let json = try project.run(["status", "dev", "--json"])
-        let dev = try #require((try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])?.first)
+        let dev = try #require(
+            (try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])?.first)
         #expect(dev["headsApplied"] as? [String] == ["002_email"])
         #expect((dev["interrupted"] as? [[String: Any]])?.first?["revision"] as? String == "003_index")
     }

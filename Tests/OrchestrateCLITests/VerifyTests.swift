@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// `orchestrate verify`: every revision up, down to the root, up again, on a scratch database.
 @Suite("verify")
@@ -8,22 +8,27 @@ struct VerifyTests {
     static func project(down: String) throws -> TestProject {
         let project = try TestProject()
         try project.environment("dev")
-        try project.migration("001_users", parent: nil,
-                              up: "CREATE TABLE users (id serial PRIMARY KEY, name text NOT NULL);",
-                              down: "DROP TABLE users;")
-        try project.migration("002_audit", parent: "001_users",
-                              up: "CREATE TABLE audit (id int);\nCREATE INDEX users_name ON users (name);\nALTER TABLE users ADD COLUMN email text DEFAULT '';",
-                              down: down)
-        try project.migration("003_view", parent: "002_audit",
-                              up: "CREATE VIEW user_names AS SELECT name FROM users;",
-                              down: "DROP VIEW user_names;")
+        try project.migration(
+            "001_users", parent: nil,
+            up: "CREATE TABLE users (id serial PRIMARY KEY, name text NOT NULL);",
+            down: "DROP TABLE users;")
+        try project.migration(
+            "002_audit", parent: "001_users",
+            up:
+                "CREATE TABLE audit (id int);\nCREATE INDEX users_name ON users (name);\nALTER TABLE users ADD COLUMN email text DEFAULT '';",
+            down: down)
+        try project.migration(
+            "003_view", parent: "002_audit",
+            up: "CREATE VIEW user_names AS SELECT name FROM users;",
+            down: "DROP VIEW user_names;")
         try project.gitInitAndCommit()
         return project
     }
 
     @Test("down sections that undo their up sections pass")
     func passes() throws {
-        let project = try Self.project(down: "ALTER TABLE users DROP COLUMN email;\nDROP INDEX users_name;\nDROP TABLE audit;")
+        let project = try Self.project(
+            down: "ALTER TABLE users DROP COLUMN email;\nDROP INDEX users_name;\nDROP TABLE audit;")
         defer { project.cleanUp() }
         let scratch = try TestPostgres.createDatabase(prefix: "t_verify")
         defer { TestPostgres.dropDatabase(scratch.name) }
@@ -43,7 +48,9 @@ struct VerifyTests {
         defer { TestPostgres.dropDatabase(scratch.name) }
         let result = try project.run(["verify", "--url", scratch.conninfo])
         #expect(result.exitCode == 1, "\(result.output)")
-        #expect(result.stdout.contains("down      002_audit  FAILED: its down section does not undo what its up section did"))
+        #expect(
+            result.stdout.contains(
+                "down      002_audit  FAILED: its down section does not undo what its up section did"))
         #expect(result.stdout.contains("+ index public.users_name"))
         #expect(result.stdout.contains("down      001_users  ok"), "the leftover is blamed once, on 002_audit only")
         // Dropping the table took the stray index with it: applied again, everything is as the first time.
@@ -63,7 +70,10 @@ struct VerifyTests {
 
     @Test("a down section that drops too much, or fails, is named too")
     func wrongDowns() throws {
-        let project = try Self.project(down: "ALTER TABLE users DROP COLUMN email;\nDROP INDEX users_name;\nDROP TABLE audit;\nALTER TABLE users ALTER COLUMN name DROP NOT NULL;")
+        let project = try Self.project(
+            down:
+                "ALTER TABLE users DROP COLUMN email;\nDROP INDEX users_name;\nDROP TABLE audit;\nALTER TABLE users ALTER COLUMN name DROP NOT NULL;"
+        )
         defer { project.cleanUp() }
         let scratch = try TestPostgres.createDatabase(prefix: "t_verify")
         defer { TestPostgres.dropDatabase(scratch.name) }
@@ -71,8 +81,9 @@ struct VerifyTests {
         #expect(tooMuch.exitCode == 1, "\(tooMuch.output)")
         #expect(tooMuch.stdout.contains("~ column public.users.name: text NOT NULL -> text"))
 
-        try project.migration("003_view", parent: "002_audit", up: "CREATE VIEW user_names AS SELECT name FROM users;",
-                              down: "DROP VIEW no_such_view;")
+        try project.migration(
+            "003_view", parent: "002_audit", up: "CREATE VIEW user_names AS SELECT name FROM users;",
+            down: "DROP VIEW no_such_view;")
         let other = try TestPostgres.createDatabase(prefix: "t_verify")
         defer { TestPostgres.dropDatabase(other.name) }
         let failing = try project.run(["verify", "--url", other.conninfo])
@@ -92,7 +103,9 @@ struct VerifyTests {
         #expect(refused.exitCode == 2, "\(refused.output)")
         #expect(refused.stderr.contains("verify needs an empty scratch database"))
         #expect(refused.stderr.contains("table public.precious"))
-        #expect(try TestPostgres.query(busy.name, "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'orchestrate%'") == [["0"]])
+        #expect(
+            try TestPostgres.query(busy.name, "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'orchestrate%'")
+                == [["0"]])
 
         let scratch = try TestPostgres.createDatabase(prefix: "t_verify")
         defer { TestPostgres.dropDatabase(scratch.name) }
@@ -101,9 +114,12 @@ struct VerifyTests {
         #expect(limited.stdout.contains("verify: 1 revision(s)"))
     }
 
-    @Test("by default verify uses a throwaway database on the project's sandbox, drops it, and stops a sandbox it started")
+    @Test(
+        "by default verify uses a throwaway database on the project's sandbox, drops it, and stops a sandbox it started"
+    )
     func sandboxDefault() throws {
-        let project = try Self.project(down: "ALTER TABLE users DROP COLUMN email;\nDROP INDEX users_name;\nDROP TABLE audit;")
+        let project = try Self.project(
+            down: "ALTER TABLE users DROP COLUMN email;\nDROP INDEX users_name;\nDROP TABLE audit;")
         defer {
             _ = try? project.run(["sandbox", "stop"])
             project.cleanUp()
@@ -125,7 +141,8 @@ struct VerifyTests {
         #expect(list.exitCode == 0, "\(list.output)")
         let connInfo = list.stdout.split(separator: "\n").first.map { String($0.dropFirst("running: ".count)) } ?? ""
         let count = try TestProject.runProgram(
-            "/usr/bin/psql", ["-XtAc", "SELECT count(*) FROM pg_database WHERE datname LIKE 'orchestrate_verify_%'", connInfo])
+            "/usr/bin/psql",
+            ["-XtAc", "SELECT count(*) FROM pg_database WHERE datname LIKE 'orchestrate_verify_%'", connInfo])
         #expect(count.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "\(count.output)")
     }
 
@@ -159,8 +176,10 @@ struct VerifyTests {
         let result = try project.run(["verify", "--url", scratch.conninfo])
         #expect(result.exitCode == 1, "\(result.output)")
         #expect(!result.stdout.contains("every down section undoes"))
-        #expect(result.stdout.contains("3 of 3 revision(s) not round-tripped (V1__users, V2__orders, V3__index); 0 round-tripped"),
-                "\(result.stdout)")
+        #expect(
+            result.stdout.contains(
+                "3 of 3 revision(s) not round-tripped (V1__users, V2__orders, V3__index); 0 round-tripped"),
+            "\(result.stdout)")
         #expect(result.stdout.contains("--up-only"))
         #expect(result.stdout.contains("keeps the revisions verify applied"))
 
@@ -179,7 +198,8 @@ struct VerifyTests {
 
     @Test("verify --url leaves the database as it found it, so it can run again on the same one")
     func rerunOnSameDatabase() throws {
-        let project = try Self.project(down: "ALTER TABLE users DROP COLUMN email;\nDROP INDEX users_name;\nDROP TABLE audit;")
+        let project = try Self.project(
+            down: "ALTER TABLE users DROP COLUMN email;\nDROP INDEX users_name;\nDROP TABLE audit;")
         defer { project.cleanUp() }
         let scratch = try TestPostgres.createDatabase(prefix: "t_verify")
         defer { TestPostgres.dropDatabase(scratch.name) }
@@ -188,8 +208,14 @@ struct VerifyTests {
             #expect(result.exitCode == 0, "\(result.output)")
             #expect(!result.stdout.contains("keeps"))
         }
-        #expect(try TestPostgres.query(scratch.name, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')") == [["0"]])
-        #expect(try TestPostgres.query(scratch.name, "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'orchestrate%'") == [["0"]])
+        #expect(
+            try TestPostgres.query(
+                scratch.name,
+                "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')"
+            ) == [["0"]])
+        #expect(
+            try TestPostgres.query(scratch.name, "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'orchestrate%'")
+                == [["0"]])
     }
 
     @Test("statements that cannot run in a transaction are refused before anything runs, for the whole plan")
@@ -198,16 +224,21 @@ struct VerifyTests {
         defer { project.cleanUp() }
         try project.environment("dev")
         try project.migration("001_users", parent: nil, up: "CREATE TABLE users (id int);", down: "DROP TABLE users;")
-        try project.migration("002_index", parent: "001_users", up: "-- the index\nCREATE INDEX CONCURRENTLY users_id ON users (id);",
-                              down: "DROP INDEX CONCURRENTLY users_id;")
+        try project.migration(
+            "002_index", parent: "001_users", up: "-- the index\nCREATE INDEX CONCURRENTLY users_id ON users (id);",
+            down: "DROP INDEX CONCURRENTLY users_id;")
         let scratch = try TestPostgres.createDatabase(prefix: "t_verify")
         defer { TestPostgres.dropDatabase(scratch.name) }
         let result = try project.run(["verify", "--url", scratch.conninfo])
         #expect(result.exitCode == 2, "\(result.output)")
         #expect(result.stderr.contains("2 problems found before anything ran"), "\(result.stderr)")
-        #expect(result.stderr.contains("migrations/002_index.sql:4: `CREATE INDEX CONCURRENTLY` cannot run inside a transaction block"))
+        #expect(
+            result.stderr.contains(
+                "migrations/002_index.sql:4: `CREATE INDEX CONCURRENTLY` cannot run inside a transaction block"))
         #expect(result.stderr.contains("migrations/002_index.sql:6: `DROP INDEX CONCURRENTLY`"))
         #expect(result.stderr.contains("-- transaction: false"))
-        #expect(try TestPostgres.query(scratch.name, "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'orchestrate%'") == [["0"]])
+        #expect(
+            try TestPostgres.query(scratch.name, "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'orchestrate%'")
+                == [["0"]])
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import OrchestrateCore
 
 @Suite("config")
@@ -8,7 +9,8 @@ struct ConfigTests {
 
     @Test("dotenv: export, quotes, comments, escapes, multi-line values")
     func dotEnv() throws {
-        let values = try DotEnv.parse("""
+        let values = try DotEnv.parse(
+            """
             # comment
             export A=plain value # trailing comment
             B='single # not a comment'
@@ -36,8 +38,11 @@ struct ConfigTests {
 
     @Test("${VAR} and ${VAR:-default}: process environment first, then .env; missing names the variable")
     func expansion() throws {
-        let expander = VariableExpander(environment: ["HOST": "db.prod", "EMPTY": ""], dotEnv: ["HOST": "ignored", "USER": "deploy"])
-        #expect(try expander.expand("postgresql://${USER}@${HOST}/app", file: "f", key: "k") == "postgresql://deploy@db.prod/app")
+        let expander = VariableExpander(
+            environment: ["HOST": "db.prod", "EMPTY": ""], dotEnv: ["HOST": "ignored", "USER": "deploy"])
+        #expect(
+            try expander.expand("postgresql://${USER}@${HOST}/app", file: "f", key: "k")
+                == "postgresql://deploy@db.prod/app")
         #expect(try expander.expand("${MISSING:-sandbox:app}", file: "f", key: "k") == "sandbox:app")
         #expect(try expander.expand("${EMPTY:-fallback}", file: "f", key: "k") == "fallback")
         #expect(try expander.expand("cost $$5 and $HOME", file: "f", key: "k") == "cost $5 and $HOME")
@@ -56,18 +61,20 @@ struct ConfigTests {
 
     @Test("environment files: defaults, every key, strict keys and types with file:line")
     func environmentFile() throws {
-        let config = try EnvironmentConfig.parse(name: "staging", path: "environments/staging.toml", text: """
-            database_url = "host=/tmp port=5432"
-            promotes_from = "dev"
-            branch = "main"
-            protected = true
-            lock_timeout = "2m"
-            ddl_lock_timeout = "500ms"
-            ddl_lock_retries = 7
-            statement_timeout = 30
-            ledger_schema = "ops"
-            transaction = "all"
-            """, expander: empty)
+        let config = try EnvironmentConfig.parse(
+            name: "staging", path: "environments/staging.toml",
+            text: """
+                database_url = "host=/tmp port=5432"
+                promotes_from = "dev"
+                branch = "main"
+                protected = true
+                lock_timeout = "2m"
+                ddl_lock_timeout = "500ms"
+                ddl_lock_retries = 7
+                statement_timeout = 30
+                ledger_schema = "ops"
+                transaction = "all"
+                """, expander: empty)
         #expect(config.promotesFrom == "dev")
         #expect(config.branch == "main")
         #expect(config.isProtected)
@@ -83,7 +90,9 @@ struct ConfigTests {
         #expect(minimal.lockTimeout.milliseconds == 60_000 && minimal.ddlLockTimeout.milliseconds == 5000)
 
         func failure(_ text: String) -> OrchestrateError? {
-            do { _ = try EnvironmentConfig.parse(name: "dev", path: "environments/dev.toml", text: text, expander: empty) } catch {
+            do {
+                _ = try EnvironmentConfig.parse(name: "dev", path: "environments/dev.toml", text: text, expander: empty)
+            } catch {
                 return error
             }
             return nil
@@ -91,13 +100,19 @@ struct ConfigTests {
         let unknown = failure("database_url = 'x'\n\nprotcted = true\n")
         #expect(unknown?.message == "environments/dev.toml:3: unknown key `protcted`")
         #expect(unknown?.hint?.contains("did you mean `protected`") == true)
-        #expect(failure("database_url = 'x'\nlock_timeout = true\n")?.message.contains("environments/dev.toml:2: `lock_timeout` must be a duration") == true)
+        #expect(
+            failure("database_url = 'x'\nlock_timeout = true\n")?.message.contains(
+                "environments/dev.toml:2: `lock_timeout` must be a duration") == true)
         #expect(failure("database_url = 42\n")?.message.contains("`database_url` must be a string") == true)
         #expect(failure("promotes_from = 'x'\n")?.message.contains("missing required key `database_url`") == true)
-        #expect(failure("database_url = 'x'\ntransaction = 'sometimes'\n")?.message.contains("environments/dev.toml:2") == true)
+        #expect(
+            failure("database_url = 'x'\ntransaction = 'sometimes'\n")?.message.contains("environments/dev.toml:2")
+                == true)
         #expect(failure("database_url = 'x'\n[extra]\na = 1\n")?.message.contains("unknown table [extra]") == true)
         #expect(failure("database_url = 'x\n")?.message.hasPrefix("environments/dev.toml:1:") == true)
-        #expect(failure("database_url = 'x'\npromotes_from = 'dev'\n")?.message.contains("cannot promote from itself") == true)
+        #expect(
+            failure("database_url = 'x'\npromotes_from = 'dev'\n")?.message.contains("cannot promote from itself")
+                == true)
     }
 
     @Test("durations")
@@ -111,9 +126,10 @@ struct ConfigTests {
     }
 
     func environment(_ name: String, from source: String?) -> EnvironmentConfig {
-        EnvironmentConfig(name: name, path: "environments/\(name).toml", databaseURL: "x", promotesFrom: source, branch: nil,
-                          isProtected: false, lockTimeout: .seconds(1), ddlLockTimeout: .seconds(1), ddlLockRetries: 0,
-                          statementTimeout: .seconds(0), connectRetries: 0, ledgerSchema: "orchestrate", transactionMode: .revision)
+        EnvironmentConfig(
+            name: name, path: "environments/\(name).toml", databaseURL: "x", promotesFrom: source, branch: nil,
+            isProtected: false, lockTimeout: .seconds(1), ddlLockTimeout: .seconds(1), ddlLockRetries: 0,
+            statementTimeout: .seconds(0), connectRetries: 0, ledgerSchema: "orchestrate", transactionMode: .revision)
     }
 
     @Test("pipeline: order, first stages, unknown source, cycles")

@@ -1,6 +1,7 @@
 import Foundation
 import Migrations
 import Testing
+
 @testable import OrchestrateCore
 
 /// The `graph` drawing, from literal graphs.
@@ -12,8 +13,9 @@ struct GraphDrawingTests {
 
     @Test("a line of history is a column of stars, newest first, with markers after ◀")
     func linear() throws {
-        let lines = GraphDrawing.render(try graph([("a", []), ("b", ["a"]), ("c", ["b"])]),
-                                        markers: ["c": ["dev"], "a": ["staging", "production"]])
+        let lines = GraphDrawing.render(
+            try graph([("a", []), ("b", ["a"]), ("c", ["b"])]),
+            markers: ["c": ["dev"], "a": ["staging", "production"]])
         #expect(lines == ["* c  ◀ dev", "* b", "* a  ◀ staging, production"])
     }
 
@@ -25,48 +27,54 @@ struct GraphDrawingTests {
 
     @Test("a merge splits into its parents' lines, which meet again at the fork")
     func forkAndMerge() throws {
-        let lines = GraphDrawing.render(try graph([("a", []), ("b", ["a"]), ("c", ["a"]), ("m", ["b", "c"]), ("n", ["m"])]),
-                                        markers: ["b": ["staging"], "n": ["dev"]])
-        #expect(lines == [
-            "* n  ◀ dev",
-            "*  m",
-            "|\\",
-            "* | b  ◀ staging",
-            "| * c",
-            "|/",
-            "* a",
-        ])
+        let lines = GraphDrawing.render(
+            try graph([("a", []), ("b", ["a"]), ("c", ["a"]), ("m", ["b", "c"]), ("n", ["m"])]),
+            markers: ["b": ["staging"], "n": ["dev"]])
+        #expect(
+            lines == [
+                "* n  ◀ dev",
+                "*  m",
+                "|\\",
+                "* | b  ◀ staging",
+                "| * c",
+                "|/",
+                "* a",
+            ])
     }
 
     @Test("a merge of three heads opens a lane per extra parent")
     func octopus() throws {
-        let lines = GraphDrawing.render(try graph([("a", []), ("b", ["a"]), ("c", ["a"]), ("d", ["a"]), ("m", ["b", "c", "d"])]))
-        #expect(lines == [
-            "*    m",
-            "|\\",
-            "| |\\",
-            "* | | b",
-            "| * | c",
-            "|/ /",
-            "| * d",
-            "|/",
-            "* a",
-        ])
+        let lines = GraphDrawing.render(
+            try graph([("a", []), ("b", ["a"]), ("c", ["a"]), ("d", ["a"]), ("m", ["b", "c", "d"])]))
+        #expect(
+            lines == [
+                "*    m",
+                "|\\",
+                "| |\\",
+                "* | | b",
+                "| * | c",
+                "|/ /",
+                "| * d",
+                "|/",
+                "* a",
+            ])
     }
 
     @Test("a lane that joins one further left passes under the lanes in between")
     func crossing() throws {
-        let lines = GraphDrawing.render(try graph([("a", []), ("p", ["a"]), ("x", ["a"]), ("h1", ["p"]), ("h2", ["x"]), ("h3", ["p"])]))
-        #expect(lines == [
-            "* h3",
-            "| * h2",
-            "| * x",
-            "| | * h1",
-            "|_|/",
-            "* | p",
-            "|/",
-            "* a",
-        ])
+        let lines = GraphDrawing.render(
+            try graph([("a", []), ("p", ["a"]), ("x", ["a"]), ("h1", ["p"]), ("h2", ["x"]), ("h3", ["p"])]))
+        #expect(
+            lines == [
+                "* h3",
+                "| * h2",
+                "| * x",
+                "| | * h1",
+                "|_|/",
+                "* | p",
+                "|/",
+                "* a",
+            ])
     }
 
     @Test("a root ends its lane; lanes to its right move left")
@@ -110,7 +118,8 @@ struct GraphDrawingTests {
         let rows = GraphDrawing.rows(graph)
         #expect(lines.count == rows.count)
         #expect(rows.compactMap(\.revision) == order)
-        #expect(rows.allSatisfy { $0.revision == nil ? !$0.lanes.contains("*") : $0.lanes.filter { $0 == "*" }.count == 1 })
+        #expect(
+            rows.allSatisfy { $0.revision == nil ? !$0.lanes.contains("*") : $0.lanes.filter { $0 == "*" }.count == 1 })
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Migrations
 import Testing
+
 @testable import OrchestrateCore
 
 /// `orchestrate import alembic` from literal Alembic output (as Alembic 1.20 prints it): no Python, no database.
@@ -97,23 +98,34 @@ struct ImportAlembicTests {
         #expect(up["m1"]?.sql == "")
         #expect(up["a1"]?.sql.hasPrefix("CREATE TABLE users (") == true)
         #expect(up["a1"]?.sql.contains("alembic_version") == false)
-        #expect(up["d1"] == .init(sql: "ALTER TABLE users ADD COLUMN note TEXT;\n\nCREATE INDEX CONCURRENTLY users_email ON users (email);\n",
-                                  autocommit: true))
+        #expect(
+            up["d1"]
+                == .init(
+                    sql:
+                        "ALTER TABLE users ADD COLUMN note TEXT;\n\nCREATE INDEX CONCURRENTLY users_email ON users (email);\n",
+                    autocommit: true))
         let down = AlembicOfflineSQL.sections(Self.downgrade, direction: .downgrade)
-        #expect(down["d1"] == .init(sql: "DROP INDEX CONCURRENTLY users_email;\n\nALTER TABLE users DROP COLUMN note;\n", autocommit: true))
+        #expect(
+            down["d1"]
+                == .init(
+                    sql: "DROP INDEX CONCURRENTLY users_email;\n\nALTER TABLE users DROP COLUMN note;\n",
+                    autocommit: true))
         #expect(down["a1"] == .init(sql: "DROP TABLE users;\n", autocommit: false))
         #expect(down["m1"]?.sql == "")
     }
 
     @Test("a transaction per migration (COMMIT then BEGIN with nothing between) is no autocommit block")
     func transactionPerMigration() {
-        let output = "-- Running upgrade  -> a1\n\nCREATE TABLE t (id int);\n\nINSERT INTO alembic_version (version_num) VALUES ('a1');\n\nCOMMIT;\n\nBEGIN;\n\n-- Running upgrade a1 -> b1\n\nSELECT 1;\n\nCOMMIT;\n"
+        let output =
+            "-- Running upgrade  -> a1\n\nCREATE TABLE t (id int);\n\nINSERT INTO alembic_version (version_num) VALUES ('a1');\n\nCOMMIT;\n\nBEGIN;\n\n-- Running upgrade a1 -> b1\n\nSELECT 1;\n\nCOMMIT;\n"
         let sections = AlembicOfflineSQL.sections(output, direction: .upgrade)
         #expect(sections["a1"] == .init(sql: "CREATE TABLE t (id int);\n", autocommit: false))
         #expect(sections["b1"] == .init(sql: "SELECT 1;\n", autocommit: false))
     }
 
-    @Test("the graph keeps merges, several bases, depends_on as a parent and branch labels; a failed revision refuses to apply")
+    @Test(
+        "the graph keeps merges, several bases, depends_on as a parent and branch labels; a failed revision refuses to apply"
+    )
     func plan() throws {
         let json = """
             [{"revision": "a1", "down": [], "depends_on": [], "branch_labels": [], "message": "create users", "path": "/p/versions/a1.py"},
@@ -123,9 +135,13 @@ struct ImportAlembicTests {
              {"revision": "e1", "down": ["d1"], "depends_on": [], "branch_labels": [], "message": "data", "path": "/p/versions/e1.py"}]
             """
         let revisions = try AlembicImport.revisions(fromJSON: json)
-        var up = AlembicOfflineSQL.sections(Self.upgrade, direction: .upgrade).mapValues { Result<AlembicOfflineSQL.Section, AlembicImport.AlembicFailure>.success($0) }
+        var up = AlembicOfflineSQL.sections(Self.upgrade, direction: .upgrade).mapValues {
+            Result<AlembicOfflineSQL.Section, AlembicImport.AlembicFailure>.success($0)
+        }
         up["e1"] = .failure(.init(message: "AttributeError: 'NoneType' object has no attribute 'fetchall'"))
-        let down = AlembicOfflineSQL.sections(Self.downgrade, direction: .downgrade).mapValues { Result<AlembicOfflineSQL.Section, AlembicImport.AlembicFailure>.success($0) }
+        let down = AlembicOfflineSQL.sections(Self.downgrade, direction: .downgrade).mapValues {
+            Result<AlembicOfflineSQL.Section, AlembicImport.AlembicFailure>.success($0)
+        }
         let plan = AlembicImport.plan(revisions, offline: .init(up: up, down: down))
         var files: [String: MigrationFile] = [:]
         var texts: [String: String] = [:]
@@ -154,11 +170,16 @@ struct ImportAlembicTests {
         let revisions = [
             AlembicImport.Revision(revision: "a1", down: [], dependsOn: [], branchLabels: [], message: "a", path: ""),
             AlembicImport.Revision(revision: "b1", down: [], dependsOn: [], branchLabels: [], message: "b", path: ""),
-            AlembicImport.Revision(revision: "c1", down: ["a1"], dependsOn: ["b1"], branchLabels: [], message: "c", path: ""),
+            AlembicImport.Revision(
+                revision: "c1", down: ["a1"], dependsOn: ["b1"], branchLabels: [], message: "c", path: ""),
         ]
-        let section = Result<AlembicOfflineSQL.Section, AlembicImport.AlembicFailure>.success(.init(sql: "SELECT 1;\n", autocommit: false))
-        let plan = AlembicImport.plan(revisions, offline: .init(up: ["a1": section, "b1": section, "c1": section],
-                                                                down: ["a1": section, "b1": section, "c1": section]))
+        let section = Result<AlembicOfflineSQL.Section, AlembicImport.AlembicFailure>.success(
+            .init(sql: "SELECT 1;\n", autocommit: false))
+        let plan = AlembicImport.plan(
+            revisions,
+            offline: .init(
+                up: ["a1": section, "b1": section, "c1": section],
+                down: ["a1": section, "b1": section, "c1": section]))
         #expect(plan.revisions[2].parents == ["a1", "b1"])
         #expect(ImportWriter.text(of: plan.revisions[2]).contains("-- Alembic depends_on: b1"))
     }

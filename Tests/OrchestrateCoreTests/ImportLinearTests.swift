@@ -1,6 +1,7 @@
 import Foundation
 import Migrations
 import Testing
+
 @testable import OrchestrateCore
 
 /// `orchestrate import` of the linear tools, from literal files: no disk, no database.
@@ -16,7 +17,9 @@ struct ImportLinearTests {
         return files
     }
 
-    @Test("flyway: version order compares parts as numbers, U files become down sections, CONCURRENTLY runs outside a transaction")
+    @Test(
+        "flyway: version order compares parts as numbers, U files become down sections, CONCURRENTLY runs outside a transaction"
+    )
     func flyway() throws {
         let plan = FlywayImport.plan([
             ForeignFile(path: "V1.10__later.sql", text: "CREATE TABLE later (id int);\n"),
@@ -29,7 +32,8 @@ struct ImportLinearTests {
             ForeignFile(path: "db/V4__Backfill.java", text: "class V4__Backfill {}\n"),
         ])
         #expect(plan.revisions.map(\.id) == ["V1__init", "V1.9__earlier", "V1.10__later", "V2_1__index", "V3__tenant"])
-        #expect(plan.revisions.map(\.parents) == [[], ["V1__init"], ["V1.9__earlier"], ["V1.10__later"], ["V2_1__index"]])
+        #expect(
+            plan.revisions.map(\.parents) == [[], ["V1__init"], ["V1.9__earlier"], ["V1.10__later"], ["V2_1__index"]])
         let files = try written(plan)
         #expect(files["V1__init"]?.down == "DROP TABLE users;\n")
         #expect(files["V1.9__earlier"]?.down == nil)
@@ -47,7 +51,9 @@ struct ImportLinearTests {
         #expect(ImportWriter.text(of: plan.revisions[0]).hasPrefix("-- init\n-- migrate:up\n"))
     }
 
-    @Test("flyway: an equal version is skipped, a file name that is no id is sanitized and said so, conf files say executeInTransaction")
+    @Test(
+        "flyway: an equal version is skipped, a file name that is no id is sanitized and said so, conf files say executeInTransaction"
+    )
     func flywayEdges() throws {
         let plan = FlywayImport.plan([
             ForeignFile(path: "V1__a b.sql", text: "SELECT 1;\n"),
@@ -71,22 +77,26 @@ struct ImportLinearTests {
     @Test("dbmate: sections by marker, transaction:false on the marker becomes the header key")
     func dbmate() throws {
         let plan = DbmateImport.plan([
-            ForeignFile(path: "20230102000000_index.sql", text: """
-                -- migrate:up transaction:false
-                CREATE INDEX CONCURRENTLY users_email ON users (email);
+            ForeignFile(
+                path: "20230102000000_index.sql",
+                text: """
+                    -- migrate:up transaction:false
+                    CREATE INDEX CONCURRENTLY users_email ON users (email);
 
-                -- migrate:down
-                DROP INDEX users_email;
+                    -- migrate:down
+                    DROP INDEX users_email;
 
-                """),
-            ForeignFile(path: "20230101000000_create_users.sql", text: """
-                -- migrate:up
-                CREATE TABLE users (id int, email text);
+                    """),
+            ForeignFile(
+                path: "20230101000000_create_users.sql",
+                text: """
+                    -- migrate:up
+                    CREATE TABLE users (id int, email text);
 
-                -- migrate:down
-                DROP TABLE users;
+                    -- migrate:down
+                    DROP TABLE users;
 
-                """),
+                    """),
             ForeignFile(path: "schema.sql", text: "CREATE TABLE x ();\n"),
         ])
         #expect(plan.revisions.map(\.id) == ["20230101000000_create_users", "20230102000000_index"])
@@ -119,31 +129,35 @@ struct ImportLinearTests {
     @Test("goose: annotations read and removed, NO TRANSACTION, Go migrations not imported")
     func goose() throws {
         let plan = GooseImport.plan([
-            ForeignFile(path: "00001_create_users.sql", text: """
-                -- +goose Up
-                -- +goose StatementBegin
-                CREATE FUNCTION touch() RETURNS trigger AS $$
-                BEGIN
-                  NEW.updated_at = now();
-                  RETURN NEW;
-                END;
-                $$ LANGUAGE plpgsql;
-                -- +goose StatementEnd
-                CREATE TABLE users (id int, email text);
+            ForeignFile(
+                path: "00001_create_users.sql",
+                text: """
+                    -- +goose Up
+                    -- +goose StatementBegin
+                    CREATE FUNCTION touch() RETURNS trigger AS $$
+                    BEGIN
+                      NEW.updated_at = now();
+                      RETURN NEW;
+                    END;
+                    $$ LANGUAGE plpgsql;
+                    -- +goose StatementEnd
+                    CREATE TABLE users (id int, email text);
 
-                -- +goose Down
-                DROP TABLE users;
-                DROP FUNCTION touch();
+                    -- +goose Down
+                    DROP TABLE users;
+                    DROP FUNCTION touch();
 
-                """),
-            ForeignFile(path: "00002_index.sql", text: """
-                -- +goose NO TRANSACTION
-                -- +goose Up
-                CREATE INDEX CONCURRENTLY users_email ON users (email);
-                -- +goose Down
-                DROP INDEX CONCURRENTLY users_email;
+                    """),
+            ForeignFile(
+                path: "00002_index.sql",
+                text: """
+                    -- +goose NO TRANSACTION
+                    -- +goose Up
+                    CREATE INDEX CONCURRENTLY users_email ON users (email);
+                    -- +goose Down
+                    DROP INDEX CONCURRENTLY users_email;
 
-                """),
+                    """),
             ForeignFile(path: "00003_backfill.go", text: "package migrations\n"),
         ])
         #expect(plan.revisions.map(\.id) == ["00001_create_users", "00002_index"])

@@ -1,14 +1,16 @@
-@testable import OrchestrateCore
 import Testing
+
+@testable import OrchestrateCore
 
 /// `LedgerHealth.damage`: every kind of damage found from rows alone, each named once, with its way out.
 @Suite("ledger health")
 struct LedgerHealthTests {
     static func row(_ id: String, _ parents: [String] = []) -> AppliedRevision {
-        AppliedRevision(revision: id, parents: parents, checksum: "c", transactional: true, state: .applied,
-                        statementsDone: nil, statementsTotal: nil, appliedAt: "2026-01-01T00:00:00.000Z",
-                        databaseUser: "u", osUser: nil, host: nil, gitCommit: nil, gitBranch: nil, gitDirty: nil,
-                        durationMilliseconds: nil, promotedFrom: nil, isReversible: true)
+        AppliedRevision(
+            revision: id, parents: parents, checksum: "c", transactional: true, state: .applied,
+            statementsDone: nil, statementsTotal: nil, appliedAt: "2026-01-01T00:00:00.000Z",
+            databaseUser: "u", osUser: nil, host: nil, gitCommit: nil, gitBranch: nil, gitDirty: nil,
+            durationMilliseconds: nil, promotedFrom: nil, isReversible: true)
     }
 
     @Test("a sound ledger, an empty one, several roots and a merge have no damage")
@@ -34,13 +36,17 @@ struct LedgerHealthTests {
     @Test("parents edited by hand: the exact UPDATE from the files, quoted")
     func editedParents() {
         let rows = [Self.row("a"), Self.row("b'1", ["nope"])]
-        let damage = LedgerHealth.damage(rows: rows, versionRow: .present, schema: "orchestrate",
-                                         fileParents: ["a": [], "b'1": ["a"]])
+        let damage = LedgerHealth.damage(
+            rows: rows, versionRow: .present, schema: "orchestrate",
+            fileParents: ["a": [], "b'1": ["a"]])
         #expect(damage.map(\.kind) == [.missingParent])
-        #expect(damage[0].remedy.contains("UPDATE \"orchestrate\".revisions SET parents = '{\"a\"}'::text[] WHERE revision = 'b''1';"))
+        #expect(
+            damage[0].remedy.contains(
+                "UPDATE \"orchestrate\".revisions SET parents = '{\"a\"}'::text[] WHERE revision = 'b''1';"))
         // The file's parents are no help when they are missing too: a backup is.
-        let lost = LedgerHealth.damage(rows: [Self.row("b", ["a"])], versionRow: .present, schema: "orchestrate",
-                                       fileParents: ["b": ["a"]])
+        let lost = LedgerHealth.damage(
+            rows: [Self.row("b", ["a"])], versionRow: .present, schema: "orchestrate",
+            fileParents: ["b": ["a"]])
         #expect(lost[0].remedy.contains("restore the row of a"))
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Migrations
 import Testing
+
 @testable import OrchestrateCore
 
 @Suite("migration set")

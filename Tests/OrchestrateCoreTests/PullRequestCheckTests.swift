@@ -1,6 +1,7 @@
 import Foundation
 import Migrations
 import Testing
+
 @testable import OrchestrateCore
 
 /// The rules of `orchestrate check` on literal files: no git, no database.
@@ -10,7 +11,8 @@ struct PullRequestCheckTests {
 
     /// A migration file's text.
     static func text(_ id: String, parent: String?, up: String? = nil) -> String {
-        (parent.map { "-- parent: \($0)\n" } ?? "") + "-- migrate:up\n" + (up ?? "CREATE TABLE t_\(id) (id int);") + "\n"
+        (parent.map { "-- parent: \($0)\n" } ?? "") + "-- migrate:up\n" + (up ?? "CREATE TABLE t_\(id) (id int);")
+            + "\n"
             + "-- migrate:down\nDROP TABLE t_\(id);\n"
     }
 
@@ -28,10 +30,13 @@ struct PullRequestCheckTests {
         Dictionary(entries, uniquingKeysWith: { _, last in last })
     }
 
-    static func commit(_ sha: Character, _ summary: String, _ author: String = "Ada Lovelace <ada@example.com>") -> CommitSummary {
+    static func commit(
+        _ sha: Character, _ summary: String, _ author: String = "Ada Lovelace <ada@example.com>"
+    ) -> CommitSummary {
         let full = String(repeating: String(sha), count: 40)
-        return CommitSummary(sha: full, shortSHA: String(full.prefix(7)), summary: summary, author: author,
-                             time: "2026-01-01T00:00:00Z")
+        return CommitSummary(
+            sha: full, shortSHA: String(full.prefix(7)), summary: summary, author: author,
+            time: "2026-01-01T00:00:00Z")
     }
 
     /// What a tree diff (without rename detection) reports between two sides' files.
@@ -48,9 +53,11 @@ struct PullRequestCheckTests {
 
     /// The input git would give for these three sides: HEAD in full, the changes on each side (HEAD's as given, for
     /// renames, else diffed), and the merge base's and base's versions of the changed paths only.
-    static func input(head: [String: MigrationBlob], base: [String: MigrationBlob], mergeBase: [String: MigrationBlob],
-                      changes: [MigrationChange]? = nil,
-                      ledgers: [(environment: String, entries: [LedgerEntry])] = []) -> PullRequestCheckInput {
+    static func input(
+        head: [String: MigrationBlob], base: [String: MigrationBlob], mergeBase: [String: MigrationBlob],
+        changes: [MigrationChange]? = nil,
+        ledgers: [(environment: String, entries: [LedgerEntry])] = []
+    ) -> PullRequestCheckInput {
         let headChanges = changes ?? diff(from: mergeBase, to: head)
         let baseChanges = diff(from: mergeBase, to: base)
         let changedPaths = Set((headChanges + baseChanges).flatMap { [$0.oldPath, $0.newPath].compactMap { $0 } })
@@ -69,8 +76,10 @@ struct PullRequestCheckTests {
         var head = Self.released
         let (path, blob) = Self.file("c", parent: "b")
         head[path] = blob
-        let check = PullRequestCheck(Self.input(head: head, base: Self.released, mergeBase: Self.released,
-                                                changes: [MigrationChange(kind: .added, oldPath: nil, newPath: path)]))
+        let check = PullRequestCheck(
+            Self.input(
+                head: head, base: Self.released, mergeBase: Self.released,
+                changes: [MigrationChange(kind: .added, oldPath: nil, newPath: path)]))
         #expect(check.findings(history: [:]).isEmpty)
         #expect(check.historyQueries.isEmpty)
         #expect(check.revisionCount == 3)
@@ -87,11 +96,17 @@ struct PullRequestCheckTests {
         base[theirs] = theirsBlob
 
         // Each side alone has one head.
-        #expect(PullRequestCheck(Self.input(head: head, base: Self.released, mergeBase: Self.released)).findings(history: [:]).isEmpty)
-        #expect(PullRequestCheck(Self.input(head: base, base: Self.released, mergeBase: Self.released)).findings(history: [:]).isEmpty)
+        #expect(
+            PullRequestCheck(Self.input(head: head, base: Self.released, mergeBase: Self.released)).findings(
+                history: [:]).isEmpty)
+        #expect(
+            PullRequestCheck(Self.input(head: base, base: Self.released, mergeBase: Self.released)).findings(
+                history: [:]).isEmpty)
 
-        let check = PullRequestCheck(Self.input(head: head, base: base, mergeBase: Self.released,
-                                                changes: [MigrationChange(kind: .added, oldPath: nil, newPath: ours)]))
+        let check = PullRequestCheck(
+            Self.input(
+                head: head, base: base, mergeBase: Self.released,
+                changes: [MigrationChange(kind: .added, oldPath: nil, newPath: ours)]))
         #expect(check.mergedHeads == ["c_ours", "d_theirs"])
         #expect(check.historyQueries == [.adding(path: ours, side: .head), .adding(path: theirs, side: .base)])
         let findings = check.findings(history: [
@@ -104,8 +119,12 @@ struct PullRequestCheckTests {
         #expect(finding.file == ours)
         #expect(finding.revisions.map(\.side) == [.head, .base])
         #expect(finding.revisions.map(\.addedBy?.shortSHA) == ["1111111", "2222222"])
-        #expect(finding.message.contains("c_ours (parent b; added on this branch in 1111111 \"Add c\" (Ada Lovelace <ada@example.com>))"))
-        #expect(finding.message.contains("d_theirs (parent b; added on origin/main in 2222222 \"Add d\" (Grace Hopper <grace@example.com>))"))
+        #expect(
+            finding.message.contains(
+                "c_ours (parent b; added on this branch in 1111111 \"Add c\" (Ada Lovelace <ada@example.com>))"))
+        #expect(
+            finding.message.contains(
+                "d_theirs (parent b; added on origin/main in 2222222 \"Add d\" (Grace Hopper <grace@example.com>))"))
         #expect(finding.fix.contains("`git merge origin/main`"))
         #expect(finding.fix.contains("`orchestrate rebase c_ours --onto d_theirs`"))
         #expect(finding.fix.contains("`orchestrate merge`"))
@@ -119,7 +138,8 @@ struct PullRequestCheckTests {
         var base = Self.released
         let (theirs, theirsBlob) = Self.file("d", parent: "b")
         base[theirs] = theirsBlob
-        let finding = try #require(PullRequestCheck(Self.input(head: head, base: base, mergeBase: Self.released)).findings(history: [:]).first)
+        let finding = try #require(
+            PullRequestCheck(Self.input(head: head, base: base, mergeBase: Self.released)).findings(history: [:]).first)
         #expect(finding.revisions.map(\.revision) == ["c2", "d"])
         #expect(finding.fix.contains("`orchestrate rebase c1 --onto d`"))
     }
@@ -129,7 +149,9 @@ struct PullRequestCheckTests {
         var head = Self.released
         let (ours, oursBlob) = Self.file("c", parent: "a")
         head[ours] = oursBlob
-        let finding = try #require(PullRequestCheck(Self.input(head: head, base: Self.released, mergeBase: Self.released)).findings(history: [:]).first)
+        let finding = try #require(
+            PullRequestCheck(Self.input(head: head, base: Self.released, mergeBase: Self.released)).findings(
+                history: [:]).first)
         #expect(finding.revisions.map(\.side) == [.mergeBase, .head])
         #expect(finding.message.contains("b (parent a; already at the merge base abababa)"))
         #expect(finding.fix.hasPrefix("run `orchestrate rebase c --onto b`"))
@@ -139,7 +161,9 @@ struct PullRequestCheckTests {
     func headsFromTheBase() throws {
         var base = Self.released
         for (path, blob) in [Self.file("d1", parent: "b"), Self.file("d2", parent: "b")] { base[path] = blob }
-        let finding = try #require(PullRequestCheck(Self.input(head: Self.released, base: base, mergeBase: Self.released)).findings(history: [:]).first)
+        let finding = try #require(
+            PullRequestCheck(Self.input(head: Self.released, base: base, mergeBase: Self.released)).findings(
+                history: [:]).first)
         #expect(finding.kind == .multipleHeads)
         #expect(finding.fix.contains("origin/main itself has several"))
     }
@@ -152,7 +176,8 @@ struct PullRequestCheckTests {
         var base = Self.released
         base[picked.0] = picked.1
         // The base also moved a's file to CRLF: the merge takes its version, and nothing changes for HEAD.
-        base["migrations/a.sql"] = Self.raw("a", Self.text("a", parent: nil).replacingOccurrences(of: "\n", with: "\r\n")).1
+        base["migrations/a.sql"] =
+            Self.raw("a", Self.text("a", parent: nil).replacingOccurrences(of: "\n", with: "\r\n")).1
         let check = PullRequestCheck(Self.input(head: head, base: base, mergeBase: Self.released))
         #expect(check.findings(history: [:]).isEmpty)
         #expect(check.mergedHeads == ["c"])
@@ -163,18 +188,25 @@ struct PullRequestCheckTests {
         var head = Self.released
         let (path, edited) = Self.file("b", parent: "a", up: "CREATE TABLE t_b (id bigint);")
         head[path] = edited
-        let check = PullRequestCheck(Self.input(head: head, base: Self.released, mergeBase: Self.released,
-                                                changes: [MigrationChange(kind: .modified, oldPath: path, newPath: path)]))
+        let check = PullRequestCheck(
+            Self.input(
+                head: head, base: Self.released, mergeBase: Self.released,
+                changes: [MigrationChange(kind: .modified, oldPath: path, newPath: path)]))
         let query = HistoryQuery.touching(path: path, since: Self.mergeBaseCommit)
         #expect(check.historyQueries == [query])
-        let findings = check.findings(history: [query: [Self.commit("3", "Use bigint"), Self.commit("4", "Fix b", "Grace Hopper <grace@example.com>")]])
+        let findings = check.findings(history: [
+            query: [Self.commit("3", "Use bigint"), Self.commit("4", "Fix b", "Grace Hopper <grace@example.com>")]
+        ])
         let finding = try #require(findings.first)
         #expect(findings.count == 1)
         #expect(finding.kind == .editedRelease)
         #expect(finding.file == path)
         #expect(finding.commits.map(\.shortSHA) == ["3333333", "4444444"])
         #expect(finding.message.contains("migrations/b.sql exists at the merge base with origin/main (abababa)"))
-        #expect(finding.message.contains("3333333 \"Use bigint\" (Ada Lovelace <ada@example.com>) and 4444444 \"Fix b\" (Grace Hopper <grace@example.com>)"))
+        #expect(
+            finding.message.contains(
+                "3333333 \"Use bigint\" (Ada Lovelace <ada@example.com>) and 4444444 \"Fix b\" (Grace Hopper <grace@example.com>)"
+            ))
         #expect(finding.fix.contains("`git checkout abababa -- migrations/b.sql`"))
     }
 
@@ -186,8 +218,10 @@ struct PullRequestCheckTests {
             let (path, blob) = Self.raw("b", rewritten)
             #expect(blob.blob != Self.released[path]?.blob)
             head[path] = blob
-            let check = PullRequestCheck(Self.input(head: head, base: Self.released, mergeBase: Self.released,
-                                                    changes: [MigrationChange(kind: .modified, oldPath: path, newPath: path)]))
+            let check = PullRequestCheck(
+                Self.input(
+                    head: head, base: Self.released, mergeBase: Self.released,
+                    changes: [MigrationChange(kind: .modified, oldPath: path, newPath: path)]))
             #expect(check.findings(history: [:]).isEmpty)
         }
     }
@@ -201,14 +235,18 @@ struct PullRequestCheckTests {
         head[path] = MigrationBlob.read(path: path, blob: rewritten, bytes: Array(rewritten.utf8), checksum: false)
         var mergeBase = Self.released
         mergeBase[path] = MigrationBlob.read(path: path, blob: original, bytes: Array(original.utf8), checksum: false)
-        let check = PullRequestCheck(Self.input(head: head, base: Self.released, mergeBase: mergeBase,
-                                                changes: [MigrationChange(kind: .modified, oldPath: path, newPath: path)]))
+        let check = PullRequestCheck(
+            Self.input(
+                head: head, base: Self.released, mergeBase: mergeBase,
+                changes: [MigrationChange(kind: .modified, oldPath: path, newPath: path)]))
         #expect(check.findings(history: [:]).map(\.kind) == [.editedRelease])
     }
 
     @Test("reading without a checksum gives the same blob otherwise, parse errors included")
     func readWithoutChecksum() {
-        for text in [Self.text("b", parent: "a"), "-- parent: a\n-- parent: b\n-- migrate:up\n", "\u{FEFF}-- parent: a\r\n"] {
+        for text in [
+            Self.text("b", parent: "a"), "-- parent: a\n-- parent: b\n-- migrate:up\n", "\u{FEFF}-- parent: a\r\n",
+        ] {
             let path = "migrations/b.sql"
             let with = MigrationBlob.read(path: path, blob: "1", bytes: Array(text.utf8))
             let without = MigrationBlob.read(path: path, blob: "1", bytes: Array(text.utf8), checksum: false)
@@ -225,8 +263,10 @@ struct PullRequestCheckTests {
         var renamed = Self.files(Self.file("a", parent: nil))
         let (newPath, newBlob) = Self.file("b2", parent: "a")
         renamed[newPath] = newBlob
-        let rename = PullRequestCheck(Self.input(head: renamed, base: Self.released, mergeBase: Self.released,
-                                                 changes: [MigrationChange(kind: .renamed, oldPath: "migrations/b.sql", newPath: newPath)]))
+        let rename = PullRequestCheck(
+            Self.input(
+                head: renamed, base: Self.released, mergeBase: Self.released,
+                changes: [MigrationChange(kind: .renamed, oldPath: "migrations/b.sql", newPath: newPath)]))
         let renameFinding = try #require(rename.findings(history: [:]).first)
         #expect(renameFinding.kind == .renamedRelease)
         #expect(renameFinding.file == newPath)
@@ -234,8 +274,10 @@ struct PullRequestCheckTests {
         #expect(renameFinding.fix.contains("git rm -q migrations/b2.sql && git checkout abababa -- migrations/b.sql"))
 
         let deleted = Self.files(Self.file("a", parent: nil))
-        let delete = PullRequestCheck(Self.input(head: deleted, base: Self.released, mergeBase: Self.released,
-                                                 changes: [MigrationChange(kind: .deleted, oldPath: "migrations/b.sql", newPath: nil)]))
+        let delete = PullRequestCheck(
+            Self.input(
+                head: deleted, base: Self.released, mergeBase: Self.released,
+                changes: [MigrationChange(kind: .deleted, oldPath: "migrations/b.sql", newPath: nil)]))
         let query = HistoryQuery.touching(path: "migrations/b.sql", since: Self.mergeBaseCommit)
         let deleteFinding = try #require(delete.findings(history: [query: [Self.commit("5", "Drop b")]]).first)
         #expect(deleteFinding.kind == .deletedRelease)
@@ -246,8 +288,10 @@ struct PullRequestCheckTests {
     @Test("every parse error at HEAD is reported with file:line, and the merge check still runs on what can be read")
     func parseErrors() throws {
         var head = Self.released
-        for (path, blob) in [Self.raw("c", "-- parent: b\n-- migrate:up\nSELECT 1;\n-- migrate:down\n-- migrate:down\n"),
-                             Self.raw("d", "-- parent: b\n-- colour: red\n-- migrate:up\nSELECT 1;\n")] {
+        for (path, blob) in [
+            Self.raw("c", "-- parent: b\n-- migrate:up\nSELECT 1;\n-- migrate:down\n-- migrate:down\n"),
+            Self.raw("d", "-- parent: b\n-- colour: red\n-- migrate:up\nSELECT 1;\n"),
+        ] {
             head[path] = blob
         }
         let check = PullRequestCheck(Self.input(head: head, base: Self.released, mergeBase: Self.released))
@@ -265,14 +309,17 @@ struct PullRequestCheckTests {
         var head = Self.released
         let (path, blob) = Self.raw("c", "-- Adds c\n-- parent: missing\n-- migrate:up\nSELECT 1;\n")
         head[path] = blob
-        let missing = try #require(PullRequestCheck(Self.input(head: head, base: Self.released, mergeBase: Self.released)).findings(history: [:]).first)
+        let missing = try #require(
+            PullRequestCheck(Self.input(head: head, base: Self.released, mergeBase: Self.released)).findings(
+                history: [:]).first)
         #expect(missing.kind == .invalidGraph)
         #expect(missing.file == "migrations/c.sql")
         #expect(missing.line == 2)
         #expect(missing.message.contains("names parent missing, which does not exist at HEAD"))
 
         let cycle = Self.files(Self.file("a", parent: nil), Self.file("b", parent: "c"), Self.file("c", parent: "b"))
-        let cycleFinding = try #require(PullRequestCheck(Self.input(head: cycle, base: cycle, mergeBase: cycle)).findings(history: [:]).first)
+        let cycleFinding = try #require(
+            PullRequestCheck(Self.input(head: cycle, base: cycle, mergeBase: cycle)).findings(history: [:]).first)
         #expect(cycleFinding.kind == .invalidGraph)
         #expect(cycleFinding.message.contains("b -> c -> b"))
         #expect(cycleFinding.file == "migrations/b.sql")
@@ -283,13 +330,15 @@ struct PullRequestCheckTests {
     @Test("several roots are valid: joined by a merge they pass; unjoined, they are two heads")
     func severalRoots() {
         // Alembic's several bases: a project that took over another one's migrations keeps both roots.
-        let joined = Self.files(Self.file("a", parent: nil), Self.file("b", parent: nil), Self.file("m", parent: "a, b"))
+        let joined = Self.files(
+            Self.file("a", parent: nil), Self.file("b", parent: nil), Self.file("m", parent: "a, b"))
         let check = PullRequestCheck(Self.input(head: joined, base: joined, mergeBase: joined))
         #expect(check.findings(history: [:]).isEmpty)
         #expect(check.mergedHeads == ["m"])
 
         let unjoined = Self.files(Self.file("a", parent: nil), Self.file("b", parent: nil))
-        let findings = PullRequestCheck(Self.input(head: unjoined, base: unjoined, mergeBase: unjoined)).findings(history: [:])
+        let findings = PullRequestCheck(Self.input(head: unjoined, base: unjoined, mergeBase: unjoined)).findings(
+            history: [:])
         #expect(findings.map(\.kind) == [.multipleHeads])
         #expect(findings.first?.message.contains("a (a root") == true)
     }
@@ -298,7 +347,9 @@ struct PullRequestCheckTests {
     func invalidFileAndDivergence() throws {
         // HEAD adds c on b and a broken file x; the base meanwhile added d on b.
         var head = Self.released
-        for (path, blob) in [Self.file("c", parent: "b"), Self.raw("x", "-- parent: c\n-- colour: red\n-- migrate:up\nSELECT 1;\n")] {
+        for (path, blob) in [
+            Self.file("c", parent: "b"), Self.raw("x", "-- parent: c\n-- colour: red\n-- migrate:up\nSELECT 1;\n"),
+        ] {
             head[path] = blob
         }
         var base = Self.released
@@ -313,7 +364,8 @@ struct PullRequestCheckTests {
         // A broken file whose parents cannot be read: the rule says it cannot tell, instead of guessing.
         var unknown = Self.released
         for (path, blob) in [Self.raw("y", "-- Parent: b\n-- migrate:up\nSELECT 1;\n")] { unknown[path] = blob }
-        let unsure = PullRequestCheck(Self.input(head: unknown, base: base, mergeBase: Self.released)).findings(history: [:])
+        let unsure = PullRequestCheck(Self.input(head: unknown, base: base, mergeBase: Self.released)).findings(
+            history: [:])
         #expect(unsure.map(\.kind) == [.invalidFile, .invalidMergedGraph])
         #expect(unsure.last?.message.contains("is unknown: the parents of migrations/y.sql cannot be read") == true)
         #expect(unsure.last?.file == "migrations/y.sql")
@@ -322,8 +374,11 @@ struct PullRequestCheckTests {
     @Test("a child of a file that does not parse is not reported twice")
     func childOfBrokenFile() {
         var head = Self.released
-        for (path, blob) in [Self.raw("c", "-- parent: b\nSELECT 1;\n"), Self.file("d", parent: "c")] { head[path] = blob }
-        let findings = PullRequestCheck(Self.input(head: head, base: head, mergeBase: Self.released)).findings(history: [:])
+        for (path, blob) in [Self.raw("c", "-- parent: b\nSELECT 1;\n"), Self.file("d", parent: "c")] {
+            head[path] = blob
+        }
+        let findings = PullRequestCheck(Self.input(head: head, base: head, mergeBase: Self.released)).findings(
+            history: [:])
         #expect(findings.map(\.kind) == [.invalidFile], "\(findings.map(\.message))")
     }
 
@@ -333,9 +388,12 @@ struct PullRequestCheckTests {
         let (path, blob) = Self.file("c", parent: "b")
         head[path] = blob
         let base = Self.files(Self.file("a", parent: nil))
-        let finding = try #require(PullRequestCheck(Self.input(head: head, base: base, mergeBase: Self.released)).findings(history: [:]).first)
+        let finding = try #require(
+            PullRequestCheck(Self.input(head: head, base: base, mergeBase: Self.released)).findings(history: [:]).first)
         #expect(finding.kind == .invalidMergedGraph)
-        #expect(finding.message.contains("migrations/c.sql:1: parent `b` does not exist (after merging origin/main)"), "\(finding.message)")
+        #expect(
+            finding.message.contains("migrations/c.sql:1: parent `b` does not exist (after merging origin/main)"),
+            "\(finding.message)")
     }
 
     @Test("--env: applied revisions whose file was edited, renamed or deleted since")
@@ -352,7 +410,8 @@ struct PullRequestCheckTests {
             LedgerEntry(revision: "c", checksum: appliedC.checksum!, gitCommit: applied),
             LedgerEntry(revision: "gone", checksum: "0", gitCommit: nil),
         ]
-        let check = PullRequestCheck(Self.input(head: head, base: head, mergeBase: head, ledgers: [("production", ledger)]))
+        let check = PullRequestCheck(
+            Self.input(head: head, base: head, mergeBase: head, ledgers: [("production", ledger)]))
         let edited = HistoryQuery.touching(path: "migrations/b.sql", since: applied)
         #expect(check.historyQueries.contains(edited))
         let findings = check.findings(history: [edited: [Self.commit("6", "Tweak b")]]).filter { $0.environment != nil }
@@ -369,7 +428,9 @@ struct PullRequestCheckTests {
 
     @Test("the parent header line is found after comments, and not past the up marker")
     func headerLine() {
-        #expect(MigrationBlob.headerLine(ofKey: "parent", in: Array("-- note\r\n\r\n  -- parent: a\n-- migrate:up\n".utf8)) == 3)
+        #expect(
+            MigrationBlob.headerLine(ofKey: "parent", in: Array("-- note\r\n\r\n  -- parent: a\n-- migrate:up\n".utf8))
+                == 3)
         #expect(MigrationBlob.headerLine(ofKey: "parent", in: Array("\u{FEFF}-- parent: a\n".utf8)) == 1)
         #expect(MigrationBlob.headerLine(ofKey: "parent", in: Array("-- migrate:up\n-- parent: a\n".utf8)) == nil)
         let cases: [(String, Int?)] = [
@@ -390,6 +451,8 @@ struct PullRequestCheckTests {
         for (text, line) in cases {
             #expect(MigrationBlob.headerLine(ofKey: "parent", in: Array(text.utf8)) == line, "\(text.debugDescription)")
         }
-        #expect(MigrationBlob.headerLine(ofKey: "transaction", in: Array("-- parent: a\n-- transaction: false\n".utf8)) == 2)
+        #expect(
+            MigrationBlob.headerLine(ofKey: "transaction", in: Array("-- parent: a\n-- transaction: false\n".utf8)) == 2
+        )
     }
 }

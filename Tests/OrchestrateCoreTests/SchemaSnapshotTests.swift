@@ -1,7 +1,8 @@
 import Foundation
 import Postgres
-import Testing
 import TestSupport
+import Testing
+
 @testable import OrchestrateCore
 
 /// The catalog snapshot behind `verify`: a pure diff, patches of snapshots, and what a real catalog yields.
@@ -9,14 +10,19 @@ import TestSupport
 struct SchemaSnapshotTests {
     @Test("differences: added, removed and changed objects, sorted by key")
     func differences() {
-        let before = SchemaSnapshot(objects: ["table public.a": "", "column public.a.id": "integer", "index public.a_id": "CREATE INDEX a_id"])
-        let after = SchemaSnapshot(objects: ["table public.a": "", "column public.a.id": "bigint", "table public.b": ""])
-        let diff = before.differences(to: after)
-        #expect(diff.map(\.description) == [
-            "~ column public.a.id: integer -> bigint",
-            "- index public.a_id",
-            "+ table public.b",
+        let before = SchemaSnapshot(objects: [
+            "table public.a": "", "column public.a.id": "integer", "index public.a_id": "CREATE INDEX a_id",
         ])
+        let after = SchemaSnapshot(objects: [
+            "table public.a": "", "column public.a.id": "bigint", "table public.b": "",
+        ])
+        let diff = before.differences(to: after)
+        #expect(
+            diff.map(\.description) == [
+                "~ column public.a.id: integer -> bigint",
+                "- index public.a_id",
+                "+ table public.b",
+            ])
         #expect(before.differences(to: before).isEmpty)
         #expect(after.differences(to: before).count == 3)
     }
@@ -38,8 +44,10 @@ struct SchemaSnapshotTests {
         let clean = SchemaSnapshot(objects: ["table public.users": "", "index public.users_pkey": "pk"])
         // An earlier faulty down section left `index public.stray` behind; this step's table drop took it along.
         let before = SchemaSnapshot(objects: clean.objects.merging(["index public.stray": "x"]) { a, _ in a })
-        let differences = [SchemaDifference(object: "index public.stray", before: "x", after: nil),
-                           SchemaDifference(object: "table public.extra", before: nil, after: "")]
+        let differences = [
+            SchemaDifference(object: "index public.stray", before: "x", after: nil),
+            SchemaDifference(object: "table public.extra", before: nil, after: ""),
+        ]
         #expect(Orchestrator.attributable(differences, drift: clean, before).map(\.object) == ["table public.extra"])
         #expect(Orchestrator.attributable(differences, drift: before, before).count == 2)
     }
@@ -50,7 +58,8 @@ struct SchemaSnapshotTests {
         defer { TestPostgres.dropDatabase(database.name) }
         let connection = try Connection(conninfo: database.conninfo)
         defer { connection.close() }
-        try connection.execute("""
+        try connection.execute(
+            """
             CREATE SCHEMA app;
             CREATE TYPE app.mood AS ENUM ('sad', 'ok');
             CREATE TABLE app.users (id serial PRIMARY KEY, name text NOT NULL DEFAULT 'x', mood app.mood,
@@ -79,7 +88,10 @@ struct SchemaSnapshotTests {
 
         try connection.execute("ALTER TABLE app.users ALTER COLUMN name DROP DEFAULT")
         let changed = try SchemaSnapshot.read(from: connection, excludedSchemas: ["ledger"])
-        #expect(snapshot.differences(to: changed).map(\.description) == ["~ column app.users.name: text NOT NULL DEFAULT 'x'::text -> text NOT NULL"])
+        #expect(
+            snapshot.differences(to: changed).map(\.description) == [
+                "~ column app.users.name: text NOT NULL DEFAULT 'x'::text -> text NOT NULL"
+            ])
     }
 
     @Test("ledger array literals: quotes and backslashes escaped, read back by PostgreSQL as written")
@@ -95,10 +107,15 @@ struct SchemaSnapshotTests {
 
     @Test("script rendering: parameters inlined outside quotes, statements terminated outside comments")
     func scriptPieces() throws {
-        let command = SQLCommand(sql: "UPDATE t SET a = $1, b = $2::int, c = '$1', d = \"$2\" WHERE e = $10", parameters:
-            ["it's", nil, nil, nil, nil, nil, nil, nil, nil, "ten"])
-        let quote = { (value: String) throws(PostgresError) -> String in "'" + value.replacingOccurrences(of: "'", with: "''") + "'" }
-        #expect(try command.inlined(quote: quote) == "UPDATE t SET a = 'it''s', b = NULL::int, c = '$1', d = \"$2\" WHERE e = 'ten'")
+        let command = SQLCommand(
+            sql: "UPDATE t SET a = $1, b = $2::int, c = '$1', d = \"$2\" WHERE e = $10",
+            parameters: ["it's", nil, nil, nil, nil, nil, nil, nil, nil, "ten"])
+        let quote = { (value: String) throws(PostgresError) -> String in
+            "'" + value.replacingOccurrences(of: "'", with: "''") + "'"
+        }
+        #expect(
+            try command.inlined(quote: quote)
+                == "UPDATE t SET a = 'it''s', b = NULL::int, c = '$1', d = \"$2\" WHERE e = 'ten'")
         // `$n` next to identifiers, past the count, in nested quotes; multi-byte text around them.
         let edges = SQLCommand(sql: "SELECT a$1, $3, $12, 'x''$1', \"é$1\", é $1, ($2)", parameters: ["v", nil])
         #expect(try edges.inlined(quote: quote) == "SELECT a$1, $3, $12, 'x''$1', \"é$1\", é 'v', (NULL)")

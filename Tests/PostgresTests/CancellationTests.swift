@@ -36,7 +36,8 @@ struct CancellationTests {
         let server = try testServerConninfo()
         let victim = try Connection(conninfo: server)
         let admin = try Connection(conninfo: server)
-        let terminated = try admin.query("SELECT pg_terminate_backend($1::int, 5000) AS done", [.integer(Int(victim.backendPID))])
+        let terminated = try admin.query(
+            "SELECT pg_terminate_backend($1::int, 5000) AS done", [.integer(Int(victim.backendPID))])
         #expect(terminated[0, "done"] == "t")
         let error = try #require(throws: PostgresError.self) { try victim.execute("SELECT 1") }
         #expect(error.kind == .connectionLost)
@@ -64,7 +65,8 @@ struct CancellationTests {
     func lostConnectionHidesSQL() throws {
         let connection = try Connection(conninfo: try testServerConninfo())
         let error = try #require(throws: PostgresError.self) {
-            try connection.execute("""
+            try connection.execute(
+                """
                 DO $$ BEGIN
                   PERFORM pg_terminate_backend(pg_backend_pid()) /* marker_sql_text */;
                   PERFORM pg_sleep(1) /* marker_sql_text */;

@@ -11,7 +11,8 @@ struct ConnectionTests {
         #expect(connection.backendPID > 0)
         #expect(connection.serverVersionNumber >= 150000)
         #expect(connection.transactionStatus == .idle)
-        let facts = try connection.query("SELECT current_user AS u, current_database() AS d, pg_backend_pid()::text AS p")
+        let facts = try connection.query(
+            "SELECT current_user AS u, current_database() AS d, pg_backend_pid()::text AS p")
         #expect(connection.user == facts[0, "u"])
         #expect(connection.database == facts[0, "d"])
         #expect(String(connection.backendPID) == facts[0, "p"])
@@ -34,7 +35,8 @@ struct ConnectionTests {
     func applicationName() throws {
         let server = try testServerConninfo()
         let name = "orch-test-\(UUID().uuidString.prefix(8))"
-        let connection = try Connection(conninfo: try testServerConninfo(adding: [("application_name", "from-string")]), applicationName: name)
+        let connection = try Connection(
+            conninfo: try testServerConninfo(adding: [("application_name", "from-string")]), applicationName: name)
         let observer = try Connection(conninfo: server)
         let row = try observer.query(
             "SELECT application_name FROM pg_stat_activity WHERE pid = $1::int", [.integer(Int(connection.backendPID))])
@@ -74,23 +76,23 @@ struct ConnectionTests {
     }
 
     #if os(Linux)
-    @Test("failed connections release their sockets (PQfinish after a failed connect)")
-    func failedConnectsDoNotLeak() async throws {
-        // In a child process, so that the other tests' sockets do not disturb the count.
-        await #expect(processExitsWith: .success) {
-            func openDescriptors() throws -> Int {
-                try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count
-            }
-            let missing = try scratchConninfo(try testServerConninfo(), database: "orch_missing_database")
-            _ = try? Connection(conninfo: missing)
-            let before = try openDescriptors()
-            for _ in 0..<30 {
+        @Test("failed connections release their sockets (PQfinish after a failed connect)")
+        func failedConnectsDoNotLeak() async throws {
+            // In a child process, so that the other tests' sockets do not disturb the count.
+            await #expect(processExitsWith: .success) {
+                func openDescriptors() throws -> Int {
+                    try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count
+                }
+                let missing = try scratchConninfo(try testServerConninfo(), database: "orch_missing_database")
                 _ = try? Connection(conninfo: missing)
-                _ = try? Connection(conninfo: "host=127.0.0.1 port=1")
+                let before = try openDescriptors()
+                for _ in 0..<30 {
+                    _ = try? Connection(conninfo: missing)
+                    _ = try? Connection(conninfo: "host=127.0.0.1 port=1")
+                }
+                guard try openDescriptors() == before else { exit(1) }
             }
-            guard try openDescriptors() == before else { exit(1) }
         }
-    }
     #endif
 
     @Test("close() ends the session; later calls are usage errors")
@@ -109,7 +111,8 @@ struct ConnectionTests {
     @Test("an unreachable socket directory is a transient .connection error without the password")
     func missingSocketDirectory() throws {
         let secret = "Pw-\(UUID().uuidString)"
-        let conninfo = "host=/nonexistent/orch-\(UUID().uuidString.prefix(8)) port=5499 user=postgres password=\(secret)"
+        let conninfo =
+            "host=/nonexistent/orch-\(UUID().uuidString.prefix(8)) port=5499 user=postgres password=\(secret)"
         let error = try #require(throws: PostgresError.self) { try Connection(conninfo: conninfo) }
         #expect(error.kind == .connection)
         #expect(error.sqlState == nil)
@@ -131,7 +134,8 @@ struct ConnectionTests {
     @Test("an unknown database carries 3D000, is not transient, and hides the password")
     func unknownDatabase() throws {
         let secret = "Pw-\(UUID().uuidString)"
-        let conninfo = try scratchConninfo(try testServerConninfo(), database: "orch_missing_\(UUID().uuidString.prefix(8))")
+        let conninfo =
+            try scratchConninfo(try testServerConninfo(), database: "orch_missing_\(UUID().uuidString.prefix(8))")
             + " password='\(secret)'"
         let error = try #require(throws: PostgresError.self) { try Connection(conninfo: conninfo) }
         #expect(error.kind == .connection)
@@ -209,7 +213,9 @@ struct ConnectionTests {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = 0
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         try #require(bound == 0)
         try #require(listen(listener, 8) == 0)
@@ -221,7 +227,8 @@ struct ConnectionTests {
 
         let started = ContinuousClock.now
         let error = try #require(throws: PostgresError.self) {
-            try Connection(conninfo: "host=127.0.0.1 port=\(port) user=postgres sslmode=disable", defaultConnectTimeout: 2)
+            try Connection(
+                conninfo: "host=127.0.0.1 port=\(port) user=postgres sslmode=disable", defaultConnectTimeout: 2)
         }
         let elapsed = started.duration(to: .now)
         #expect(error.kind == .connection)

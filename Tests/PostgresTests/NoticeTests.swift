@@ -23,7 +23,8 @@ struct NoticeTests {
         let connection = try Connection(conninfo: try testServerConninfo())
         let log = NoticeLog()
         connection.noticeHandler = { log.append($0) }
-        try connection.execute("""
+        try connection.execute(
+            """
             DO $$ BEGIN
               RAISE NOTICE 'step % done', 1 USING HINT = 'nothing to do';
               RAISE WARNING 'careful' USING DETAIL = 'a detail';

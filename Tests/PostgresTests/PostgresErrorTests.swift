@@ -8,20 +8,25 @@ struct PostgresErrorTests {
         func connection(_ message: String, _ state: SQLState? = nil) -> PostgresError {
             PostgresError(kind: .connection, message: message, sqlState: state)
         }
-        #expect(connection(#"connection to server at "db" (10.0.0.1), port 5432 failed: Connection refused"#)
-            .isTransientConnectFailure)
-        #expect(connection(#"connection to server on socket "/tmp/.s.PGSQL.5432" failed: No such file or directory"#)
-            .isTransientConnectFailure)
+        #expect(
+            connection(#"connection to server at "db" (10.0.0.1), port 5432 failed: Connection refused"#)
+                .isTransientConnectFailure)
+        #expect(
+            connection(#"connection to server on socket "/tmp/.s.PGSQL.5432" failed: No such file or directory"#)
+                .isTransientConnectFailure)
         #expect(connection("FATAL:  the database system is starting up", .cannotConnectNow).isTransientConnectFailure)
         #expect(connection("FATAL:  sorry, too many clients already", .tooManyConnections).isTransientConnectFailure)
-        #expect(!connection("FATAL:  password authentication failed for user \"x\"", .invalidPassword)
-            .isTransientConnectFailure)
-        #expect(!connection("FATAL:  no pg_hba.conf entry for host", .invalidAuthorizationSpecification)
-            .isTransientConnectFailure)
+        #expect(
+            !connection("FATAL:  password authentication failed for user \"x\"", .invalidPassword)
+                .isTransientConnectFailure)
+        #expect(
+            !connection("FATAL:  no pg_hba.conf entry for host", .invalidAuthorizationSpecification)
+                .isTransientConnectFailure)
         #expect(!connection(#"FATAL:  database "x" does not exist"#, .invalidCatalogName).isTransientConnectFailure)
         #expect(!connection(#"could not translate host name "nowhere" to address"#).isTransientConnectFailure)
         #expect(!PostgresError(kind: .query, message: "Connection refused").isTransientConnectFailure)
-        #expect(!PostgresError(kind: .connectionLost, message: "x", sqlState: .cannotConnectNow).isTransientConnectFailure)
+        #expect(
+            !PostgresError(kind: .connectionLost, message: "x", sqlState: .cannotConnectNow).isTransientConnectFailure)
     }
 
     @Test("description shows message, SQLSTATE, position, detail and hint, but no SQL context")
@@ -30,13 +35,15 @@ struct PostgresErrorTests {
             kind: .query, message: #"relation "t" does not exist"#, sqlState: .undefinedTable, severity: "ERROR",
             detail: "some detail", hint: "some hint", position: 15, internalQuery: "SELECT secret FROM t",
             context: "SQL statement \"SELECT secret FROM t\"")
-        #expect(error.description == """
-            ERROR: relation "t" does not exist (SQLSTATE 42P01, at character 15)
-            DETAIL: some detail
-            HINT: some hint
-            """)
+        #expect(
+            error.description == """
+                ERROR: relation "t" does not exist (SQLSTATE 42P01, at character 15)
+                DETAIL: some detail
+                HINT: some hint
+                """)
         #expect(!error.description.contains("secret"))
-        #expect(PostgresError(kind: .usage, message: "the connection is closed").description == "the connection is closed")
+        #expect(
+            PostgresError(kind: .usage, message: "the connection is closed").description == "the connection is closed")
     }
 
     @Test("SQLState: class, names, equality with raw codes")

@@ -27,7 +27,8 @@ struct QueryTests {
     @Test("thousands of rows keep every cell apart: NULL is not '', multi-byte values, empty results")
     func manyRows() throws {
         let connection = try Connection(conninfo: try testServerConninfo())
-        let result = try connection.query("""
+        let result = try connection.query(
+            """
             SELECT i, CASE i % 3 WHEN 0 THEN NULL WHEN 1 THEN '' ELSE repeat('é', i % 50) || '🐘' END AS v, NULL AS n
             FROM generate_series(1, 3000) AS i
             """)
@@ -66,7 +67,8 @@ struct QueryTests {
         let connection = try Connection(conninfo: try testServerConninfo())
         let refused = try #require(throws: PostgresError.self) { try connection.query("SELECT 1; SELECT 2") }
         #expect(refused.kind == .query)
-        let result = try connection.execute("""
+        let result = try connection.execute(
+            """
             CREATE TEMP TABLE numbers (n int);
             INSERT INTO numbers VALUES (1), (2), (3);
             SELECT count(*) AS total, sum(n) AS sum FROM numbers;
@@ -134,7 +136,8 @@ struct QueryTests {
     func raise() throws {
         let connection = try Connection(conninfo: try testServerConninfo())
         let error = try #require(throws: PostgresError.self) {
-            try connection.execute("""
+            try connection.execute(
+                """
                 DO $$ BEGIN
                   RAISE EXCEPTION 'revision % failed', 'abc123'
                     USING DETAIL = 'the table is locked', HINT = 'retry after the batch job', ERRCODE = '55P03';
@@ -197,8 +200,9 @@ struct TransactionTests {
         defer { connection.close() }
         try connection.execute("CREATE TEMP TABLE t (id int PRIMARY KEY, note text, flag boolean, tags text[])")
         try connection.withTransaction { () throws(PostgresError) in
-            try connection.query("INSERT INTO t VALUES ($1::integer, $2, $3::boolean, $4::text[])",
-                                 [1, "it's", true, .textArray(["a", "b\"c"])])
+            try connection.query(
+                "INSERT INTO t VALUES ($1::integer, $2, $3::boolean, $4::text[])",
+                [1, "it's", true, .textArray(["a", "b\"c"])])
         }
         let row = try #require(try connection.query("SELECT id, note, flag, tags FROM t").records.first)
         #expect(row.integer("id") == 1 && row["note"] == "it's" && row.boolean("flag") == true)
@@ -222,7 +226,8 @@ struct TransactionTests {
     func commitFailure() throws {
         let connection = try Connection(conninfo: try testServerConninfo())
         defer { connection.close() }
-        try connection.execute("""
+        try connection.execute(
+            """
             CREATE TEMP TABLE d (id int PRIMARY KEY, parent int REFERENCES d (id) DEFERRABLE INITIALLY DEFERRED)
             """)
         do {

@@ -21,9 +21,11 @@ struct QuotingTests {
         #expect(found[0, "attname"] == name)
     }
 
-    @Test("quoteLiteral round-trips values through the server", arguments: [
-        "", "it's", #"back\slash"#, #"both ' and \ and \'"#, "$$dollar$$", "naïve 🐘", "line\nbreak\ttab", "E'x'",
-    ])
+    @Test(
+        "quoteLiteral round-trips values through the server",
+        arguments: [
+            "", "it's", #"back\slash"#, #"both ' and \ and \'"#, "$$dollar$$", "naïve 🐘", "line\nbreak\ttab", "E'x'",
+        ])
     func literals(value: String) throws {
         let connection = try Connection(conninfo: try testServerConninfo())
         let quoted = try connection.quoteLiteral(value)

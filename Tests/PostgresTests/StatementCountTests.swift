@@ -13,7 +13,9 @@ struct StatementCountTests {
         #expect(error.position == nil)
         #expect(error.statementsCompleted == 2)
 
-        let first = try #require(throws: PostgresError.self) { try connection.execute("ALTER TABLE missing_table ADD COLUMN x int") }
+        let first = try #require(throws: PostgresError.self) {
+            try connection.execute("ALTER TABLE missing_table ADD COLUMN x int")
+        }
         #expect(first.statementsCompleted == 0)
         #expect(first.position == nil)
 
@@ -44,7 +46,8 @@ struct StatementCountTests {
         #expect(victim.checkAlive())
         #expect(try victim.query("SELECT 1 AS one")[0, "one"] == "1")
         #expect(victim.checkAlive())
-        let terminated = try admin.query("SELECT pg_terminate_backend($1::int, 5000) AS done", [.integer(Int(victim.backendPID))])
+        let terminated = try admin.query(
+            "SELECT pg_terminate_backend($1::int, 5000) AS done", [.integer(Int(victim.backendPID))])
         #expect(terminated[0, "done"] == "t")
         #expect(!victim.checkAlive())
         #expect(!victim.isOpen)

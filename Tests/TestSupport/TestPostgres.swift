@@ -42,7 +42,9 @@ public enum TestPostgres {
 
     /// Drops a database made by `createDatabase`, disconnecting whoever is still connected.
     public static func dropDatabase(_ name: String) {
-        guard let admin = try? Connection(conninfo: try serverConninfo(), applicationName: "orchestrate tests") else { return }
+        guard let admin = try? Connection(conninfo: try serverConninfo(), applicationName: "orchestrate tests") else {
+            return
+        }
         defer { admin.close() }
         _ = try? admin.execute("DROP DATABASE IF EXISTS \(try admin.quoteIdentifier(name)) WITH (FORCE)")
     }

@@ -12,18 +12,21 @@ public final class TestProject: @unchecked Sendable {
     /// Makes an empty project folder with `environments/` and `migrations/`.
     public init() throws {
         root = NSTemporaryDirectory() + "orchestrate-test-" + UUID().uuidString.prefix(8).lowercased()
-        try FileManager.default.createDirectory(atPath: root + "/environments", withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o755])
-        try FileManager.default.createDirectory(atPath: root + "/migrations", withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o755])
+        try FileManager.default.createDirectory(
+            atPath: root + "/environments", withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o755])
+        try FileManager.default.createDirectory(
+            atPath: root + "/migrations", withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o755])
         chmod(root, 0o755)
     }
 
     /// Writes `text` to `relativePath` (creating folders).
     public func write(_ relativePath: String, _ text: String) throws {
         let path = root + "/" + relativePath
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
-                                                withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent,
+            withIntermediateDirectories: true)
         try text.write(toFile: path, atomically: true, encoding: .utf8)
     }
 
@@ -69,16 +72,21 @@ public final class TestProject: @unchecked Sendable {
 
     /// Runs the built `orchestrate` binary with `arguments` in the project folder (or `directory` below it).
     @discardableResult
-    public func run(_ arguments: [String], in directory: String? = nil, environment: [String: String] = [:],
-                    stdin: String? = nil) throws -> RunResult {
-        try TestProject.runOrchestrate(arguments, directory: directory.map { root + "/" + $0 } ?? root,
-                                       environment: environment, stdin: stdin)
+    public func run(
+        _ arguments: [String], in directory: String? = nil, environment: [String: String] = [:],
+        stdin: String? = nil
+    ) throws -> RunResult {
+        try TestProject.runOrchestrate(
+            arguments, directory: directory.map { root + "/" + $0 } ?? root,
+            environment: environment, stdin: stdin)
     }
 
     /// Runs the built `orchestrate` binary anywhere (posix_spawn + waitpid, output through files: a sandbox server
     /// started by the run outlives it and must not hold any pipe of ours open).
-    public static func runOrchestrate(_ arguments: [String], directory: String, environment: [String: String] = [:],
-                                      stdin: String? = nil) throws -> RunResult {
+    public static func runOrchestrate(
+        _ arguments: [String], directory: String, environment: [String: String] = [:],
+        stdin: String? = nil
+    ) throws -> RunResult {
         var variables: [String: String?] = ["NO_COLOR": "1"]
         for (key, value) in environment { variables[key] = value }
         return try runProgram(try binaryPath(), arguments, environment: variables, directory: directory, stdin: stdin)
@@ -88,12 +96,15 @@ public final class TestProject: @unchecked Sendable {
     /// can hold the test), the caller's environment plus `environment`, and a time limit after which the program is
     /// killed and the test fails instead of hanging.
     /// A nil value in `environment` removes that variable.
-    public static func runProgram(_ executable: String, _ arguments: [String], environment: [String: String?] = [:],
-                                  directory: String = "/", stdin: String? = nil, timeout: Double = 120) throws -> RunResult {
+    public static func runProgram(
+        _ executable: String, _ arguments: [String], environment: [String: String?] = [:],
+        directory: String = "/", stdin: String? = nil, timeout: Double = 120
+    ) throws -> RunResult {
         var env = ProcessInfo.processInfo.environment
         for (key, value) in environment { env[key] = value }
-        let outcome = try ChildProcess.run(executable, arguments, environment: env, directory: directory, stdin: stdin,
-                                           timeout: timeout)
+        let outcome = try ChildProcess.run(
+            executable, arguments, environment: env, directory: directory, stdin: stdin,
+            timeout: timeout)
         return RunResult(exitCode: outcome.status, stdout: outcome.stdout, stderr: outcome.stderr)
     }
 
@@ -120,17 +131,22 @@ public final class TestProject: @unchecked Sendable {
     /// Runs `git` in `directory` with a fixed identity.
     @discardableResult
     public static func git(_ arguments: [String], in directory: String) throws -> String {
-        try runGit(arguments, in: directory, environment: [
-            "GIT_AUTHOR_NAME": "Test Author", "GIT_AUTHOR_EMAIL": "author@example.com",
-            "GIT_COMMITTER_NAME": "Test Author", "GIT_COMMITTER_EMAIL": "author@example.com",
-            "HOME": NSTemporaryDirectory(),
-        ]).trimmingCharacters(in: .whitespacesAndNewlines)
+        try runGit(
+            arguments, in: directory,
+            environment: [
+                "GIT_AUTHOR_NAME": "Test Author", "GIT_AUTHOR_EMAIL": "author@example.com",
+                "GIT_COMMITTER_NAME": "Test Author", "GIT_COMMITTER_EMAIL": "author@example.com",
+                "HOME": NSTemporaryDirectory(),
+            ]
+        ).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// The one way tests run git: no system config, main as the default branch, no autocrlf or signing, the given
     /// identity and dates (`environment`), `stdin` as input; a failure throws with git's message. Returns stdout.
-    public static func runGit(_ arguments: [String], in directory: String, environment: [String: String],
-                              stdin: String? = nil) throws -> String {
+    public static func runGit(
+        _ arguments: [String], in directory: String, environment: [String: String],
+        stdin: String? = nil
+    ) throws -> String {
         var variables: [String: String?] = [:]
         for key in ProcessInfo.processInfo.environment.keys where key.hasPrefix("GIT_") { variables[key] = .some(nil) }
         for (key, value) in environment { variables[key] = value }

@@ -2,7 +2,8 @@ import ArgumentParser
 import OrchestrateCore
 
 struct Audit: ProjectCommand {
-    static let configuration = CommandConfiguration(commandName: "audit", abstract: "The environment's event log, newest first.")
+    static let configuration = CommandConfiguration(
+        commandName: "audit", abstract: "The environment's event log, newest first.")
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var output: OutputOptions
@@ -29,9 +30,12 @@ struct Audit: ProjectCommand {
         let actionWidth = events.map(\.action.rawValue.count).max() ?? 0
         let outcomeWidth = events.map(\.outcome.rawValue.count).max() ?? 0
         let revisionWidth = events.map { ($0.revision ?? "-").count }.max() ?? 0
-        func pad(_ text: String, _ width: Int) -> String { text.padding(toLength: max(width, text.count), withPad: " ", startingAt: 0) }
+        func pad(_ text: String, _ width: Int) -> String {
+            text.padding(toLength: max(width, text.count), withPad: " ", startingAt: 0)
+        }
         return events.map { event in
-            var line = "\(event.at)  \(pad(event.action.rawValue, actionWidth))  \(pad(event.outcome.rawValue, outcomeWidth))  "
+            var line =
+                "\(event.at)  \(pad(event.action.rawValue, actionWidth))  \(pad(event.outcome.rawValue, outcomeWidth))  "
                 + "\(pad(event.revision ?? "-", revisionWidth))  by \(event.osUser ?? event.databaseUser)\(event.host.map { "@" + $0 } ?? "")"
             if let commit = event.gitCommit { line += " commit \(commit.prefix(7))" }
             if let ms = event.durationMilliseconds { line += " (\(Console.formatDuration(ms)))" }

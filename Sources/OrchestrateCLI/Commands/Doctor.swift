@@ -14,8 +14,9 @@ struct Doctor: ParsableCommand {
 
     func run() throws {
         let root = try global.projectRoot()
-        let checks = OrchestrateCore.Doctor.run(projectRoot: root, processEnvironment: ProcessInfo.processInfo.environment,
-                                                progress: Console.progress)
+        let checks = OrchestrateCore.Doctor.run(
+            projectRoot: root, processEnvironment: ProcessInfo.processInfo.environment,
+            progress: Console.progress)
         if output.json {
             try Console.json(checks)
         } else {
@@ -26,7 +27,8 @@ struct Doctor: ParsableCommand {
                 case .warning: mark = Console.style("warn", .yellow)
                 case .failed: mark = Console.style("FAIL", .red)
                 }
-                Console.out("\(mark)  \(check.subject): \(check.detail.replacingOccurrences(of: "\n", with: "\n        "))")
+                Console.out(
+                    "\(mark)  \(check.subject): \(check.detail.replacingOccurrences(of: "\n", with: "\n        "))")
             }
         }
         try (checks.contains(where: { $0.outcome == .failed }) ? CommandOutcome.checkFailed : .done).finish()

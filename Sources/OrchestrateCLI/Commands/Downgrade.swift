@@ -6,13 +6,16 @@ struct Downgrade: ProjectCommand {
     static let configuration = CommandConfiguration(
         commandName: "downgrade",
         abstract: "Revert revisions, newest first, with the down SQL recorded in the ledger.",
-        discussion: "`--to base` reverts everything. Irreversible revisions (no down section) are refused before anything runs.")
+        discussion:
+            "`--to base` reverts everything. Irreversible revisions (no down section) are refused before anything runs."
+    )
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var output: OutputOptions
     @OptionGroup var transaction: TransactionOptions
     @Argument(help: "The environment.") var environment: String
-    @Option(name: .long, help: ArgumentHelp("The revision to go back to (it stays applied), or base.", valueName: "rev"))
+    @Option(
+        name: .long, help: ArgumentHelp("The revision to go back to (it stays applied), or base.", valueName: "rev"))
     var to: String?
     @Option(name: .long, help: "Revert this many revisions instead.") var steps: Int?
     @Flag(name: .long, help: "Confirm work on a protected environment without a prompt.") var yes = false
@@ -27,12 +30,17 @@ struct Downgrade: ProjectCommand {
     func execute(_ context: CommandContext) throws -> CommandOutcome {
         let project = context.project
         let orchestrator = context.orchestrator
-        let planCommand = "orchestrate plan \(environment) --down " + (to.map { "--to \($0)" } ?? "--steps \(steps ?? 1)")
-        try confirmProtected(try project.environment(environment), action: "downgrade", yes: yes, planCommand: planCommand) { () throws(OrchestrateError) -> PlanReport? in
-            try orchestrator.plan(environment, .downgrade(to: to.map(Target.init), steps: steps), options: transaction.options)
+        let planCommand =
+            "orchestrate plan \(environment) --down " + (to.map { "--to \($0)" } ?? "--steps \(steps ?? 1)")
+        try confirmProtected(
+            try project.environment(environment), action: "downgrade", yes: yes, planCommand: planCommand
+        ) { () throws(OrchestrateError) -> PlanReport? in
+            try orchestrator.plan(
+                environment, .downgrade(to: to.map(Target.init), steps: steps), options: transaction.options)
         }
         context.handleInterrupts()
-        let report = try orchestrator.downgrade(environment, to: to.map(Target.init), steps: steps, options: transaction.options)
+        let report = try orchestrator.downgrade(
+            environment, to: to.map(Target.init), steps: steps, options: transaction.options)
         try RunReportPrinter.print(report, json: output.json)
         return .done
     }

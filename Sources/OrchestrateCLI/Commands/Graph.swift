@@ -5,11 +5,12 @@ import OrchestrateCore
 struct Graph: ProjectCommand {
     static let configuration = CommandConfiguration(
         commandName: "graph",
-        abstract: "Draw the revision graph like `git log --graph`, newest first, marking where each environment stands.",
+        abstract:
+            "Draw the revision graph like `git log --graph`, newest first, marking where each environment stands.",
         discussion: """
-        `◀ dev, staging` follows the revisions each environment runs at the top of what it applied. Environments \
-        that cannot be read are named in a warning and left unmarked; --offline reads no database at all.
-        """)
+            `◀ dev, staging` follows the revisions each environment runs at the top of what it applied. Environments \
+            that cannot be read are named in a warning and left unmarked; --offline reads no database at all.
+            """)
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var output: OutputOptions
@@ -46,12 +47,17 @@ struct Graph: ProjectCommand {
         for position in positions ?? [] {
             guard position.reachable else {
                 let reason = (position.error ?? "unknown error").split(separator: "\n").first.map(String.init) ?? ""
-                Console.err(Console.style("warning:", .yellow, forStderr: true) + " `\(position.name)` not shown: \(reason)")
+                Console.err(
+                    Console.style("warning:", .yellow, forStderr: true) + " `\(position.name)` not shown: \(reason)")
                 continue
             }
             if position.heads.isEmpty, position.interrupted.isEmpty { bare.append(position.name) }
             for head in position.heads {
-                if graph.contains(head) { markers[head, default: []].append(position.name) } else { orphans.append("\(position.name) runs \(head)") }
+                if graph.contains(head) {
+                    markers[head, default: []].append(position.name)
+                } else {
+                    orphans.append("\(position.name) runs \(head)")
+                }
             }
             for revision in position.interrupted where graph.contains(revision) {
                 markers[revision, default: []].append("\(position.name) (interrupted)")
@@ -70,14 +76,18 @@ struct Graph: ProjectCommand {
         }
         for line in lines { Console.out(line) }
         if !orphans.isEmpty {
-            Console.out("◀ \(orphans.joined(separator: "; ")), which has no file in migrations/ (an orphan: `orchestrate status` says where it came from)")
+            Console.out(
+                "◀ \(orphans.joined(separator: "; ")), which has no file in migrations/ (an orphan: `orchestrate status` says where it came from)"
+            )
         }
         if !bare.isEmpty {
             Console.out("◀ nothing applied: \(bare.joined(separator: ", "))")
         }
         if graph.heads.count > 1 {
-            Console.err(Console.style("warning:", .yellow, forStderr: true)
-                        + " \(graph.heads.count) heads: `orchestrate merge` joins them, or `orchestrate rebase REV --onto OTHER` moves one that no environment has applied")
+            Console.err(
+                Console.style("warning:", .yellow, forStderr: true)
+                    + " \(graph.heads.count) heads: `orchestrate merge` joins them, or `orchestrate rebase REV --onto OTHER` moves one that no environment has applied"
+            )
         }
         return .done
     }

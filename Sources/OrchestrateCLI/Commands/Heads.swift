@@ -4,7 +4,8 @@ import Migrations
 import OrchestrateCore
 
 struct Heads: ProjectCommand {
-    static let configuration = CommandConfiguration(commandName: "heads", abstract: "The revisions with no children (one, unless branches diverged).")
+    static let configuration = CommandConfiguration(
+        commandName: "heads", abstract: "The revisions with no children (one, unless branches diverged).")
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var output: OutputOptions
@@ -19,8 +20,10 @@ struct Heads: ProjectCommand {
         }
         for head in heads { Console.out(head) }
         if heads.count > 1 {
-            Console.err(Console.style("warning:", .yellow, forStderr: true)
-                        + " \(heads.count) heads: `orchestrate merge` joins them, or `orchestrate rebase REV --onto OTHER` moves one that no environment has applied")
+            Console.err(
+                Console.style("warning:", .yellow, forStderr: true)
+                    + " \(heads.count) heads: `orchestrate merge` joins them, or `orchestrate rebase REV --onto OTHER` moves one that no environment has applied"
+            )
         }
         return .done
     }

@@ -6,11 +6,11 @@ struct History: ProjectCommand {
         commandName: "history",
         abstract: "The revisions, newest first: id, parents, message, and who added each one in which commit and when.",
         discussion: """
-        Like `alembic history`. The message is the revision's leading comment, else the slug of its id. Who added a \
-        revision, in which commit and when, comes from git (the commit that added its file); it is "not committed" for \
-        a file git does not have yet. With --env, each revision is marked applied or pending in that environment \
-        (read-only).
-        """)
+            Like `alembic history`. The message is the revision's leading comment, else the slug of its id. Who added a \
+            revision, in which commit and when, comes from git (the commit that added its file); it is "not committed" for \
+            a file git does not have yet. With --env, each revision is marked applied or pending in that environment \
+            (read-only).
+            """)
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var output: OutputOptions
@@ -31,15 +31,27 @@ struct History: ProjectCommand {
             var title = Console.style(entry.revision, .bold)
             if entry.isHead { title += " (head)" }
             if let applied = entry.applied, let env = report.environment {
-                title += "  " + (applied ? Console.style(entry.baselined == true ? "applied in \(env) (by baseline)" : "applied in \(env)", .green) : Console.style("pending in \(env)", .yellow))
+                title +=
+                    "  "
+                    + (applied
+                        ? Console.style(
+                            entry.baselined == true ? "applied in \(env) (by baseline)" : "applied in \(env)", .green)
+                        : Console.style("pending in \(env)", .yellow))
             }
             Console.out(title)
             if let message = entry.message { Console.out("    \(message)") }
-            var facts = [entry.parents.isEmpty ? "a root" : (entry.parents.count > 1 ? "merges " : "parent ") + entry.parents.joined(separator: ", ")]
+            var facts = [
+                entry.parents.isEmpty
+                    ? "a root"
+                    : (entry.parents.count > 1 ? "merges " : "parent ") + entry.parents.joined(separator: ", ")
+            ]
             if let commit = entry.addedBy {
                 facts.append("added in \(commit.shortSHA) by \(commit.author) on \(commit.time.prefix(10))")
             } else {
-                facts.append(report.gitAvailable ? "not in git history (not committed yet, or older than a shallow clone)" : "who added it is unknown (no git repository)")
+                facts.append(
+                    report.gitAvailable
+                        ? "not in git history (not committed yet, or older than a shallow clone)"
+                        : "who added it is unknown (no git repository)")
             }
             Console.out("    " + facts.joined(separator: "; "))
         }

@@ -11,7 +11,9 @@ struct New: ProjectCommand {
 
     @OptionGroup var global: GlobalOptions
     @Argument(help: "What the migration does, e.g. \"add orders\".") var words: [String] = []
-    @Option(name: [.customShort("m"), .customLong("message")], help: ArgumentHelp("The message, as with `alembic revision -m`.", valueName: "message"))
+    @Option(
+        name: [.customShort("m"), .customLong("message")],
+        help: ArgumentHelp("The message, as with `alembic revision -m`.", valueName: "message"))
     var option: String?
     @Flag(name: .long, help: "Mark it `-- transaction: false` (for CREATE INDEX CONCURRENTLY and the like).")
     var noTransaction = false
@@ -24,7 +26,8 @@ struct New: ProjectCommand {
             throw ValidationError("give the message once: either `-m MESSAGE` or words after `new`")
         }
         if message.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-            throw ValidationError("give a message, e.g. `orchestrate new add orders` or `orchestrate new -m \"add orders\"`")
+            throw ValidationError(
+                "give a message, e.g. `orchestrate new add orders` or `orchestrate new -m \"add orders\"`")
         }
     }
 

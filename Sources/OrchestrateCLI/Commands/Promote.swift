@@ -6,21 +6,28 @@ struct Promote: ProjectCommand {
     static let configuration = CommandConfiguration(
         commandName: "promote",
         abstract: "Apply to an environment what its source stage runs and it lacks.",
-        discussion: "Each revision's file must have the checksum the source stage recorded: what is promoted is what was tested.")
+        discussion:
+            "Each revision's file must have the checksum the source stage recorded: what is promoted is what was tested."
+    )
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var output: OutputOptions
     @OptionGroup var transaction: TransactionOptions
     @Argument(help: "The environment to promote to (e.g. staging).") var environment: String
-    @Option(name: .long, help: ArgumentHelp("Promote only this revision and its ancestors (it must run in the source stage).", valueName: "rev"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Promote only this revision and its ancestors (it must run in the source stage).", valueName: "rev"))
     var to: String = "head"
     @Flag(name: .long, help: "Confirm work on a protected environment without a prompt.") var yes = false
 
     func execute(_ context: CommandContext) throws -> CommandOutcome {
         let project = context.project
         let orchestrator = context.orchestrator
-        try confirmProtected(try project.environment(environment), action: "promote", yes: yes,
-                             planCommand: "orchestrate plan \(environment)" + (to == "head" ? "" : " --to \(to)")) { () throws(OrchestrateError) -> PlanReport? in
+        try confirmProtected(
+            try project.environment(environment), action: "promote", yes: yes,
+            planCommand: "orchestrate plan \(environment)" + (to == "head" ? "" : " --to \(to)")
+        ) { () throws(OrchestrateError) -> PlanReport? in
             try orchestrator.plan(environment, .forward(Target(to)), options: transaction.options)
         }
         context.handleInterrupts()

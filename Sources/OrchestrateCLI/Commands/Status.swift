@@ -7,10 +7,10 @@ struct Status: ProjectCommand {
         commandName: "status",
         abstract: "Which revision each environment runs, what is pending, drift, freezes and lock holders.",
         discussion: """
-        Exits 3 when an environment could not be read or its ledger is damaged, or when a later stage's pending list is unknown because its \
-        source stage could not be read, after reporting all of them. Drift and pending revisions do not change the \
-        exit code.
-        """)
+            Exits 3 when an environment could not be read or its ledger is damaged, or when a later stage's pending list is unknown because its \
+            source stage could not be read, after reporting all of them. Drift and pending revisions do not change the \
+            exit code.
+            """)
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var output: OutputOptions
@@ -31,12 +31,16 @@ struct Status: ProjectCommand {
 
     private func render(_ status: EnvironmentStatus) {
         var title = Console.style(status.name, .bold)
-        title += status.promotesFrom.map { "  (promotes from \($0))" } ?? (status.placeKnown ? "  (first stage)" : "  (place in the pipeline unknown)")
+        title +=
+            status.promotesFrom.map { "  (promotes from \($0))" }
+            ?? (status.placeKnown ? "  (first stage)" : "  (place in the pipeline unknown)")
         title += "  \(status.database)"
         if status.isProtected { title += "  protected" }
         Console.out(title)
         guard status.reachable else {
-            Console.out("  " + Console.style("unreachable", .red) + ": " + (status.error ?? "unknown error").replacingOccurrences(of: "\n", with: "\n  "))
+            Console.out(
+                "  " + Console.style("unreachable", .red) + ": "
+                    + (status.error ?? "unknown error").replacingOccurrences(of: "\n", with: "\n  "))
             return
         }
         func row(_ label: String, _ text: String) {
@@ -46,7 +50,8 @@ struct Status: ProjectCommand {
             row("at", "nothing applied (no ledger yet)")
         } else {
             let byBaseline = status.baselinedCount > 0 ? ", \(status.baselinedCount) by baseline" : ""
-            var position = "\(status.headsApplied.isEmpty ? "base" : status.headsApplied.joined(separator: ", ")) (\(status.appliedCount) applied\(byBaseline))"
+            var position =
+                "\(status.headsApplied.isEmpty ? "base" : status.headsApplied.joined(separator: ", ")) (\(status.appliedCount) applied\(byBaseline))"
             if !status.interrupted.isEmpty {
                 position += ", then " + status.interrupted.map { "\($0.revision) \($0.state)" }.joined(separator: ", ")
             }
@@ -57,8 +62,10 @@ struct Status: ProjectCommand {
         }
         let source = status.promotesFrom ?? "migrations/"
         if let why = status.sourceError {
-            row("pending", Console.style("unknown", .red) + ": \(source) could not be read: "
-                + why.replacingOccurrences(of: "\n", with: "\n           "))
+            row(
+                "pending",
+                Console.style("unknown", .red) + ": \(source) could not be read: "
+                    + why.replacingOccurrences(of: "\n", with: "\n           "))
         } else if !status.damage.isEmpty {
             row("pending", Console.style("unknown", .red) + ": the ledger is damaged")
         } else if status.pending.isEmpty {
@@ -68,10 +75,16 @@ struct Status: ProjectCommand {
             row("pending", Console.style("\(status.pending.count)", .yellow) + " from \(source): \(shown)")
         }
         if !status.multipleHeads.isEmpty {
-            row("heads", Console.style("\(status.multipleHeads.count) heads in migrations/", .red) + ": \(status.multipleHeads.joined(separator: ", ")) (run `orchestrate merge`)")
+            row(
+                "heads",
+                Console.style("\(status.multipleHeads.count) heads in migrations/", .red)
+                    + ": \(status.multipleHeads.joined(separator: ", ")) (run `orchestrate merge`)")
         }
         if !status.aheadOfSource.isEmpty {
-            row("ahead", "runs \(status.aheadOfSource.joined(separator: ", ")), which \(status.promotesFrom ?? "the source") does not")
+            row(
+                "ahead",
+                "runs \(status.aheadOfSource.joined(separator: ", ")), which \(status.promotesFrom ?? "the source") does not"
+            )
         }
         if let last = status.lastChange {
             var text = "\(last.revision) at \(last.appliedAt) by \(last.by)"
@@ -86,11 +99,17 @@ struct Status: ProjectCommand {
         if let freeze = status.freeze { row("frozen", Console.style(freeze.summary, .red)) }
         for item in status.interrupted {
             let now = item.runInProgress ? " (a run holds the lock: it may still be running)" : ""
-            row("broken", Console.style("\(item.revision) \(item.state) at statement \(item.statementsDone + 1) of \(item.statementsTotal)", .red)
-                + now + "; `orchestrate repair \(status.name) \(item.revision) --applied|--reverted --reason TEXT`")
+            row(
+                "broken",
+                Console.style(
+                    "\(item.revision) \(item.state) at statement \(item.statementsDone + 1) of \(item.statementsTotal)",
+                    .red)
+                    + now + "; `orchestrate repair \(status.name) \(item.revision) --applied|--reverted --reason TEXT`")
         }
         for item in status.drift {
-            var text = Console.style("\(item.path) edited after apply", .red) + " (checksum \(item.recordedChecksum.prefix(12)) -> \(item.fileChecksum.prefix(12)))"
+            var text =
+                Console.style("\(item.path) edited after apply", .red)
+                + " (checksum \(item.recordedChecksum.prefix(12)) -> \(item.fileChecksum.prefix(12)))"
             if !item.commits.isEmpty {
                 text += "; changed by " + Listing.items(item.commits.map(\.line))
             }

@@ -6,15 +6,21 @@ struct Upgrade: ProjectCommand {
     static let configuration = CommandConfiguration(
         commandName: "upgrade",
         abstract: "Apply migration files to a first-stage environment.",
-        discussion: "Applies the target revision and its ancestors that the environment lacks, in topological order, each in its own transaction with its ledger row.")
+        discussion:
+            "Applies the target revision and its ancestors that the environment lacks, in topological order, each in its own transaction with its ledger row."
+    )
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var output: OutputOptions
     @OptionGroup var transaction: TransactionOptions
     @Argument(help: "The environment (a first stage, e.g. dev).") var environment: String
-    @Option(name: .long, help: ArgumentHelp("The revision to reach: an id, a unique prefix, or head.", valueName: "rev"))
+    @Option(
+        name: .long, help: ArgumentHelp("The revision to reach: an id, a unique prefix, or head.", valueName: "rev"))
     var to: String = "head"
-    @Option(name: .long, help: ArgumentHelp("Apply only the next N revisions on the way to the target (Alembic's `upgrade +N`).", valueName: "n"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Apply only the next N revisions on the way to the target (Alembic's `upgrade +N`).", valueName: "n"))
     var steps: Int?
 
     func validate() throws {

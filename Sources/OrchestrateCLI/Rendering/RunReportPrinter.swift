@@ -13,6 +13,8 @@ enum RunReportPrinter {
         let verb = report.steps.first?.direction == .down ? "reverted" : "applied"
         let total = report.steps.reduce(0) { $0 + $1.milliseconds }
         let position = verb == "applied" ? "; now at \(report.steps.last?.revision ?? "")" : ""
-        Console.out("\(report.environment): \(verb) \(report.steps.count) revision(s) in \(Console.formatDuration(total))\(position)")
+        Console.out(
+            "\(report.environment): \(verb) \(report.steps.count) revision(s) in \(Console.formatDuration(total))\(position)"
+        )
     }
 }

@@ -68,8 +68,10 @@ public enum AlembicImport {
         public var down: [String: Result<AlembicOfflineSQL.Section, AlembicFailure>]
 
         /// Makes an output.
-        public init(up: [String: Result<AlembicOfflineSQL.Section, AlembicFailure>],
-                    down: [String: Result<AlembicOfflineSQL.Section, AlembicFailure>]) {
+        public init(
+            up: [String: Result<AlembicOfflineSQL.Section, AlembicFailure>],
+            down: [String: Result<AlembicOfflineSQL.Section, AlembicFailure>]
+        ) {
             self.up = up
             self.down = down
         }
@@ -97,37 +99,52 @@ public enum AlembicImport {
         for revision in revisions {
             let id = ids[revision.revision] ?? revision.revision
             var parents = revision.down.map { ids[$0] ?? $0 }
-            let below = parents.reduce(into: Set<String>()) { $0.formUnion(ancestors[$1] ?? []); $0.insert($1) }
-            var imported = ImportedRevision(id: id, source: revision.path.isEmpty ? revision.revision : revision.path,
-                                            message: revision.message, up: "")
+            let below = parents.reduce(into: Set<String>()) {
+                $0.formUnion(ancestors[$1] ?? []); $0.insert($1)
+            }
+            var imported = ImportedRevision(
+                id: id, source: revision.path.isEmpty ? revision.revision : revision.path,
+                message: revision.message, up: "")
             if let note = idNotes[revision.revision] { imported.conversions.append(note) }
             let implied = revision.dependsOn.map { ids[$0] ?? $0 }.filter { below.contains($0) }
             if !implied.isEmpty {
-                imported.conversions.append("depends_on \(implied.joined(separator: ", ")) is already below its parents: no extra parent")
+                imported.conversions.append(
+                    "depends_on \(implied.joined(separator: ", ")) is already below its parents: no extra parent")
             }
             let dependencies = revision.dependsOn.map { ids[$0] ?? $0 }.filter { !below.contains($0) }
             if !dependencies.isEmpty {
                 parents += dependencies
-                imported.comments.append("Alembic depends_on: \(dependencies.joined(separator: ", ")) (parents here, so they are applied first)")
+                imported.comments.append(
+                    "Alembic depends_on: \(dependencies.joined(separator: ", ")) (parents here, so they are applied first)"
+                )
                 imported.conversions.append("depends_on \(dependencies.joined(separator: ", ")) became a parent")
             }
             if !revision.branchLabels.isEmpty {
                 imported.comments.append("Alembic branch labels: \(revision.branchLabels.joined(separator: ", "))")
             }
             imported.parents = parents
-            ancestors[id] = parents.reduce(into: below) { $0.formUnion(ancestors[$1] ?? []); $0.insert($1) }
+            ancestors[id] = parents.reduce(into: below) {
+                $0.formUnion(ancestors[$1] ?? []); $0.insert($1)
+            }
             switch offline.up[revision.revision] {
             case .success(let section)?:
                 imported.up = section.sql
                 if section.autocommit {
                     imported.transactional = false
-                    imported.conversions.append("autocommit_block() in upgrade(): written with `-- transaction: false` (the whole revision runs statement by statement, in autocommit)")
+                    imported.conversions.append(
+                        "autocommit_block() in upgrade(): written with `-- transaction: false` (the whole revision runs statement by statement, in autocommit)"
+                    )
                 }
                 if parents.count < 2, ForeignSQL.hasNoStatement(section.sql) {
-                    ForeignSQL.holdBack(&imported, because: "its upgrade() emits no SQL in Alembic's offline mode (a data migration in Python, or one that skips offline mode)")
+                    ForeignSQL.holdBack(
+                        &imported,
+                        because:
+                            "its upgrade() emits no SQL in Alembic's offline mode (a data migration in Python, or one that skips offline mode)"
+                    )
                 }
             case .failure(let failure)?:
-                ForeignSQL.holdBack(&imported, because: "Alembic could not produce its upgrade SQL offline (\(failure.message))")
+                ForeignSQL.holdBack(
+                    &imported, because: "Alembic could not produce its upgrade SQL offline (\(failure.message))")
             case nil:
                 ForeignSQL.holdBack(&imported, because: "Alembic's offline upgrade printed no section for it")
             }
@@ -136,12 +153,18 @@ public enum AlembicImport {
                 imported.down = section.sql
                 if section.autocommit, imported.transactional {
                     imported.transactional = false
-                    imported.conversions.append("autocommit_block() in downgrade(): written with `-- transaction: false` (the whole revision runs statement by statement, in autocommit)")
+                    imported.conversions.append(
+                        "autocommit_block() in downgrade(): written with `-- transaction: false` (the whole revision runs statement by statement, in autocommit)"
+                    )
                 }
             case .failure(let failure)?:
-                imported.conversions.append("no down section: Alembic could not produce its downgrade SQL offline (\(failure.message)); the revision is irreversible until one is written")
+                imported.conversions.append(
+                    "no down section: Alembic could not produce its downgrade SQL offline (\(failure.message)); the revision is irreversible until one is written"
+                )
             case nil:
-                imported.conversions.append("no down section: Alembic's offline downgrade printed no section for it; the revision is irreversible until one is written")
+                imported.conversions.append(
+                    "no down section: Alembic's offline downgrade printed no section for it; the revision is irreversible until one is written"
+                )
             }
             plan.revisions.append(imported)
         }
@@ -165,23 +188,30 @@ public enum AlembicImport {
     }
 
     /// The setup for `path` (an `alembic.ini`, a folder holding one, or a script folder holding `env.py`).
-    public static func setup(path: String, command: String, environment: [String: String]) throws(OrchestrateError) -> Setup {
+    public static func setup(
+        path: String, command: String, environment: [String: String]
+    ) throws(OrchestrateError) -> Setup {
         let fileManager = FileManager.default
         var isDirectory: ObjCBool = false
         guard fileManager.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw .usage("import alembic: \(path) does not exist",
-                         hint: "pass the project's alembic.ini (default ./alembic.ini) or its script folder (the one holding env.py)")
+            throw .usage(
+                "import alembic: \(path) does not exist",
+                hint:
+                    "pass the project's alembic.ini (default ./alembic.ini) or its script folder (the one holding env.py)"
+            )
         }
         if !isDirectory.boolValue {
-            return Setup(command: command, ini: path, directory: (path as NSString).deletingLastPathComponent,
-                         environment: environment)
+            return Setup(
+                command: command, ini: path, directory: (path as NSString).deletingLastPathComponent,
+                environment: environment)
         }
         if fileManager.fileExists(atPath: path + "/alembic.ini") {
             return Setup(command: command, ini: path + "/alembic.ini", directory: path, environment: environment)
         }
         guard fileManager.fileExists(atPath: path + "/env.py") else {
-            throw .usage("import alembic: \(path) holds neither alembic.ini nor env.py",
-                         hint: "pass the project's alembic.ini or its script folder (the one holding env.py)")
+            throw .usage(
+                "import alembic: \(path) holds neither alembic.ini nor env.py",
+                hint: "pass the project's alembic.ini or its script folder (the one holding env.py)")
         }
         let parent = (path as NSString).deletingLastPathComponent
         if fileManager.fileExists(atPath: parent + "/alembic.ini") {
@@ -216,11 +246,13 @@ public enum AlembicImport {
     public static func plan(_ setup: Setup) throws(OrchestrateError) -> ImportPlan {
         defer { if let ini = setup.temporaryIni { unlink(ini) } }
         let python = try interpreter(of: setup.command, environment: setup.environment)
-        let graph = try ChildProcess.run(python, ["-c", graphScript, setup.ini], environment: setup.environment,
-                                         directory: setup.directory)
+        let graph = try ChildProcess.run(
+            python, ["-c", graphScript, setup.ini], environment: setup.environment,
+            directory: setup.directory)
         guard graph.status == 0 else {
-            throw .operation("import alembic: Alembic could not read the revisions of \(setup.ini): \(lastLine(graph.stderr))",
-                             hint: "`\(setup.command) -c \(setup.ini) history` shows the same error")
+            throw .operation(
+                "import alembic: Alembic could not read the revisions of \(setup.ini): \(lastLine(graph.stderr))",
+                hint: "`\(setup.command) -c \(setup.ini) history` shows the same error")
         }
         var revisions = try revisions(fromJSON: graph.stdout)
         let prefix = setup.directory.hasSuffix("/") ? setup.directory : setup.directory + "/"
@@ -238,43 +270,56 @@ public enum AlembicImport {
             let run = try alembic(setup, [direction.rawValue, range, "--sql"])
             guard run.status == 0 else { continue }
             for (revision, section) in AlembicOfflineSQL.sections(run.stdout, direction: direction) {
-                if direction == .upgrade { output.up[revision] = .success(section) } else { output.down[revision] = .success(section) }
+                if direction == .upgrade {
+                    output.up[revision] = .success(section)
+                } else {
+                    output.down[revision] = .success(section)
+                }
             }
         }
         for revision in revisions {
             let from = (revision.down + revision.dependsOn).first ?? "base"
             if output.up[revision.revision] == nil {
-                output.up[revision.revision] = try single(setup, .upgrade, "\(from):\(revision.revision)", revision.revision)
+                output.up[revision.revision] = try single(
+                    setup, .upgrade, "\(from):\(revision.revision)", revision.revision)
             }
             if output.down[revision.revision] == nil {
-                output.down[revision.revision] = try single(setup, .downgrade, "\(revision.revision):\(from)", revision.revision)
+                output.down[revision.revision] = try single(
+                    setup, .downgrade, "\(revision.revision):\(from)", revision.revision)
             }
         }
         return output
     }
 
     /// One revision's section from an offline run over `range`.
-    static func single(_ setup: Setup, _ direction: AlembicOfflineSQL.Direction, _ range: String,
-                       _ revision: String) throws(OrchestrateError) -> Result<AlembicOfflineSQL.Section, AlembicFailure> {
+    static func single(
+        _ setup: Setup, _ direction: AlembicOfflineSQL.Direction, _ range: String,
+        _ revision: String
+    ) throws(OrchestrateError) -> Result<AlembicOfflineSQL.Section, AlembicFailure> {
         let run = try alembic(setup, [direction.rawValue, range, "--sql"])
         guard run.status == 0 else { return .failure(AlembicFailure(message: lastLine(run.stderr))) }
         guard let section = AlembicOfflineSQL.sections(run.stdout, direction: direction)[revision] else {
-            return .failure(AlembicFailure(message: "`alembic \(direction.rawValue) \(range) --sql` printed no section for it"))
+            return .failure(
+                AlembicFailure(message: "`alembic \(direction.rawValue) \(range) --sql` printed no section for it"))
         }
         return .success(section)
     }
 
     static func alembic(_ setup: Setup, _ arguments: [String]) throws(OrchestrateError) -> ChildProcess.Outcome {
-        try ChildProcess.run(setup.command, ["-c", setup.ini] + arguments, environment: setup.environment,
-                             directory: setup.directory)
+        try ChildProcess.run(
+            setup.command, ["-c", setup.ini] + arguments, environment: setup.environment,
+            directory: setup.directory)
     }
 
     /// The Python interpreter that runs `command`: its `#!` line when that names a Python, else the `python3` next to
     /// it, else `python3` on `PATH`.
     static func interpreter(of command: String, environment: [String: String]) throws(OrchestrateError) -> String {
         guard let path = resolve(command, environment: environment) else {
-            throw .usage("import alembic: cannot find `\(command)`",
-                         hint: "install Alembic (pip install alembic) in the project's environment, or pass --alembic PATH (such as .venv/bin/alembic)")
+            throw .usage(
+                "import alembic: cannot find `\(command)`",
+                hint:
+                    "install Alembic (pip install alembic) in the project's environment, or pass --alembic PATH (such as .venv/bin/alembic)"
+            )
         }
         if let handle = FileHandle(forReadingAtPath: path) {
             defer { try? handle.close() }

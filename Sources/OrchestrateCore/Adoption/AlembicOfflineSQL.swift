@@ -26,9 +26,11 @@ public enum AlembicOfflineSQL {
         let marker = "-- Running \(direction.rawValue) "
         for line in output.split(separator: "\n", omittingEmptySubsequences: false) {
             if line.hasPrefix(marker), let arrow = line.range(of: " -> ") {
-                let revision = direction == .upgrade
+                let revision =
+                    direction == .upgrade
                     ? line[arrow.upperBound...].trimmingCharacters(in: .whitespaces)
-                    : line[line.index(line.startIndex, offsetBy: marker.count)..<arrow.lowerBound].trimmingCharacters(in: .whitespaces)
+                    : line[line.index(line.startIndex, offsetBy: marker.count)..<arrow.lowerBound].trimmingCharacters(
+                        in: .whitespaces)
                 raw.append((revision, []))
             } else if raw.isEmpty {
                 preamble.append(line)
@@ -67,7 +69,8 @@ public enum AlembicOfflineSQL {
             let words = ForeignSQL.leadingWords(statement.text, count: 5)
             let first = words.first ?? ""
             if ["CREATE", "INSERT", "UPDATE", "DELETE", "DROP"].contains(first),
-               words.dropFirst().prefix(3).contains(where: versionTables.contains) {
+                words.dropFirst().prefix(3).contains(where: versionTables.contains)
+            {
                 removed.append(statement)
             } else if words == ["COMMIT"] {
                 removed.append(statement)

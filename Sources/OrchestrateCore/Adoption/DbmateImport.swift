@@ -9,18 +9,24 @@ public enum DbmateImport {
         var skipped: [ImportReport.Skipped] = []
         for file in files.sorted(by: { $0.path < $1.path }) {
             guard file.name.hasSuffix(".sql") else {
-                skipped.append(.init(source: file.path, reason: "not a dbmate migration (expected <version>_<name>.sql)"))
+                skipped.append(
+                    .init(source: file.path, reason: "not a dbmate migration (expected <version>_<name>.sql)"))
                 continue
             }
             let stem = String(file.name.dropLast(4))
             let version = LinearImport.version(ofStem: stem, tool: .dbmate)?.first ?? ""
             guard !version.isEmpty else {
-                skipped.append(.init(source: file.path, reason: "not a dbmate migration name: it does not start with a version number"))
+                skipped.append(
+                    .init(
+                        source: file.path,
+                        reason: "not a dbmate migration name: it does not start with a version number"))
                 continue
             }
             let description = stem.dropFirst(version.count).drop(while: { $0 == "_" })
-            guard var entry = sections(file, stem: stem, version: String(version), description: String(description)) else {
-                skipped.append(.init(source: file.path, reason: "no `-- migrate:up` line (dbmate refuses such a file too)"))
+            guard var entry = sections(file, stem: stem, version: String(version), description: String(description))
+            else {
+                skipped.append(
+                    .init(source: file.path, reason: "no `-- migrate:up` line (dbmate refuses such a file too)"))
                 continue
             }
             entry.placeholders = []
@@ -30,7 +36,8 @@ public enum DbmateImport {
     }
 
     /// The file's up and down sections and transaction options; nil without an up marker.
-    static func sections(_ file: ForeignFile, stem: String, version: String, description: String) -> LinearImport.Entry? {
+    static func sections(_ file: ForeignFile, stem: String, version: String, description: String) -> LinearImport.Entry?
+    {
         var up: [Substring]? = nil
         var down: [Substring]? = nil
         var noTransaction: [String] = []
@@ -51,13 +58,15 @@ public enum DbmateImport {
             if down != nil { down?.append(line) } else if up != nil { up?.append(line) }
         }
         guard let up else { return nil }
-        var entry = LinearImport.Entry(stem: stem, version: [version], description: description, source: file.path,
-                                       up: ForeignSQL.trimmedBlankLines(up.joined(separator: "\n")),
-                                       down: down.map { ForeignSQL.trimmedBlankLines($0.joined(separator: "\n")) })
+        var entry = LinearImport.Entry(
+            stem: stem, version: [version], description: description, source: file.path,
+            up: ForeignSQL.trimmedBlankLines(up.joined(separator: "\n")),
+            down: down.map { ForeignSQL.trimmedBlankLines($0.joined(separator: "\n")) })
         if !noTransaction.isEmpty {
             entry.transactional = false
-            entry.conversions.append("`transaction:false` on the \(noTransaction.joined(separator: " and ")) marker: written with `-- transaction: false`"
-                + (noTransaction == ["down"] ? " (orchestrate has one mode for both sections)" : ""))
+            entry.conversions.append(
+                "`transaction:false` on the \(noTransaction.joined(separator: " and ")) marker: written with `-- transaction: false`"
+                    + (noTransaction == ["down"] ? " (orchestrate has one mode for both sections)" : ""))
         }
         return entry
     }

@@ -13,48 +13,75 @@ public enum FlywayImport {
         var versioned: [LinearImport.Entry] = []
         var undo: [String: (source: String, text: String)] = [:]
         var skipped: [ImportReport.Skipped] = []
-        let configs = Dictionary(files.filter { $0.name.hasSuffix(".sql.conf") }.map { ($0.name, $0.text) },
-                                 uniquingKeysWith: { first, _ in first })
+        let configs = Dictionary(
+            files.filter { $0.name.hasSuffix(".sql.conf") }.map { ($0.name, $0.text) },
+            uniquingKeysWith: { first, _ in first })
         for file in files.sorted(by: { $0.path < $1.path }) {
             let name = file.name
             if name.hasSuffix(".sql.conf") { continue }
             let stem = (name as NSString).deletingPathExtension
             let ext = (name as NSString).pathExtension
             if ["java", "class", "kt", "scala", "groovy"].contains(ext) {
-                skipped.append(.init(source: file.path, reason: "a Java-based migration: orchestrate runs SQL only; write its effect as SQL in a new revision (or record it with baseline)"))
+                skipped.append(
+                    .init(
+                        source: file.path,
+                        reason:
+                            "a Java-based migration: orchestrate runs SQL only; write its effect as SQL in a new revision (or record it with baseline)"
+                    ))
                 continue
             }
             guard ext == "sql" else {
-                skipped.append(.init(source: file.path, reason: "not a Flyway SQL migration (expected V<version>__<description>.sql)"))
+                skipped.append(
+                    .init(
+                        source: file.path, reason: "not a Flyway SQL migration (expected V<version>__<description>.sql)"
+                    ))
                 continue
             }
             if stem.hasPrefix("R__") {
-                skipped.append(.init(source: file.path, reason: "a repeatable migration (Flyway reapplies it whenever it changes); orchestrate has no repeatables: put its current text in a new revision when it changes"))
+                skipped.append(
+                    .init(
+                        source: file.path,
+                        reason:
+                            "a repeatable migration (Flyway reapplies it whenever it changes); orchestrate has no repeatables: put its current text in a new revision when it changes"
+                    ))
                 continue
             }
             guard let prefix = stem.first, "VUB".contains(prefix), let separator = stem.range(of: "__") else {
-                skipped.append(.init(source: file.path, reason: "not a Flyway migration name (expected V<version>__<description>.sql)"))
+                skipped.append(
+                    .init(
+                        source: file.path,
+                        reason: "not a Flyway migration name (expected V<version>__<description>.sql)"))
                 continue
             }
             let versionText = stem[stem.index(after: stem.startIndex)..<separator.lowerBound]
             guard let version = LinearImport.version(ofStem: stem, tool: .flyway) else {
-                skipped.append(.init(source: file.path, reason: "version `\(versionText)` is not numbers separated by `.` or `_`"))
+                skipped.append(
+                    .init(source: file.path, reason: "version `\(versionText)` is not numbers separated by `.` or `_`"))
                 continue
             }
             switch prefix {
             case "B":
-                skipped.append(.init(source: file.path, reason: "a baseline migration (Flyway Teams): the V scripts it stands for are imported instead; record what each database runs with baseline"))
+                skipped.append(
+                    .init(
+                        source: file.path,
+                        reason:
+                            "a baseline migration (Flyway Teams): the V scripts it stands for are imported instead; record what each database runs with baseline"
+                    ))
             case "U":
                 undo[LinearImport.normalized(version).joined(separator: ".")] = (file.path, file.text)
             default:
-                var entry = LinearImport.Entry(stem: stem, version: version,
-                                               description: String(stem[separator.upperBound...]), source: file.path,
-                                               up: file.text)
-                if let config = configs[name + ".conf"], config.split(whereSeparator: \.isNewline).contains(where: {
-                    $0.replacingOccurrences(of: " ", with: "").lowercased() == "executeintransaction=false"
-                }) {
+                var entry = LinearImport.Entry(
+                    stem: stem, version: version,
+                    description: String(stem[separator.upperBound...]), source: file.path,
+                    up: file.text)
+                if let config = configs[name + ".conf"],
+                    config.split(whereSeparator: \.isNewline).contains(where: {
+                        $0.replacingOccurrences(of: " ", with: "").lowercased() == "executeintransaction=false"
+                    })
+                {
                     entry.transactional = false
-                    entry.conversions.append("\(name).conf says executeInTransaction=false: written with `-- transaction: false`")
+                    entry.conversions.append(
+                        "\(name).conf says executeInTransaction=false: written with `-- transaction: false`")
                 }
                 entry.placeholders = ForeignSQL.placeholders(in: file.text)
                 versioned.append(entry)
@@ -65,7 +92,9 @@ public enum FlywayImport {
             if let down = undo.removeValue(forKey: key) {
                 versioned[index].down = down.text
                 versioned[index].conversions.append("\(down.source) became its down section")
-                versioned[index].placeholders += ForeignSQL.placeholders(in: down.text).filter { !versioned[index].placeholders.contains($0) }
+                versioned[index].placeholders += ForeignSQL.placeholders(in: down.text).filter {
+                    !versioned[index].placeholders.contains($0)
+                }
             }
         }
         for (_, orphan) in undo.sorted(by: { $0.value.source < $1.value.source }) {

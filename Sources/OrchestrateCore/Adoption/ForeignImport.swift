@@ -13,12 +13,17 @@ public enum ForeignImport {
 
     /// Reads `path` (relative to `directory`; nil for the tool's default), converts it and writes the files under
     /// `root`'s `migrations/`; `alembic` is the Alembic command for `.alembic`.
-    public static func run(_ tool: ForeignTool, path: String?, directory: String, root: String, alembic: String,
-                           environment: [String: String]) throws(OrchestrateError) -> ImportReport {
+    public static func run(
+        _ tool: ForeignTool, path: String?, directory: String, root: String, alembic: String,
+        environment: [String: String]
+    ) throws(OrchestrateError) -> ImportReport {
         let source = try locate(tool, path: path, directory: directory)
         if absolute(source, in: "/") == absolute(root + "/migrations", in: "/") {
-            throw .usage("import \(tool.rawValue): \(source) is the folder import writes to; nothing was written",
-                         hint: "move the \(tool.rawValue) files to a folder of their own first (git mv migrations db/migrations), then run orchestrate import \(tool.rawValue) db/migrations")
+            throw .usage(
+                "import \(tool.rawValue): \(source) is the folder import writes to; nothing was written",
+                hint:
+                    "move the \(tool.rawValue) files to a folder of their own first (git mv migrations db/migrations), then run orchestrate import \(tool.rawValue) db/migrations"
+            )
         }
         let plan: ImportPlan
         switch tool {
@@ -50,8 +55,11 @@ public enum ForeignImport {
         for candidate in candidates where FileManager.default.fileExists(atPath: directory + "/" + candidate) {
             return directory + "/" + candidate
         }
-        throw .usage("import \(tool.rawValue): no \(candidates.joined(separator: " or ")) in \(directory)",
-                     hint: "pass the \(tool == .alembic ? "alembic.ini (or the script folder)" : "folder holding the migrations"): orchestrate import \(tool.rawValue) PATH")
+        throw .usage(
+            "import \(tool.rawValue): no \(candidates.joined(separator: " or ")) in \(directory)",
+            hint:
+                "pass the \(tool == .alembic ? "alembic.ini (or the script folder)" : "folder holding the migrations"): orchestrate import \(tool.rawValue) PATH"
+        )
     }
 
     static func absolute(_ path: String, in directory: String) -> String {
@@ -78,7 +86,9 @@ public enum ForeignImport {
         var files: [ForeignFile] = []
         for name in names.sorted() where !name.split(separator: "/").contains(where: { $0.hasPrefix(".") }) {
             let path = folder + "/" + name
-            guard fileManager.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
+            guard fileManager.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+                continue
+            }
             guard let data = fileManager.contents(atPath: path) else {
                 throw .operation("import: cannot read \(path)")
             }

@@ -34,7 +34,8 @@ public struct ForeignLedger: Sendable, Codable, Equatable {
     /// What status, doctor and the writing commands say about a database this tool manages and orchestrate does not
     /// yet: `managed by Alembic at a7f3c9d21b04; run `orchestrate baseline dev --from alembic --reason ...``.
     public func notice(environment: String) -> String {
-        var text = "managed by \(position) (table \(table)), not by orchestrate yet; run `orchestrate baseline \(environment) --from \(tool.rawValue) --reason ...`"
+        var text =
+            "managed by \(position) (table \(table)), not by orchestrate yet; run `orchestrate baseline \(environment) --from \(tool.rawValue) --reason ...`"
         if let problem { text += " once this is settled: \(problem)" }
         return text
     }
@@ -61,7 +62,8 @@ enum ForeignLedgers {
     static func read(on connection: Connection, only: ForeignTool? = nil) throws(PostgresError) -> [ForeignLedger] {
         var found: [ForeignLedger] = []
         for entry in tables where only.map(entry.tools.contains) ?? true {
-            guard let table = try connection.query("SELECT to_regclass($1)::text AS t", [.text(entry.table)])[0, "t"] else {
+            guard let table = try connection.query("SELECT to_regclass($1)::text AS t", [.text(entry.table)])[0, "t"]
+            else {
                 continue
             }
             var ledger: ForeignLedger
@@ -70,36 +72,52 @@ enum ForeignLedgers {
                 let rows = try connection.query("SELECT version_num FROM \(table) ORDER BY version_num").records
                 ledger = ForeignLedger(tool: .alembic, table: table, versions: rows.compactMap { $0["version_num"] })
             case "flyway_schema_history":
-                let rows = try connection.query("""
+                let rows = try connection.query(
+                    """
                     SELECT version, script, success FROM \(table) WHERE version IS NOT NULL ORDER BY installed_rank
-                    """).records
-                ledger = ForeignLedger(tool: .flyway, table: table,
-                                       versions: rows.filter { $0.boolean("success") == true }.compactMap { $0["version"] })
+                    """
+                ).records
+                ledger = ForeignLedger(
+                    tool: .flyway, table: table,
+                    versions: rows.filter { $0.boolean("success") == true }.compactMap { $0["version"] })
                 if let failed = rows.first(where: { $0.boolean("success") == false }) {
-                    ledger.problem = "\(table) records a failed migration, version \(failed["version"] ?? "?") (\(failed["script"] ?? "?")): the database may hold part of it; finish or undo it by hand and run `flyway repair` first"
+                    ledger.problem =
+                        "\(table) records a failed migration, version \(failed["version"] ?? "?") (\(failed["script"] ?? "?")): the database may hold part of it; finish or undo it by hand and run `flyway repair` first"
                 }
             case "schema_migrations":
-                let dirty = try connection.query("""
-                    SELECT count(*) AS n FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'dirty' AND NOT attisdropped
-                    """, [.text(entry.table)])[0, "n"] != "0"
+                let dirty =
+                    try connection.query(
+                        """
+                        SELECT count(*) AS n FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'dirty' AND NOT attisdropped
+                        """, [.text(entry.table)])[0, "n"] != "0"
                 if dirty || only == .golangMigrate {
-                    let rows = try connection.query("SELECT version::text AS version\(dirty ? ", dirty" : "") FROM \(table)").records
-                    ledger = ForeignLedger(tool: .golangMigrate, table: table, versions: rows.compactMap { $0["version"] })
+                    let rows = try connection.query(
+                        "SELECT version::text AS version\(dirty ? ", dirty" : "") FROM \(table)"
+                    ).records
+                    ledger = ForeignLedger(
+                        tool: .golangMigrate, table: table, versions: rows.compactMap { $0["version"] })
                     if let row = rows.first(where: { $0.boolean("dirty") == true }) {
-                        ledger.problem = "\(table) is dirty at version \(row["version"] ?? "?"): golang-migrate stopped in the middle of it; fix the database and run `migrate force VERSION` first"
+                        ledger.problem =
+                            "\(table) is dirty at version \(row["version"] ?? "?"): golang-migrate stopped in the middle of it; fix the database and run `migrate force VERSION` first"
                     }
                 } else {
                     let rows = try connection.query("SELECT version::text AS version FROM \(table)").records
                     let versions = rows.compactMap { $0["version"] }
-                    ledger = ForeignLedger(tool: .dbmate, table: table,
-                                           versions: versions.sorted { LinearImport.precedes([$0], [$1]) })
+                    ledger = ForeignLedger(
+                        tool: .dbmate, table: table,
+                        versions: versions.sorted { LinearImport.precedes([$0], [$1]) })
                 }
             default:
-                let rows = try connection.query("SELECT version_id::text AS version, is_applied FROM \(table) ORDER BY id").records
+                let rows = try connection.query(
+                    "SELECT version_id::text AS version, is_applied FROM \(table) ORDER BY id"
+                ).records
                 var latest: [String: Bool] = [:]
-                for row in rows { if let version = row["version"] { latest[version] = row.boolean("is_applied") ?? false } }
+                for row in rows {
+                    if let version = row["version"] { latest[version] = row.boolean("is_applied") ?? false }
+                }
                 let versions = latest.filter { $0.value && $0.key != "0" }.map(\.key)
-                ledger = ForeignLedger(tool: .goose, table: table, versions: versions.sorted { LinearImport.precedes([$0], [$1]) })
+                ledger = ForeignLedger(
+                    tool: .goose, table: table, versions: versions.sorted { LinearImport.precedes([$0], [$1]) })
             }
             if only != nil || !ledger.versions.isEmpty || ledger.problem != nil { found.append(ledger) }
         }
@@ -116,14 +134,17 @@ enum ForeignLedgers {
     /// The revisions `ledger` records as applied, by the ids `orchestrate import` gave them: Alembic's heads and
     /// golang-migrate's current version with their ancestors; the other tools' versions one by one, which must be
     /// closed under parents (a version applied out of order, with an older one missing, is refused by name).
-    static func applied(_ ledger: ForeignLedger, graph: RevisionGraph,
-                        environment: String) throws(OrchestrateError) -> Set<String> {
+    static func applied(
+        _ ledger: ForeignLedger, graph: RevisionGraph,
+        environment: String
+    ) throws(OrchestrateError) -> Set<String> {
         if let problem = ledger.problem {
             throw .policy("environment `\(environment)`: \(problem); nothing was recorded")
         }
         guard !ledger.versions.isEmpty else {
-            throw .usage("environment `\(environment)`: \(ledger.table) records no applied version: there is nothing to baseline",
-                         hint: "apply the revisions with `orchestrate upgrade \(environment)` instead")
+            throw .usage(
+                "environment `\(environment)`: \(ledger.table) records no applied version: there is nothing to baseline",
+                hint: "apply the revisions with `orchestrate upgrade \(environment)` instead")
         }
         var byVersion: [[String]: String] = [:]
         if ledger.tool != .alembic {
@@ -148,8 +169,11 @@ enum ForeignLedgers {
             if let id { ids.append(id) } else { unknown.append(version) }
         }
         if !unknown.isEmpty {
-            throw .usage("environment `\(environment)`: \(ledger.table) records \(unknown.count == 1 ? "version" : "versions") \(unknown.joined(separator: ", ")) with no revision in migrations/; nothing was recorded",
-                         hint: "import the \(ledger.toolName) project again (`orchestrate import \(ledger.tool.rawValue)`) with the revisions this database ran")
+            throw .usage(
+                "environment `\(environment)`: \(ledger.table) records \(unknown.count == 1 ? "version" : "versions") \(unknown.joined(separator: ", ")) with no revision in migrations/; nothing was recorded",
+                hint:
+                    "import the \(ledger.toolName) project again (`orchestrate import \(ledger.tool.rawValue)`) with the revisions this database ran"
+            )
         }
         switch ledger.tool {
         case .alembic, .golangMigrate:
@@ -159,8 +183,11 @@ enum ForeignLedgers {
             let gaps = graph.unclosedMembers(of: set)
             guard gaps.isEmpty else {
                 let lines = gaps.map { "\($0.revision) is applied but its parent \($0.missingParent) is not" }
-                throw .policy("environment `\(environment)`: \(ledger.table) is not a prefix of the revision chain (applied out of order): \(lines.joined(separator: "; ")); nothing was recorded",
-                              hint: "apply the missing revisions with \(ledger.toolName) first, or baseline an earlier revision with --to and apply the rest with orchestrate")
+                throw .policy(
+                    "environment `\(environment)`: \(ledger.table) is not a prefix of the revision chain (applied out of order): \(lines.joined(separator: "; ")); nothing was recorded",
+                    hint:
+                        "apply the missing revisions with \(ledger.toolName) first, or baseline an earlier revision with --to and apply the rest with orchestrate"
+                )
             }
             return set
         }

@@ -19,7 +19,10 @@ enum ForeignSQL {
         }
         taken.insert(id)
         guard id != stem else { return (id, nil) }
-        return (id, "id `\(stem)` is not a valid orchestrate id (\(RevisionID.isValid(stem) ? "already taken" : "letters, digits, `_`, `.`, `-`, starting with a letter or digit")): written as `\(id)`")
+        return (
+            id,
+            "id `\(stem)` is not a valid orchestrate id (\(RevisionID.isValid(stem) ? "already taken" : "letters, digits, `_`, `.`, `-`, starting with a letter or digit")): written as `\(id)`"
+        )
     }
 
     /// `stem` itself when it is a valid revision id; otherwise every character outside `[A-Za-z0-9_.-]` becomes `_`, and
@@ -48,28 +51,37 @@ enum ForeignSQL {
     static func settleTransaction(_ revision: inout ImportedRevision) {
         if let unwrapped = unwrappingTransaction(revision.up) {
             revision.up = unwrapped
-            revision.conversions.append("the explicit BEGIN/COMMIT around the up script was removed: orchestrate runs the revision in a transaction of its own")
+            revision.conversions.append(
+                "the explicit BEGIN/COMMIT around the up script was removed: orchestrate runs the revision in a transaction of its own"
+            )
         }
         if let down = revision.down, let unwrapped = unwrappingTransaction(down) {
             revision.down = unwrapped
-            revision.conversions.append("the explicit BEGIN/COMMIT around the down script was removed: orchestrate runs it in a transaction of its own")
+            revision.conversions.append(
+                "the explicit BEGIN/COMMIT around the down script was removed: orchestrate runs it in a transaction of its own"
+            )
         }
         guard revision.transactional else { return }
-        let file = MigrationFile(revision: revision.id, path: revision.source, parents: revision.parents,
-                                 transactional: true, up: revision.up, down: revision.down, upStartLine: 1,
-                                 downStartLine: revision.down == nil ? nil : 1, checksum: "")
+        let file = MigrationFile(
+            revision: revision.id, path: revision.source, parents: revision.parents,
+            transactional: true, up: revision.up, down: revision.down, upStartLine: 1,
+            downStartLine: revision.down == nil ? nil : 1, checksum: "")
         func statement(_ problem: Preflight.Problem) -> String? {
             if case .needsNoTransaction(let statement) = problem.kind { return statement }
             return nil
         }
         var needs = Preflight.problems(applying: [file]).compactMap(statement)
         if let down = revision.down {
-            needs += Preflight.problems(reverting: revision.id, down: down, transactional: true, path: revision.source,
-                                        firstLine: 1).compactMap(statement)
+            needs += Preflight.problems(
+                reverting: revision.id, down: down, transactional: true, path: revision.source,
+                firstLine: 1
+            ).compactMap(statement)
         }
         guard let first = needs.first else { return }
         revision.transactional = false
-        revision.conversions.append("`\(first)` cannot run in a transaction block: written with `-- transaction: false` (statements run one by one, in autocommit)")
+        revision.conversions.append(
+            "`\(first)` cannot run in a transaction block: written with `-- transaction: false` (statements run one by one, in autocommit)"
+        )
     }
 
     /// `sql` without a `BEGIN`/`START TRANSACTION` first statement and a `COMMIT`/`END` last statement, when both are
@@ -80,9 +92,14 @@ enum ForeignSQL {
         let opening = leadingWords(first.text, count: 2)
         let closing = leadingWords(last.text, count: 1)
         guard opening.first == "BEGIN" || opening == ["START", "TRANSACTION"],
-              closing == ["COMMIT"] || closing == ["END"] else { return nil }
+            closing == ["COMMIT"] || closing == ["END"]
+        else { return nil }
         let inner = statements.dropFirst().dropLast()
-        guard !inner.contains(where: { ["BEGIN", "COMMIT", "END", "ROLLBACK", "ABORT", "START"].contains(leadingWords($0.text, count: 1).first ?? "") })
+        guard
+            !inner.contains(where: {
+                ["BEGIN", "COMMIT", "END", "ROLLBACK", "ABORT", "START"].contains(
+                    leadingWords($0.text, count: 1).first ?? "")
+            })
         else { return nil }
         return removing([first, last], from: sql)
     }
@@ -100,7 +117,9 @@ enum ForeignSQL {
                 break
             }
         }
-        return rest.split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == "_") }).prefix(count).map { $0.uppercased() }
+        return rest.split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == "_") }).prefix(count).map {
+            $0.uppercased()
+        }
     }
 
     /// `sql` without `statements` (found in it by `SQLSplitter`), each with its `;` and the rest of its line when
@@ -110,14 +129,21 @@ enum ForeignSQL {
         for statement in statements.sorted(by: { $0.offset > $1.offset }) {
             var end = statement.offset + statement.text.unicodeScalars.count
             var probe = end
-            while probe < scalars.count, scalars[probe] == " " || scalars[probe] == "\t" || scalars[probe] == "\n" { probe += 1 }
+            while probe < scalars.count, scalars[probe] == " " || scalars[probe] == "\t" || scalars[probe] == "\n" {
+                probe += 1
+            }
             if probe < scalars.count, scalars[probe] == ";" { end = probe + 1 }
             var lineEnd = end
             while lineEnd < scalars.count, scalars[lineEnd] == " " || scalars[lineEnd] == "\t" { lineEnd += 1 }
-            if lineEnd < scalars.count, scalars[lineEnd] == "\n" { end = lineEnd + 1 } else if lineEnd == scalars.count { end = lineEnd }
+            if lineEnd < scalars.count, scalars[lineEnd] == "\n" {
+                end = lineEnd + 1
+            } else if lineEnd == scalars.count {
+                end = lineEnd
+            }
             // A statement between blank lines leaves one blank line, not two.
             if statement.offset >= 2, scalars[statement.offset - 1] == "\n", scalars[statement.offset - 2] == "\n",
-               end < scalars.count, scalars[end] == "\n" {
+                end < scalars.count, scalars[end] == "\n"
+            {
                 end += 1
             }
             scalars.removeSubrange(statement.offset..<end)
@@ -135,8 +161,10 @@ enum ForeignSQL {
 
     /// Whether `sql` holds no statement (only blank lines and comments), by `MigrationFile`'s own rule.
     static func hasNoStatement(_ sql: String) -> Bool {
-        MigrationFile(revision: "x", path: "x", parents: [], transactional: true, up: sql, down: nil, upStartLine: 1,
-                      downStartLine: nil, checksum: "").hasEmptyUp
+        MigrationFile(
+            revision: "x", path: "x", parents: [], transactional: true, up: sql, down: nil, upStartLine: 1,
+            downStartLine: nil, checksum: ""
+        ).hasEmptyUp
     }
 
     /// `sql` as comment lines, for a script kept for reference in a revision that must be filled in.
@@ -161,7 +189,8 @@ enum ForeignSQL {
     /// Makes `revision` one that refuses to apply until filled in: its up SQL is kept below as comments.
     static func holdBack(_ revision: inout ImportedRevision, because reason: String) {
         revision.toFillIn = reason
-        var up = "-- orchestrate import: \(reason).\n-- This revision refuses to apply until its SQL is written below `-- migrate:up`.\n"
+        var up =
+            "-- orchestrate import: \(reason).\n-- This revision refuses to apply until its SQL is written below `-- migrate:up`.\n"
         if !revision.up.isEmpty { up += "-- The original script, for reference:\n" + commentedOut(revision.up) + "\n" }
         revision.up = up
     }

@@ -11,9 +11,13 @@ public enum GolangMigrateImport {
         for file in files.sorted(by: { $0.path < $1.path }) {
             let parts = file.name.split(separator: ".")
             let version = LinearImport.version(ofStem: file.name, tool: .golangMigrate)?.first ?? ""
-            guard parts.count >= 3, parts.last == "sql", ["up", "down"].contains(parts[parts.count - 2]), !version.isEmpty
+            guard parts.count >= 3, parts.last == "sql", ["up", "down"].contains(parts[parts.count - 2]),
+                !version.isEmpty
             else {
-                skipped.append(.init(source: file.path, reason: "not a golang-migrate SQL migration (expected <version>_<title>.up.sql or .down.sql)"))
+                skipped.append(
+                    .init(
+                        source: file.path,
+                        reason: "not a golang-migrate SQL migration (expected <version>_<title>.up.sql or .down.sql)"))
                 continue
             }
             let stem = parts.dropLast(2).joined(separator: ".")
@@ -26,8 +30,10 @@ public enum GolangMigrateImport {
         var entries: [LinearImport.Entry] = []
         for (stem, up) in ups {
             let down = downs.removeValue(forKey: stem)
-            entries.append(LinearImport.Entry(stem: stem, version: [up.version], description: up.title, source: up.file.path,
-                                              up: up.file.text, down: down?.text))
+            entries.append(
+                LinearImport.Entry(
+                    stem: stem, version: [up.version], description: up.title, source: up.file.path,
+                    up: up.file.text, down: down?.text))
         }
         for (_, orphan) in downs.sorted(by: { $0.key < $1.key }) {
             skipped.append(.init(source: orphan.path, reason: "a down script with no up script of its version"))

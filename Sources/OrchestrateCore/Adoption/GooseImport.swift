@@ -13,17 +13,24 @@ public enum GooseImport {
             let name = file.name
             let version = LinearImport.version(ofStem: name, tool: .goose)?.first ?? ""
             if name.hasSuffix(".go"), !version.isEmpty {
-                skipped.append(.init(source: file.path, reason: "a Go migration: orchestrate runs SQL only; write its effect as SQL in a new revision (or record it with baseline)"))
+                skipped.append(
+                    .init(
+                        source: file.path,
+                        reason:
+                            "a Go migration: orchestrate runs SQL only; write its effect as SQL in a new revision (or record it with baseline)"
+                    ))
                 continue
             }
             guard name.hasSuffix(".sql"), !version.isEmpty else {
-                skipped.append(.init(source: file.path, reason: "not a goose SQL migration (expected <version>_<name>.sql)"))
+                skipped.append(
+                    .init(source: file.path, reason: "not a goose SQL migration (expected <version>_<name>.sql)"))
                 continue
             }
             let stem = String(name.dropLast(4))
             let description = String(stem.dropFirst(version.count).drop(while: { $0 == "_" }))
             guard let entry = sections(file, stem: stem, version: String(version), description: description) else {
-                skipped.append(.init(source: file.path, reason: "no `-- +goose Up` annotation (goose refuses such a file too)"))
+                skipped.append(
+                    .init(source: file.path, reason: "no `-- +goose Up` annotation (goose refuses such a file too)"))
                 continue
             }
             entries.append(entry)
@@ -32,7 +39,8 @@ public enum GooseImport {
     }
 
     /// The file's sections with goose's annotations read and removed; nil without `-- +goose Up`.
-    static func sections(_ file: ForeignFile, stem: String, version: String, description: String) -> LinearImport.Entry? {
+    static func sections(_ file: ForeignFile, stem: String, version: String, description: String) -> LinearImport.Entry?
+    {
         var up: [Substring]? = nil
         var down: [Substring]? = nil
         var noTransaction = false
@@ -54,20 +62,24 @@ public enum GooseImport {
                 }
                 continue
             }
-            if envsub { placeholders += ForeignSQL.placeholders(in: String(line)).filter { !placeholders.contains($0) } }
+            if envsub {
+                placeholders += ForeignSQL.placeholders(in: String(line)).filter { !placeholders.contains($0) }
+            }
             if down != nil { down?.append(line) } else if up != nil { up?.append(line) }
         }
         guard let up else { return nil }
-        var entry = LinearImport.Entry(stem: stem, version: [version], description: description, source: file.path,
-                                       up: ForeignSQL.trimmedBlankLines(up.joined(separator: "\n")),
-                                       down: down.map { ForeignSQL.trimmedBlankLines($0.joined(separator: "\n")) })
+        var entry = LinearImport.Entry(
+            stem: stem, version: [version], description: description, source: file.path,
+            up: ForeignSQL.trimmedBlankLines(up.joined(separator: "\n")),
+            down: down.map { ForeignSQL.trimmedBlankLines($0.joined(separator: "\n")) })
         entry.placeholders = placeholders
         if noTransaction {
             entry.transactional = false
             entry.conversions.append("`-- +goose NO TRANSACTION`: written with `-- transaction: false`")
         }
         if statementMarkers {
-            entry.conversions.append("`-- +goose StatementBegin`/`StatementEnd` removed (orchestrate splits statements itself)")
+            entry.conversions.append(
+                "`-- +goose StatementBegin`/`StatementEnd` removed (orchestrate splits statements itself)")
         }
         return entry
     }

@@ -50,8 +50,10 @@ public struct ImportedRevision: Sendable, Hashable {
     public var toFillIn: String?
 
     /// Makes a revision.
-    public init(id: String, source: String, message: String? = nil, parents: [String] = [], up: String,
-                down: String? = nil) {
+    public init(
+        id: String, source: String, message: String? = nil, parents: [String] = [], up: String,
+        down: String? = nil
+    ) {
         self.id = id
         self.source = source
         self.message = message

@@ -49,7 +49,9 @@ enum LinearImport {
         case .alembic:
             return nil
         case .flyway:
-            guard let prefix = stem.first, "VUB".contains(prefix), let separator = stem.range(of: "__") else { return nil }
+            guard let prefix = stem.first, "VUB".contains(prefix), let separator = stem.range(of: "__") else {
+                return nil
+            }
             let text = stem[stem.index(after: stem.startIndex)..<separator.lowerBound]
             let parts = text.split(separator: ".", omittingEmptySubsequences: false)
                 .flatMap { $0.split(separator: "_", omittingEmptySubsequences: false) }
@@ -71,19 +73,28 @@ enum LinearImport {
     static func plan(_ tool: ForeignTool, _ entries: [Entry], skipped: [ImportReport.Skipped]) -> ImportPlan {
         var plan = ImportPlan(tool: tool)
         plan.skipped = skipped
-        let sorted = entries.sorted { precedes($0.version, $1.version) || (!precedes($1.version, $0.version) && $0.source < $1.source) }
+        let sorted = entries.sorted {
+            precedes($0.version, $1.version) || (!precedes($1.version, $0.version) && $0.source < $1.source)
+        }
         var taken = Set<String>()
         var previous: Entry? = nil
         for entry in sorted {
             if let previous, normalized(previous.version) == normalized(entry.version) {
-                plan.skipped.append(.init(source: entry.source, reason: "same version as \(previous.source) (\(tool.rawValue) refuses two migrations with one version); import the one that ran, then add the other as a new revision"))
+                plan.skipped.append(
+                    .init(
+                        source: entry.source,
+                        reason:
+                            "same version as \(previous.source) (\(tool.rawValue) refuses two migrations with one version); import the one that ran, then add the other as a new revision"
+                    ))
                 continue
             }
             previous = entry
             let (id, note) = ForeignSQL.id(for: entry.stem, taken: &taken)
-            let message = entry.description.replacingOccurrences(of: "_", with: " ").trimmingCharacters(in: .whitespaces)
-            var revision = ImportedRevision(id: id, source: entry.source, message: message.isEmpty ? nil : message,
-                                            up: entry.up, down: entry.down)
+            let message = entry.description.replacingOccurrences(of: "_", with: " ").trimmingCharacters(
+                in: .whitespaces)
+            var revision = ImportedRevision(
+                id: id, source: entry.source, message: message.isEmpty ? nil : message,
+                up: entry.up, down: entry.down)
             revision.transactional = entry.transactional
             revision.conversions = entry.conversions + (note.map { [$0] } ?? [])
             plan.revisions.append(revision)
@@ -94,10 +105,15 @@ enum LinearImport {
             if let placeholders = entry?.placeholders, !placeholders.isEmpty {
                 let names = placeholders.joined(separator: ", ")
                 if let down = plan.revisions[index].down {
-                    plan.revisions[index].down = "-- orchestrate import: the down script uses \(names), which orchestrate does not replace; write it out.\n"
+                    plan.revisions[index].down =
+                        "-- orchestrate import: the down script uses \(names), which orchestrate does not replace; write it out.\n"
                         + ForeignSQL.commentedOut(down) + "\n"
                 }
-                ForeignSQL.holdBack(&plan.revisions[index], because: "it uses \(names), which \(tool.rawValue) replaced when it ran and orchestrate does not: write the values in")
+                ForeignSQL.holdBack(
+                    &plan.revisions[index],
+                    because:
+                        "it uses \(names), which \(tool.rawValue) replaced when it ran and orchestrate does not: write the values in"
+                )
             } else {
                 ForeignSQL.settleTransaction(&plan.revisions[index])
             }

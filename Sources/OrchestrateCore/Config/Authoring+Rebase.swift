@@ -44,17 +44,23 @@ extension Authoring {
     /// cycle), when an environment has recorded `revision` in its ledger (the error names each; moving an applied
     /// revision would make its ledger disagree with the files), and when an environment cannot be read, unless
     /// `forceUnreachable` (then it is listed in the result and warned about).
-    public static func rebase(in project: Project, revision: String, onto: String, forceUnreachable: Bool,
-                              progress: @escaping ProgressHandler) throws(OrchestrateError) -> RebaseResult {
+    public static func rebase(
+        in project: Project, revision: String, onto: String, forceUnreachable: Bool,
+        progress: @escaping ProgressHandler
+    ) throws(OrchestrateError) -> RebaseResult {
         let files = try readFiles(project)
         let plan = try planRebase(files: files, revision: revision, onto: onto)
         var unchecked: [String] = []
         if plan.changes {
             let positions = try Inspector(project: project, progress: progress).positions()
-            unchecked = try rebaseBlockers(revision: plan.revision, onto: plan.parent, positions: positions,
-                                           forceUnreachable: forceUnreachable)
+            unchecked = try rebaseBlockers(
+                revision: plan.revision, onto: plan.parent, positions: positions,
+                forceUnreachable: forceUnreachable)
             for name in unchecked {
-                progress(.warning("environment `\(name)` could not be read, so it was not checked for \(plan.revision) (--force-unreachable)"))
+                progress(
+                    .warning(
+                        "environment `\(name)` could not be read, so it was not checked for \(plan.revision) (--force-unreachable)"
+                    ))
             }
             do {
                 try Data(plan.bytes).write(to: URL(fileURLWithPath: project.root + "/" + plan.path))
@@ -62,17 +68,20 @@ extension Authoring {
                 throw .operation("cannot write \(plan.path): \(error.localizedDescription)")
             }
         }
-        return RebaseResult(revision: plan.revision, path: plan.path, previousParents: plan.previousParents,
-                            parent: plan.parent, rewritten: plan.changes, heads: plan.headsAfter,
-                            uncheckedEnvironments: unchecked)
+        return RebaseResult(
+            revision: plan.revision, path: plan.path, previousParents: plan.previousParents,
+            parent: plan.parent, rewritten: plan.changes, heads: plan.headsAfter,
+            uncheckedEnvironments: unchecked)
     }
 
     /// The rebase of `revision` onto `onto` over `files` (raw bytes by revision id), validated; pure.
     ///
     /// Both arguments take an exact id or a unique prefix (and `head` when the graph has one head). The revision must
     /// have exactly one parent; the graph after the change must be valid (no cycle).
-    public static func planRebase(files: [String: (path: String, bytes: [UInt8])], revision: String,
-                                  onto: String) throws(OrchestrateError) -> RebasePlan {
+    public static func planRebase(
+        files: [String: (path: String, bytes: [UInt8])], revision: String,
+        onto: String
+    ) throws(OrchestrateError) -> RebasePlan {
         var parsed: [String: MigrationFile] = [:]
         for (id, file) in files {
             do {
@@ -95,20 +104,23 @@ extension Authoring {
         let parent = try resolve(onto, role: "--onto")
         guard let file = parsed[id], let raw = files[id] else { throw .usage("unknown revision `\(revision)`") }
         guard !file.parents.isEmpty else {
-            throw .usage("\(file.path): \(id) is the root revision: it has no parent to move",
-                         hint: "rebase moves a revision that has one parent; every other revision builds on the root")
+            throw .usage(
+                "\(file.path): \(id) is the root revision: it has no parent to move",
+                hint: "rebase moves a revision that has one parent; every other revision builds on the root")
         }
         guard file.parents.count == 1 else {
-            throw .usage("\(file.path): \(id) is a merge revision (parents \(file.parents.joined(separator: ", "))); rebase moves a revision with one parent",
-                         hint: "edit its `-- parent:` line by hand, or delete it and run `orchestrate merge` again")
+            throw .usage(
+                "\(file.path): \(id) is a merge revision (parents \(file.parents.joined(separator: ", "))); rebase moves a revision with one parent",
+                hint: "edit its `-- parent:` line by hand, or delete it and run `orchestrate merge` again")
         }
         guard parent != id else {
             throw .usage("cannot rebase \(id) onto itself", hint: "give --onto the revision it should build on")
         }
         let headsNow = current?.heads ?? []
         if file.parents == [parent] {
-            return RebasePlan(revision: id, path: file.path, previousParents: file.parents, parent: parent, bytes: raw.bytes,
-                              headsAfter: headsNow, changes: false)
+            return RebasePlan(
+                revision: id, path: file.path, previousParents: file.parents, parent: parent, bytes: raw.bytes,
+                headsAfter: headsNow, changes: false)
         }
         guard let bytes = MigrationFile.replacingParents(in: raw.bytes, with: [parent]) else {
             throw .usage("\(file.path): cannot find its `-- parent:` line")
@@ -125,13 +137,15 @@ extension Authoring {
             after = try RevisionGraph(parsed.values.map { RevisionNode(id: $0.revision, parents: $0.parents) })
         } catch {
             if case .cycle(let cycle) = error {
-                throw .usage("rebasing \(id) onto \(parent) would make a cycle (\(cycle.joined(separator: " -> "))): \(parent) builds on \(id); nothing was written",
-                             hint: "pick a revision that does not descend from \(id), e.g. one of the other heads")
+                throw .usage(
+                    "rebasing \(id) onto \(parent) would make a cycle (\(cycle.joined(separator: " -> "))): \(parent) builds on \(id); nothing was written",
+                    hint: "pick a revision that does not descend from \(id), e.g. one of the other heads")
             }
             throw MigrationSet.describe(error, files: parsed)
         }
-        return RebasePlan(revision: id, path: file.path, previousParents: file.parents, parent: parent, bytes: bytes,
-                          headsAfter: after.heads, changes: true)
+        return RebasePlan(
+            revision: id, path: file.path, previousParents: file.parents, parent: parent, bytes: bytes,
+            headsAfter: after.heads, changes: true)
     }
 
     /// Which environments stop a rebase of `revision`: those that recorded it (policy) and, unless
@@ -139,22 +153,32 @@ extension Authoring {
     ///
     /// When `onto` is applied somewhere too, rebasing the other way is refused as well, so the hint says that only a
     /// merge revision can join them instead of suggesting the opposite rebase.
-    public static func rebaseBlockers(revision: String, onto: String? = nil, positions: [EnvironmentPosition],
-                                      forceUnreachable: Bool) throws(OrchestrateError) -> [String] {
+    public static func rebaseBlockers(
+        revision: String, onto: String? = nil, positions: [EnvironmentPosition],
+        forceUnreachable: Bool
+    ) throws(OrchestrateError) -> [String] {
         let applied = positions.filter { $0.reachable && $0.recorded.contains(revision) }.map(\.name)
         if !applied.isEmpty {
-            let ontoApplied = onto.map { onto in positions.filter { $0.reachable && $0.recorded.contains(onto) }.map(\.name) } ?? []
-            let hint = ontoApplied.isEmpty
+            let ontoApplied =
+                onto.map { onto in positions.filter { $0.reachable && $0.recorded.contains(onto) }.map(\.name) } ?? []
+            let hint =
+                ontoApplied.isEmpty
                 ? "rebase the other head onto it instead, or `orchestrate merge` the heads; to move it anyway, `orchestrate downgrade` it from \(applied.joined(separator: ", ")) first"
                 : "\(onto ?? "the other revision") is applied too (to \(ontoApplied.joined(separator: ", "))), so neither can be moved: run `orchestrate merge` to join the heads with a merge revision"
-            throw .policy("\(revision) is applied to \(applied.map { "`\($0)`" }.joined(separator: ", ")): moving it would make \(applied.count == 1 ? "that ledger" : "those ledgers") disagree with migrations/; nothing was written",
-                          hint: hint)
+            throw .policy(
+                "\(revision) is applied to \(applied.map { "`\($0)`" }.joined(separator: ", ")): moving it would make \(applied.count == 1 ? "that ledger" : "those ledgers") disagree with migrations/; nothing was written",
+                hint: hint)
         }
         let unreachable = positions.filter { !$0.reachable }
         if !unreachable.isEmpty, !forceUnreachable {
-            let reasons = unreachable.map { "`\($0.name)`: \(($0.error ?? "unknown error").split(separator: "\n").first ?? "")" }
-            throw .operation("cannot tell whether \(revision) is applied everywhere: \(reasons.joined(separator: "; ")); nothing was written",
-                             hint: "fix the connection, or pass --force-unreachable if you know \(unreachable.count == 1 ? "that environment has" : "those environments have") not applied \(revision)")
+            let reasons = unreachable.map {
+                "`\($0.name)`: \(($0.error ?? "unknown error").split(separator: "\n").first ?? "")"
+            }
+            throw .operation(
+                "cannot tell whether \(revision) is applied everywhere: \(reasons.joined(separator: "; ")); nothing was written",
+                hint:
+                    "fix the connection, or pass --force-unreachable if you know \(unreachable.count == 1 ? "that environment has" : "those environments have") not applied \(revision)"
+            )
         }
         return unreachable.map(\.name)
     }

@@ -4,17 +4,21 @@ import Migrations
 /// Writing migration files: `new`, `merge` and `rebase` (see `Authoring+Rebase.swift`).
 public enum Authoring {
     /// Writes `migrations/<YYYYMMDDHHMMSS_slug>.sql` on top of the single head; returns its project-relative path.
-    public static func newRevision(in project: Project, message: String, transactional: Bool = true,
-                                   date: Date = Date()) throws(OrchestrateError) -> String {
+    public static func newRevision(
+        in project: Project, message: String, transactional: Bool = true,
+        date: Date = Date()
+    ) throws(OrchestrateError) -> String {
         let migrations = try project.loadMigrations()
         let heads = migrations.graph.heads
         guard heads.count <= 1 else {
-            throw .usage("migrations/ has \(heads.count) heads (\(heads.joined(separator: ", "))): a new revision needs a single parent",
-                         hint: "`orchestrate merge` joins them first")
+            throw .usage(
+                "migrations/ has \(heads.count) heads (\(heads.joined(separator: ", "))): a new revision needs a single parent",
+                hint: "`orchestrate merge` joins them first")
         }
         let id = freshID(date: date, message: message, migrations: migrations, project: project)
-        let text = MigrationFile.render(parents: heads, transactional: transactional,
-                                        up: comment(message), down: "\n")
+        let text = MigrationFile.render(
+            parents: heads, transactional: transactional,
+            up: comment(message), down: "\n")
         return try write(text, revision: id, project: project)
     }
 
@@ -25,9 +29,12 @@ public enum Authoring {
     /// written after `Message: `, so that no part of a message can become SQL, a marker or a NUL byte.
     static func comment(_ message: String) -> String {
         var lines = message.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map { line in
-            String(String.UnicodeScalarView(line.unicodeScalars.map { scalar in
-                scalar.properties.generalCategory == .control && scalar != "\t" ? " " : scalar
-            })).trimmingWhitespace()
+            String(
+                String.UnicodeScalarView(
+                    line.unicodeScalars.map { scalar in
+                        scalar.properties.generalCategory == .control && scalar != "\t" ? " " : scalar
+                    })
+            ).trimmingWhitespace()
         }
         while lines.first?.isEmpty == true { lines.removeFirst() }
         while lines.last?.isEmpty == true { lines.removeLast() }
@@ -43,14 +50,17 @@ public enum Authoring {
     ///
     /// The merge has no SQL of its own (a comment in the up section says where to put reconciling SQL if the two
     /// lines of history need it) and an empty down section, so it applies and reverts as a no-op.
-    public static func mergeRevision(in project: Project, message: String? = nil,
-                                     date: Date = Date()) throws(OrchestrateError) -> (path: String, parents: [String]) {
+    public static func mergeRevision(
+        in project: Project, message: String? = nil,
+        date: Date = Date()
+    ) throws(OrchestrateError) -> (path: String, parents: [String]) {
         let migrations = try project.loadMigrations()
         let heads = migrations.graph.heads
         guard heads.count > 1 else {
             if let head = heads.first {
-                throw .usage("migrations/ has a single head (\(head)): there is nothing to merge",
-                             hint: "`orchestrate new MESSAGE` writes the next revision on top of it")
+                throw .usage(
+                    "migrations/ has a single head (\(head)): there is nothing to merge",
+                    hint: "`orchestrate new MESSAGE` writes the next revision on top of it")
             }
             throw .usage("migrations/ has no revision: there is nothing to merge")
         }
@@ -58,7 +68,8 @@ public enum Authoring {
         let id = freshID(date: date, message: text, migrations: migrations, project: project)
         let body = MigrationFile.render(
             parents: heads, transactional: true,
-            up: "-- Merges \(heads.joined(separator: " and ")). Add SQL here only if these lines of history need reconciling.\n",
+            up:
+                "-- Merges \(heads.joined(separator: " and ")). Add SQL here only if these lines of history need reconciling.\n",
             down: "")
         return (try write(body, revision: id, project: project), heads)
     }
@@ -67,7 +78,9 @@ public enum Authoring {
     static func freshID(date: Date, message: String, migrations: MigrationSet, project: Project) -> String {
         var id = RevisionID.make(date: date, message: message)
         var bump = 1
-        while migrations.files[id] != nil || FileManager.default.fileExists(atPath: project.migrationsDirectory + "/\(id).sql") {
+        while migrations.files[id] != nil
+            || FileManager.default.fileExists(atPath: project.migrationsDirectory + "/\(id).sql")
+        {
             id = RevisionID.make(date: date.addingTimeInterval(Double(bump)), message: message)
             bump += 1
         }

@@ -23,13 +23,16 @@ public enum DotEnv {
             }
             guard let equals = line.firstIndex(of: "=") else {
                 // The line is not quoted: it could be part of a secret (a URL broken over two lines).
-                throw .usage("\(path):\(lineNumber): expected KEY=value or a # comment",
-                             hint: "a value that spans several lines must be in double quotes")
+                throw .usage(
+                    "\(path):\(lineNumber): expected KEY=value or a # comment",
+                    hint: "a value that spans several lines must be in double quotes")
             }
             let key = String(line[..<equals]).trimmingWhitespace()
             guard isValidName(key) else {
                 // Nor is the name: on a damaged line, what comes before `=` may be a secret.
-                throw .usage("\(path):\(lineNumber): the name before `=` is not a valid variable name (letters, digits and _, not starting with a digit)")
+                throw .usage(
+                    "\(path):\(lineNumber): the name before `=` is not a valid variable name (letters, digits and _, not starting with a digit)"
+                )
             }
             var rest = Substring(line[line.index(after: equals)...]).drop(while: { $0 == " " || $0 == "\t" })
             var value = ""
@@ -88,7 +91,9 @@ public enum DotEnv {
     /// Whether `name` is a valid variable name.
     static func isValidName(_ name: String) -> Bool {
         guard let first = name.unicodeScalars.first, !("0"..."9").contains(first) else { return false }
-        return name.unicodeScalars.allSatisfy { $0 == "_" || ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) }
+        return name.unicodeScalars.allSatisfy {
+            $0 == "_" || ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
+        }
     }
 }
 

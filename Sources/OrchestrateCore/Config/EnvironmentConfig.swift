@@ -105,8 +105,9 @@ public struct EnvironmentConfig: Sendable, Hashable {
         do {
             table = try TOMLTable(string: text)
         } catch let error as TOMLParseError {
-            throw .usage("\(path):\(error.source.begin.line): \(error.description)",
-                         hint: "fix the TOML syntax (see https://toml.io)")
+            throw .usage(
+                "\(path):\(error.source.begin.line): \(error.description)",
+                hint: "fix the TOML syntax (see https://toml.io)")
         } catch {
             throw .usage("\(path): not valid TOML: \(error)")
         }
@@ -114,8 +115,9 @@ public struct EnvironmentConfig: Sendable, Hashable {
         try reader.rejectUnknownKeys(known: knownKeys.map(\.key))
 
         guard let url = try reader.string("database_url") else {
-            throw .usage("\(path): missing required key `database_url`",
-                         hint: "add database_url = \"postgresql://…\" or \"sandbox:\(name)\"")
+            throw .usage(
+                "\(path): missing required key `database_url`",
+                hint: "add database_url = \"postgresql://…\" or \"sandbox:\(name)\"")
         }
         try reader.checkConnectionString(url)
         let schema = try reader.string("ledger_schema") ?? "orchestrate"
@@ -142,7 +144,8 @@ public struct EnvironmentConfig: Sendable, Hashable {
             transactionMode: mode
         )
         if config.promotesFrom == name {
-            throw .usage("\(path):\(reader.line(of: "promotes_from")): environment `\(name)` cannot promote from itself")
+            throw .usage(
+                "\(path):\(reader.line(of: "promotes_from")): environment `\(name)` cannot promote from itself")
         }
         config.databaseURLVariables = Self.variables(in: table["database_url"]?.string ?? "")
         return config
@@ -202,8 +205,9 @@ private struct TableReader {
         guard let value = table[key] else { return nil }
         guard let number = value.int else { throw wrongType(key, expected: "whole number from 0 to \(maximum)") }
         guard (0...maximum).contains(number) else {
-            throw .usage("\(path):\(line(of: key)): `\(key)` is out of range: it must be a whole number from 0 to \(maximum)",
-                         hint: "set \(key) to at most \(maximum) in \(path)")
+            throw .usage(
+                "\(path):\(line(of: key)): `\(key)` is out of range: it must be a whole number from 0 to \(maximum)",
+                hint: "set \(key) to at most \(maximum) in \(path)")
         }
         return number
     }
@@ -224,8 +228,11 @@ private struct TableReader {
         // The value is not quoted: it could be a password pasted into the wrong key.
         guard let span = TimeSpan(parsing: expanded) else {
             if TimeSpan.isWellFormed(expanded) { throw outOfRange }
-            throw .usage("\(path):\(line(of: key)): `\(key)` is not a duration",
-                         hint: "write it like \"500ms\", \"5s\", \"1.5s\", \"2m\" or \"1h\" (digits, an optional fraction, then a unit; no sign or exponent)")
+            throw .usage(
+                "\(path):\(line(of: key)): `\(key)` is not a duration",
+                hint:
+                    "write it like \"500ms\", \"5s\", \"1.5s\", \"2m\" or \"1h\" (digits, an optional fraction, then a unit; no sign or exponent)"
+            )
         }
         guard span.milliseconds <= maximum.milliseconds else { throw outOfRange }
         return span
@@ -245,8 +252,11 @@ private struct TableReader {
         do {
             _ = try ConnInfo.parse(url)
         } catch {
-            throw .usage("\(where_): `database_url` is not a connection string libpq can parse (its value is not shown): \(error.message)",
-                         hint: "use a URI (postgresql://user@host:5432/db?sslmode=require, or SQLAlchemy's postgresql+DRIVER://…), key=value pairs (host=… dbname=…), or sandbox:NAME")
+            throw .usage(
+                "\(where_): `database_url` is not a connection string libpq can parse (its value is not shown): \(error.message)",
+                hint:
+                    "use a URI (postgresql://user@host:5432/db?sslmode=require, or SQLAlchemy's postgresql+DRIVER://…), key=value pairs (host=… dbname=…), or sandbox:NAME"
+            )
         }
     }
 }

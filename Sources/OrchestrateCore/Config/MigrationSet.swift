@@ -14,8 +14,9 @@ public struct MigrationSet: Sendable {
         var byID: [String: MigrationFile] = [:]
         for file in files {
             if let existing = byID[file.revision] {
-                throw .usage("duplicate revision `\(file.revision)`: \(existing.path) and \(file.path)",
-                             hint: "rename one of the files")
+                throw .usage(
+                    "duplicate revision `\(file.revision)`: \(existing.path) and \(file.path)",
+                    hint: "rename one of the files")
             }
             byID[file.revision] = file
         }
@@ -50,7 +51,9 @@ public struct MigrationSet: Sendable {
         }
         // Only a graph error asks for a line: the files at fault are read again then, not every file every time.
         return try MigrationSet(files: files) { file in
-            guard let bytes = try? ProjectFile.read(directory + "/" + file.revision + ".sql", display: file.path, root: root)
+            guard
+                let bytes = try? ProjectFile.read(
+                    directory + "/" + file.revision + ".sql", display: file.path, root: root)
             else { return nil }
             return MigrationFile.headerLine(ofKey: "parent", in: bytes)?.number
         }
@@ -60,13 +63,16 @@ public struct MigrationSet: Sendable {
     static func isMigrationFileName(_ name: String, displayPrefix: String) throws(OrchestrateError) -> Bool {
         if name.hasSuffix(".sql") { return true }
         guard name.count > 4, name.suffix(4).lowercased() == ".sql" else { return false }
-        throw .usage("\(displayPrefix)\(name): a migration's extension must be `.sql` in lower case; this file would be ignored",
-                     hint: "rename it to \(displayPrefix)\(name.dropLast(4)).sql (git mv, so git sees the rename)")
+        throw .usage(
+            "\(displayPrefix)\(name): a migration's extension must be `.sql` in lower case; this file would be ignored",
+            hint: "rename it to \(displayPrefix)\(name.dropLast(4)).sql (git mv, so git sees the rename)")
     }
 
     /// A graph error with the files (and `-- parent:` lines) that explain it, in its one wording.
-    static func describe(_ error: GraphError, files: [String: MigrationFile],
-                         parentLine: (MigrationFile) -> Int? = { _ in nil }) -> OrchestrateError {
+    static func describe(
+        _ error: GraphError, files: [String: MigrationFile],
+        parentLine: (MigrationFile) -> Int? = { _ in nil }
+    ) -> OrchestrateError {
         let (message, fix) = error.explanation { id in
             guard let file = files[id] else { return (path: "migrations/\(id).sql", line: nil) }
             return (path: file.path, line: parentLine(file))

@@ -35,8 +35,11 @@ public struct Pipeline: Sendable, Hashable {
             guard byName[source] != nil else {
                 throw .usage(
                     "\(environment.path): `promotes_from` names no environment (its value is not shown: a misplaced secret must not be printed)"
-                        + (Suggestion.closest(to: source, among: Array(byName.keys)).map { "; did you mean `\($0)`?" } ?? ""),
-                    hint: "environments are: \(byName.keys.sorted().joined(separator: ", ")) (one file per environment in environments/)")
+                        + (Suggestion.closest(to: source, among: Array(byName.keys)).map { "; did you mean `\($0)`?" }
+                            ?? ""),
+                    hint:
+                        "environments are: \(byName.keys.sorted().joined(separator: ", ")) (one file per environment in environments/)"
+                )
             }
             sources[environment.name] = source
         }
@@ -46,8 +49,9 @@ public struct Pipeline: Sendable, Hashable {
             while let next = sources[current] {
                 if next == environment.name {
                     let cycle = (seen + [next]).joined(separator: " -> ")
-                    throw .usage("\(environment.path): `promotes_from` makes a cycle: \(cycle)",
-                                 hint: "the first stage must not have `promotes_from`")
+                    throw .usage(
+                        "\(environment.path): `promotes_from` makes a cycle: \(cycle)",
+                        hint: "the first stage must not have `promotes_from`")
                 }
                 if seen.contains(next) { break }
                 seen.append(next)

@@ -71,26 +71,33 @@ public struct Project: Sendable {
     public static func locateRoot(from directory: String, explicit: String?) throws(OrchestrateError) -> String {
         let fileManager = FileManager.default
         if let explicit {
-            let absolute = URL(fileURLWithPath: explicit, relativeTo: URL(fileURLWithPath: directory)).standardizedFileURL.path
+            let absolute = URL(fileURLWithPath: explicit, relativeTo: URL(fileURLWithPath: directory))
+                .standardizedFileURL.path
             var isDirectory: ObjCBool = false
-            guard fileManager.fileExists(atPath: absolute + "/environments", isDirectory: &isDirectory), isDirectory.boolValue else {
-                throw .usage("--project \(explicit): \(absolute) has no environments/ folder",
-                             hint: "point --project at the folder that holds environments/ and migrations/")
+            guard fileManager.fileExists(atPath: absolute + "/environments", isDirectory: &isDirectory),
+                isDirectory.boolValue
+            else {
+                throw .usage(
+                    "--project \(explicit): \(absolute) has no environments/ folder",
+                    hint: "point --project at the folder that holds environments/ and migrations/")
             }
             return absolute
         }
         var current = URL(fileURLWithPath: directory).standardizedFileURL
         while true {
             var isDirectory: ObjCBool = false
-            if fileManager.fileExists(atPath: current.path + "/environments", isDirectory: &isDirectory), isDirectory.boolValue {
+            if fileManager.fileExists(atPath: current.path + "/environments", isDirectory: &isDirectory),
+                isDirectory.boolValue
+            {
                 return current.path
             }
             let parent = current.deletingLastPathComponent()
             if parent.path == current.path { break }
             current = parent
         }
-        throw .usage("no orchestrate project here: no environments/ folder in \(directory) or any folder above it",
-                     hint: "run from inside a project, pass --project DIR, or create environments/dev.toml")
+        throw .usage(
+            "no orchestrate project here: no environments/ folder in \(directory) or any folder above it",
+            hint: "run from inside a project, pass --project DIR, or create environments/dev.toml")
     }
 
     /// Loads the environments of the project at `root`, expanding variables from `processEnvironment` then `.env`.
@@ -104,8 +111,9 @@ public struct Project: Sendable {
             let text = try ProjectFile.readText(found, display: display, root: root, linksMayLeave: true)
             dotEnv = try DotEnv.parse(text, path: display)
         }
-        let expander = VariableExpander(environment: processEnvironment, dotEnv: dotEnv,
-                                        dotEnvPath: search.found.map { displayPath($0, root: root) } ?? ".env")
+        let expander = VariableExpander(
+            environment: processEnvironment, dotEnv: dotEnv,
+            dotEnvPath: search.found.map { displayPath($0, root: root) } ?? ".env")
         let names: [String]
         do {
             names = try fileManager.contentsOfDirectory(atPath: root + "/environments")
@@ -126,8 +134,9 @@ public struct Project: Sendable {
                         hint: "rename the file so that its name starts with a letter or a digit")
                 }
                 guard isValidEnvironmentName(name) else {
-                    throw OrchestrateError.usage("\(path): `\(name)` is not a valid environment name",
-                                                 hint: "use letters, digits, `_` and `-`")
+                    throw OrchestrateError.usage(
+                        "\(path): `\(name)` is not a valid environment name",
+                        hint: "use letters, digits, `_` and `-`")
                 }
                 let text = try ProjectFile.readText(root + "/" + path, display: path, root: root)
                 environments[name] = try EnvironmentConfig.parse(name: name, path: path, text: text, expander: expander)
@@ -139,7 +148,8 @@ public struct Project: Sendable {
             if broken[name] != nil, isValidEnvironmentName(name) {
                 // A broken file is still a stage of the pipeline: keep its place when its source can be read.
                 if let text = try? ProjectFile.readText(root + "/" + path, display: path, root: root),
-                   let source = EnvironmentConfig.salvagedSource(text: text, path: path, expander: expander) {
+                    let source = EnvironmentConfig.salvagedSource(text: text, path: path, expander: expander)
+                {
                     brokenStages.append(Pipeline.Stage(name: name, path: path, promotesFrom: source))
                 } else {
                     brokenStages.append(Pipeline.Stage(name: name, path: path, promotesFrom: nil))
@@ -147,12 +157,15 @@ public struct Project: Sendable {
                 }
             }
         }
-        var project = Project(root: root, environments: environments, brokenEnvironments: broken,
-                              pipeline: nil, pipelineError: nil, variables: expander)
+        var project = Project(
+            root: root, environments: environments, brokenEnvironments: broken,
+            pipeline: nil, pipelineError: nil, variables: expander)
         project.dotEnvFile = search.found
         project.dotEnvSearched = search.searched
         project.stagesOfUnknownPlace = unknownPlace
-        let stages = environments.values.map { Pipeline.Stage(name: $0.name, path: $0.path, promotesFrom: $0.promotesFrom) }
+        let stages = environments.values.map {
+            Pipeline.Stage(name: $0.name, path: $0.path, promotesFrom: $0.promotesFrom)
+        }
         do {
             project.pipeline = try Pipeline(stages: stages + brokenStages)
         } catch {
@@ -162,9 +175,11 @@ public struct Project: Sendable {
     }
 
     static func isValidEnvironmentName(_ name: String) -> Bool {
-        !name.isEmpty && name.unicodeScalars.allSatisfy {
-            $0 == "_" || $0 == "-" || ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
-        }
+        !name.isEmpty
+            && name.unicodeScalars.allSatisfy {
+                $0 == "_" || $0 == "-" || ("a"..."z").contains($0) || ("A"..."Z").contains($0)
+                    || ("0"..."9").contains($0)
+            }
     }
 
     /// All environment names, valid or not, in pipeline order where known (broken files of unknown place last).
@@ -184,8 +199,10 @@ public struct Project: Sendable {
         if let error = brokenEnvironments[name] { throw error }
         guard let environment = environments[name] else {
             let known = environmentNames
-            throw .usage("unknown environment `\(name)`: there is no environments/\(name).toml",
-                         hint: known.isEmpty ? "create environments/\(name).toml" : "environments are: \(known.joined(separator: ", "))")
+            throw .usage(
+                "unknown environment `\(name)`: there is no environments/\(name).toml",
+                hint: known.isEmpty
+                    ? "create environments/\(name).toml" : "environments are: \(known.joined(separator: ", "))")
         }
         return environment
     }

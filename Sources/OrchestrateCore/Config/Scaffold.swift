@@ -11,20 +11,28 @@ public enum Scaffold {
 
     /// The files `init` writes, with their text.
     static let files: [(path: String, text: String)] = [
-        ("environments/dev.toml", """
+        (
+            "environments/dev.toml",
+            """
             # The first stage: `orchestrate upgrade dev` applies migrations/ here.
             # sandbox:dev is a database on the project's own throwaway PostgreSQL (started on first use, under
             # .orchestrate/); set DEV_DATABASE_URL in .env to use a database of your own.
             database_url = "${DEV_DATABASE_URL:-sandbox:dev}"
 
-            """),
-        ("environments/staging.toml", """
+            """
+        ),
+        (
+            "environments/staging.toml",
+            """
             # `orchestrate promote staging` applies here exactly what dev runs.
             database_url = "${STAGING_DATABASE_URL:-sandbox:staging}"
             promotes_from = "dev"
 
-            """),
-        ("environments/production.toml", """
+            """
+        ),
+        (
+            "environments/production.toml",
+            """
             # `orchestrate promote production --yes` applies here exactly what staging runs.
             # No default: production is never the sandbox. Set PRODUCTION_DATABASE_URL (in CI's secrets, or .env).
             database_url = "${PRODUCTION_DATABASE_URL}"
@@ -32,9 +40,12 @@ public enum Scaffold {
             protected = true
             # branch = "main"   # only revisions added on this branch may be promoted here
 
-            """),
+            """
+        ),
         ("migrations/.gitkeep", ""),
-        (".env.example", """
+        (
+            ".env.example",
+            """
             # Copy to .env (which git ignores) and fill in. Any libpq URI or key=value string works as it is, e.g.
             # postgresql://user:password@host/db?sslmode=require&channel_binding=require
             # SQLAlchemy's postgresql+asyncpg:// and postgresql+psycopg2:// are accepted too (the +driver is dropped).
@@ -42,7 +53,8 @@ public enum Scaffold {
             # STAGING_DATABASE_URL=
             PRODUCTION_DATABASE_URL=
 
-            """),
+            """
+        ),
     ]
 
     /// The lines `init` makes sure `.gitignore` has.
@@ -53,8 +65,9 @@ public enum Scaffold {
         let fileManager = FileManager.default
         let existing = files.map(\.path).filter { fileManager.fileExists(atPath: root + "/" + $0) }
         if !existing.isEmpty {
-            throw .usage("\(root) already has \(existing.joined(separator: ", ")); init never overwrites a file, so nothing was written",
-                         hint: "run init in a new folder, or move those files away first")
+            throw .usage(
+                "\(root) already has \(existing.joined(separator: ", ")); init never overwrites a file, so nothing was written",
+                hint: "run init in a new folder, or move those files away first")
         }
         var written: [String] = []
         do {
@@ -65,15 +78,18 @@ public enum Scaffold {
                 written.append(path)
             }
         } catch {
-            throw .operation("init: cannot write in \(root): \(error.localizedDescription)",
-                             hint: written.isEmpty ? nil : "it wrote \(written.joined(separator: ", ")) before failing")
+            throw .operation(
+                "init: cannot write in \(root): \(error.localizedDescription)",
+                hint: written.isEmpty ? nil : "it wrote \(written.joined(separator: ", ")) before failing")
         }
         let gitignore = root + "/.gitignore"
         let current = (try? String(contentsOfFile: gitignore, encoding: .utf8)) ?? ""
         let lines = Set(current.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) })
         let missing = ignored.filter { !lines.contains($0) && !lines.contains("/" + $0) }
         if !missing.isEmpty {
-            let text = current + (current.isEmpty || current.hasSuffix("\n") ? "" : "\n") + missing.joined(separator: "\n") + "\n"
+            let text =
+                current + (current.isEmpty || current.hasSuffix("\n") ? "" : "\n") + missing.joined(separator: "\n")
+                + "\n"
             do {
                 try Data(text.utf8).write(to: URL(fileURLWithPath: gitignore))
             } catch {

@@ -44,7 +44,9 @@ public struct TimeSpan: Sendable, Hashable, Codable, CustomStringConvertible {
     }
 
     /// The whole digits, fraction digits and milliseconds per unit of a well-formed duration; nil when malformed.
-    private static func components(of text: String) -> (whole: ArraySlice<UInt8>, fraction: ArraySlice<UInt8>, factor: Int)? {
+    private static func components(
+        of text: String
+    ) -> (whole: ArraySlice<UInt8>, fraction: ArraySlice<UInt8>, factor: Int)? {
         let trimmed = Array(text.trimmingCharacters(in: .whitespaces).utf8)
         let units: [(suffix: String, factor: Int)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)]
         var number = trimmed[...]

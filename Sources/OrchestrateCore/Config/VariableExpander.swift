@@ -64,9 +64,10 @@ public struct VariableExpander: Sendable {
             }
             guard DotEnv.isValidName(String(name)) else {
                 // The reference is not quoted: its default, or the whole of a damaged value, may hold a password.
-                throw .usage("\(file): key `\(key)`: a `${…}` in the value does not start with a variable name "
-                                + "(letters, digits and _, not starting with a digit)",
-                             hint: "write `${NAME}` or `${NAME:-default}`; `$$` is a literal `$`")
+                throw .usage(
+                    "\(file): key `\(key)`: a `${…}` in the value does not start with a variable name "
+                        + "(letters, digits and _, not starting with a digit)",
+                    hint: "write `${NAME}` or `${NAME:-default}`; `$$` is a literal `$`")
             }
             let resolved = value(of: String(name))
             if let resolved, !(fallback != nil && resolved.isEmpty) {

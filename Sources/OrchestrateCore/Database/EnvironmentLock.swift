@@ -25,7 +25,11 @@ public struct LockHolder: Sendable, Hashable, Codable {
     /// "orchestrate promote staging by alice@ci-7 at commit 1a2b3c4, since 2026-…, pid 4242".
     public var summary: String {
         var parts = [command ?? (applicationName.isEmpty ? "a session" : applicationName)]
-        if let osUser { parts.append("by \(osUser)\(host.map { "@" + $0 } ?? "")") } else { parts.append("as database user \(databaseUser)") }
+        if let osUser {
+            parts.append("by \(osUser)\(host.map { "@" + $0 } ?? "")")
+        } else {
+            parts.append("as database user \(databaseUser)")
+        }
         if let gitCommit { parts.append("at commit \(gitCommit.prefix(7))") }
         parts.append("since \(since)")
         parts.append("pid \(pid)")
@@ -54,8 +58,10 @@ final class EnvironmentLock {
 
     /// Takes the lock on `connection`, waiting up to the environment's `lock_timeout` and reporting the holder
     /// once and then every five seconds. Exits with `.locked` (4) naming the holder when the time is up.
-    static func acquire(on connection: Connection, environment: EnvironmentConfig, ledgerExists: () -> Bool,
-                        progress: ProgressHandler) throws(OrchestrateError) -> EnvironmentLock {
+    static func acquire(
+        on connection: Connection, environment: EnvironmentConfig, ledgerExists: () -> Bool,
+        progress: ProgressHandler
+    ) throws(OrchestrateError) -> EnvironmentLock {
         let key = key(schema: environment.ledgerSchema)
         let start = Date()
         var lastReport: Date?
@@ -67,14 +73,17 @@ final class EnvironmentLock {
                     return EnvironmentLock(connection: connection, key: key)
                 }
             } catch {
-                throw .operation("environment `\(environment.name)`: cannot take the environment lock: \(error.description)")
+                throw .operation(
+                    "environment `\(environment.name)`: cannot take the environment lock: \(error.description)")
             }
             let waited = Date().timeIntervalSince(start)
-            let holder = try? findHolder(on: connection, key: key, ledgerSchema: ledgerExists() ? environment.ledgerSchema : nil)
+            let holder = try? findHolder(
+                on: connection, key: key, ledgerSchema: ledgerExists() ? environment.ledgerSchema : nil)
             if waited >= environment.lockTimeout.seconds {
                 let who = holder?.summary ?? "another session"
-                throw .locked("environment `\(environment.name)` is locked by \(who); gave up after lock_timeout = \(environment.lockTimeout)",
-                              hint: "wait for that run to finish, or raise lock_timeout in \(environment.path)")
+                throw .locked(
+                    "environment `\(environment.name)` is locked by \(who); gave up after lock_timeout = \(environment.lockTimeout)",
+                    hint: "wait for that run to finish, or raise lock_timeout in \(environment.path)")
             }
             if lastReport.map({ Date().timeIntervalSince($0) >= 5 }) ?? true {
                 progress(.waitingForLock(environment: environment.name, holder: holder, waitedSeconds: waited))
@@ -87,10 +96,13 @@ final class EnvironmentLock {
     }
 
     /// Who holds the lock with `key` in the connection's database, or nil.
-    static func findHolder(on connection: Connection, key: Int64, ledgerSchema: String?) throws(PostgresError) -> LockHolder? {
+    static func findHolder(
+        on connection: Connection, key: Int64, ledgerSchema: String?
+    ) throws(PostgresError) -> LockHolder? {
         let bits = UInt64(bitPattern: key)
         let classID = String(bits >> 32), objectID = String(bits & 0xffff_ffff)
-        let result = try connection.query("""
+        let result = try connection.query(
+            """
             SELECT a.pid, coalesce(a.application_name, ''), coalesce(a.usename::text, ''), a.client_addr::text,
                    \(Ledger.isoTime("a.backend_start")), a.backend_start
             FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
@@ -100,10 +112,12 @@ final class EnvironmentLock {
             LIMIT 1
             """, [.text(classID), .text(objectID)])
         guard let row = result.rows.first, let pid = row[0].flatMap({ Int32($0) }) else { return nil }
-        var holder = LockHolder(pid: pid, applicationName: row[1] ?? "", databaseUser: row[2] ?? "",
-                                clientAddress: row[3], since: row[4] ?? "")
+        var holder = LockHolder(
+            pid: pid, applicationName: row[1] ?? "", databaseUser: row[2] ?? "",
+            clientAddress: row[3], since: row[4] ?? "")
         if let ledgerSchema,
-           let event = try Ledger(connection: connection, schema: ledgerSchema).lastEvent(lockPID: pid, since: row[5]) {
+            let event = try Ledger(connection: connection, schema: ledgerSchema).lastEvent(lockPID: pid, since: row[5])
+        {
             holder.command = event.command
             holder.osUser = event.osUser
             holder.host = event.host

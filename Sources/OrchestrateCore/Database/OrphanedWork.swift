@@ -27,7 +27,8 @@ enum OrphanedWork {
 
     /// The orphaned work sessions in the connection's database.
     static func find(on connection: Connection) throws(PostgresError) -> [Session] {
-        let result = try connection.query("""
+        let result = try connection.query(
+            """
             SELECT w.pid, w.application_name, coalesce(w.state, ''), coalesce(\(Ledger.isoTime("w.xact_start")), \(Ledger.isoTime("w.query_start")), '')
             FROM pg_stat_activity w
             WHERE w.datname = current_database() AND w.pid <> pg_backend_pid()
@@ -48,20 +49,31 @@ enum OrphanedWork {
     /// Ends every orphaned work session (pg_terminate_backend) and waits up to `wait` seconds for each to go, so that
     /// its transaction is rolled back and its locks released. Needs the right to signal those backends (the same
     /// role, or pg_signal_backend); without it, warns and lets the run meet their locks with its usual retries.
-    static func end(on connection: Connection, environment: EnvironmentConfig, wait: Double = 10,
-                    progress: ProgressHandler) {
+    static func end(
+        on connection: Connection, environment: EnvironmentConfig, wait: Double = 10,
+        progress: ProgressHandler
+    ) {
         guard let orphans = try? find(on: connection), !orphans.isEmpty else { return }
         for orphan in orphans {
-            progress(.notice("environment `\(environment.name)`: ending server process \(orphan.pid) (\(orphan.applicationName), \(orphan.state) since \(orphan.runningSince)): the run it belonged to is gone, and its statement would keep its locks"))
-            let ended = (try? connection.query("SELECT pg_terminate_backend($1::integer)", [.integer(Int(orphan.pid))]))?
+            progress(
+                .notice(
+                    "environment `\(environment.name)`: ending server process \(orphan.pid) (\(orphan.applicationName), \(orphan.state) since \(orphan.runningSince)): the run it belonged to is gone, and its statement would keep its locks"
+                ))
+            let ended =
+                (try? connection.query("SELECT pg_terminate_backend($1::integer)", [.integer(Int(orphan.pid))]))?
                 .rows.first?.first == "t"
             guard ended else {
-                progress(.warning("environment `\(environment.name)`: cannot end server process \(orphan.pid) (needs the same database role or pg_signal_backend); revisions may wait for its locks"))
+                progress(
+                    .warning(
+                        "environment `\(environment.name)`: cannot end server process \(orphan.pid) (needs the same database role or pg_signal_backend); revisions may wait for its locks"
+                    ))
                 continue
             }
             let deadline = Date().addingTimeInterval(wait)
             while Date() < deadline, Interruption.signal == nil {
-                let alive = (try? connection.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1::integer", [.integer(Int(orphan.pid))]))?
+                let alive =
+                    (try? connection.query(
+                        "SELECT 1 FROM pg_stat_activity WHERE pid = $1::integer", [.integer(Int(orphan.pid))]))?
                     .count ?? 0
                 if alive == 0 { break }
                 Thread.sleep(forTimeInterval: 0.05)

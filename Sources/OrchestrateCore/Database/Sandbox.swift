@@ -1,7 +1,8 @@
 import Foundation
 import Postgres
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The project's throwaway PostgreSQL cluster (`orchestrate sandbox`), behind `sandbox:NAME` URLs.
@@ -48,8 +49,11 @@ public struct Sandbox: Sendable {
     /// Whether the server is running (its socket accepts connections).
     public func isRunning() -> Bool {
         guard FileManager.default.fileExists(atPath: socketDirectory + "/.s.PGSQL.\(port)") else { return false }
-        guard let connection = try? Connection(conninfo: conninfo(database: "postgres"), applicationName: "orchestrate sandbox",
-                                               defaultConnectTimeout: 2) else { return false }
+        guard
+            let connection = try? Connection(
+                conninfo: conninfo(database: "postgres"), applicationName: "orchestrate sandbox",
+                defaultConnectTimeout: 2)
+        else { return false }
         connection.close()
         return true
     }
@@ -69,9 +73,12 @@ public struct Sandbox: Sendable {
         }
         // The cluster's files never belong in git, whatever the project's own .gitignore says.
         let parent = (directory as NSString).deletingLastPathComponent
-        if (parent as NSString).lastPathComponent == ".orchestrate", !fileManager.fileExists(atPath: parent + "/.gitignore") {
-            _ = fileManager.createFile(atPath: parent + "/.gitignore",
-                                       contents: Data("# Written by orchestrate: the sandbox's files stay out of git.\n*\n".utf8))
+        if (parent as NSString).lastPathComponent == ".orchestrate",
+            !fileManager.fileExists(atPath: parent + "/.gitignore")
+        {
+            _ = fileManager.createFile(
+                atPath: parent + "/.gitignore",
+                contents: Data("# Written by orchestrate: the sandbox's files stay out of git.\n*\n".utf8))
         }
         let lock = try FileLock(path: directory + "/.lock")
         defer { lock.release() }
@@ -83,19 +90,25 @@ public struct Sandbox: Sendable {
         if !fileManager.fileExists(atPath: dataDirectory + "/PG_VERSION") {
             try? fileManager.removeItem(atPath: dataDirectory)
             try makeDirectory(dataDirectory, owner: runAs, mode: 0o700)
-            try run(binaries.initdb, ["-D", dataDirectory, "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                                      "--locale=C", "--no-sync", "--no-instructions"],
-                    as: runAs, what: "initdb")
+            try run(
+                binaries.initdb,
+                [
+                    "-D", dataDirectory, "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                    "--locale=C", "--no-sync", "--no-instructions",
+                ],
+                as: runAs, what: "initdb")
             initialized = true
         }
         try makeDirectory(socketDirectory, owner: runAs, mode: 0o755)
         try? fileManager.removeItem(atPath: logFile)
         _ = fileManager.createFile(atPath: logFile, contents: nil)
         if let uid = runAs.uid { _ = chown(logFile, uid, runAs.gid ?? gid_t(UInt32.max)) }
-        let options = "-c listen_addresses='' -k \(socketDirectory) -p \(port) -c fsync=off -c synchronous_commit=off "
+        let options =
+            "-c listen_addresses='' -k \(socketDirectory) -p \(port) -c fsync=off -c synchronous_commit=off "
             + "-c full_page_writes=off -c max_connections=200"
-        try run(binaries.pgCtl, ["-D", dataDirectory, "-l", logFile, "-w", "-t", "60", "-o", options, "start"],
-                as: runAs, what: "pg_ctl start", logHint: logFile)
+        try run(
+            binaries.pgCtl, ["-D", dataDirectory, "-l", logFile, "-w", "-t", "60", "-o", options, "start"],
+            as: runAs, what: "pg_ctl start", logHint: logFile)
         return initialized ? .initializedAndStarted : .started
     }
 
@@ -103,14 +116,17 @@ public struct Sandbox: Sendable {
     public func stop() throws(OrchestrateError) {
         guard FileManager.default.fileExists(atPath: dataDirectory + "/postmaster.pid") else { return }
         let binaries = try PostgresBinaries.locate()
-        try run(binaries.pgCtl, ["-D", dataDirectory, "-m", "fast", "-w", "stop"], as: try ServerUser.current(), what: "pg_ctl stop")
+        try run(
+            binaries.pgCtl, ["-D", dataDirectory, "-m", "fast", "-w", "stop"], as: try ServerUser.current(),
+            what: "pg_ctl stop")
     }
 
     /// Creates database `name` unless it exists (several processes may race; the loser's "already exists" is fine).
     public func ensureDatabase(_ name: String) throws(OrchestrateError) {
         let connection: Connection
         do {
-            connection = try Connection(conninfo: conninfo(database: "postgres"), applicationName: "orchestrate sandbox")
+            connection = try Connection(
+                conninfo: conninfo(database: "postgres"), applicationName: "orchestrate sandbox")
         } catch {
             throw .operation("sandbox: cannot connect: \(error.description)", hint: "run `orchestrate sandbox status`")
         }
@@ -128,13 +144,16 @@ public struct Sandbox: Sendable {
 
     // MARK: - Processes
 
-    private func run(_ executable: String, _ arguments: [String], as user: ServerUser, what: String,
-                     logHint: String? = nil) throws(OrchestrateError) {
+    private func run(
+        _ executable: String, _ arguments: [String], as user: ServerUser, what: String,
+        logHint: String? = nil
+    ) throws(OrchestrateError) {
         var environment = ProcessInfo.processInfo.environment
         environment["LC_ALL"] = "C"
         let outcome: ChildProcess.Outcome
         if let name = user.name {
-            outcome = try ChildProcess.run("/usr/sbin/runuser", ["-u", name, "--", executable] + arguments, environment: environment)
+            outcome = try ChildProcess.run(
+                "/usr/sbin/runuser", ["-u", name, "--", executable] + arguments, environment: environment)
         } else {
             outcome = try ChildProcess.run(executable, arguments, environment: environment)
         }
@@ -148,14 +167,16 @@ public struct Sandbox: Sendable {
 
     private func makeDirectory(_ path: String, owner: ServerUser, mode: Int) throws(OrchestrateError) {
         do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: mode])
+            try FileManager.default.createDirectory(
+                atPath: path, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: mode])
             try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
         } catch {
             throw .operation("sandbox: cannot create \(path): \(error.localizedDescription)")
         }
         if let uid = owner.uid, chown(path, uid, owner.gid ?? gid_t(UInt32.max)) != 0 {
-            throw .operation("sandbox: cannot give \(path) to user \(owner.name ?? "?"): \(String(cString: strerror(errno)))")
+            throw .operation(
+                "sandbox: cannot give \(path) to user \(owner.name ?? "?"): \(String(cString: strerror(errno)))")
         }
     }
 }
@@ -169,8 +190,9 @@ struct ServerUser {
     static func current() throws(OrchestrateError) -> ServerUser {
         guard geteuid() == 0 else { return ServerUser(name: nil, uid: nil, gid: nil) }
         guard let entry = getpwnam("postgres") else {
-            throw .operation("sandbox: running as root, and there is no `postgres` user to run the server as",
-                             hint: "install PostgreSQL (apt-get install postgresql), which creates it, or run as a normal user")
+            throw .operation(
+                "sandbox: running as root, and there is no `postgres` user to run the server as",
+                hint: "install PostgreSQL (apt-get install postgresql), which creates it, or run as a normal user")
         }
         return ServerUser(name: "postgres", uid: entry.pointee.pw_uid, gid: entry.pointee.pw_gid)
     }
@@ -191,13 +213,17 @@ struct PostgresBinaries {
                 candidates.append("/usr/lib/postgresql/\(version)/bin")
             }
         }
-        candidates += (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":").map(String.init)
-        for directory in candidates where fileManager.isExecutableFile(atPath: directory + "/initdb")
-            && fileManager.isExecutableFile(atPath: directory + "/pg_ctl") {
+        candidates += (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":").map(
+            String.init)
+        for directory in candidates
+        where fileManager.isExecutableFile(atPath: directory + "/initdb")
+            && fileManager.isExecutableFile(atPath: directory + "/pg_ctl")
+        {
             return PostgresBinaries(initdb: directory + "/initdb", pgCtl: directory + "/pg_ctl")
         }
-        throw .operation("sandbox: PostgreSQL server binaries (initdb, pg_ctl) not found",
-                         hint: "apt-get install postgresql, or set ORCHESTRATE_PG_BINDIR to the folder holding initdb")
+        throw .operation(
+            "sandbox: PostgreSQL server binaries (initdb, pg_ctl) not found",
+            hint: "apt-get install postgresql, or set ORCHESTRATE_PG_BINDIR to the folder holding initdb")
     }
 }
 

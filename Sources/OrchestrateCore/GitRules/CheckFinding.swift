@@ -32,7 +32,9 @@ public struct CheckFinding: Sendable, Codable, Hashable {
         case refusedBeforeRunning
 
         /// Whether the problem is a bad migration file at HEAD (exit 2) rather than a broken rule (exit 1).
-        public var isInvalidFile: Bool { self == .invalidFile || self == .invalidGraph || self == .refusedBeforeRunning }
+        public var isInvalidFile: Bool {
+            self == .invalidFile || self == .invalidGraph || self == .refusedBeforeRunning
+        }
     }
 
     /// What kind of problem this is.
@@ -53,8 +55,10 @@ public struct CheckFinding: Sendable, Codable, Hashable {
     public var fix: String
 
     /// Makes a finding.
-    public init(kind: Kind, file: String?, line: Int?, environment: String? = nil, revisions: [CheckedRevision] = [],
-                commits: [CommitSummary] = [], message: String, fix: String) {
+    public init(
+        kind: Kind, file: String?, line: Int?, environment: String? = nil, revisions: [CheckedRevision] = [],
+        commits: [CommitSummary] = [], message: String, fix: String
+    ) {
         self.kind = kind
         self.file = file
         self.line = line

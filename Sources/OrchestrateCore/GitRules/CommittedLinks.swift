@@ -9,7 +9,7 @@ public enum CommittedLinks {
     /// there is none, or when git cannot be read (the caller's git errors say why).
     public static func refuse(projectRoot: String) throws(OrchestrateError) {
         guard let repository = try? Repository.discover(from: projectRoot),
-              let head = try? repository.head().commit
+            let head = try? repository.head().commit
         else { return }
         let prefix = GitProvenance.relativePrefix(projectRoot: projectRoot, workdir: repository.workdir)
         guard let entries = try? repository.files(in: head, directory: prefix + "migrations") else { return }
@@ -18,11 +18,14 @@ public enum CommittedLinks {
         let described = links.map { link in
             let target = (try? repository.blobContents(link.blob)).map { String(decoding: $0, as: UTF8.self) } ?? "?"
             let outside = leavesProject(link: link.path, target: target, projectPrefix: prefix)
-            return "\(link.path): is a symbolic link to \(target)\(outside ? ", outside the project" : ""), not a migration file"
+            return
+                "\(link.path): is a symbolic link to \(target)\(outside ? ", outside the project" : ""), not a migration file"
         }
-        throw .usage(described.joined(separator: "\n"),
-                     hint: "git stores the link, not the file, so check cannot read it and other machines do not have it: "
-                         + "commit the file itself (cp --remove-destination \"$(readlink -f \(first.path))\" \(first.path); git add \(first.path))")
+        throw .usage(
+            described.joined(separator: "\n"),
+            hint: "git stores the link, not the file, so check cannot read it and other machines do not have it: "
+                + "commit the file itself (cp --remove-destination \"$(readlink -f \(first.path))\" \(first.path); git add \(first.path))"
+        )
     }
 
     /// True when `target`, read from the folder of `link` (both repository-relative), is absolute or leaves the

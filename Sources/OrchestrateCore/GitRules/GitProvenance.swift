@@ -8,16 +8,19 @@ enum GitProvenance {
     ///
     /// A later stage refuses uncommitted changes under `migrations/` or `environments/`: what it runs must be what
     /// was reviewed. A first stage only warns, and the ledger records that the tree was dirty.
-    static func current(projectRoot: String, environment: EnvironmentConfig, isFirstStage: Bool,
-                        progress: ProgressHandler) throws(OrchestrateError) -> Provenance? {
+    static func current(
+        projectRoot: String, environment: EnvironmentConfig, isFirstStage: Bool,
+        progress: ProgressHandler
+    ) throws(OrchestrateError) -> Provenance? {
         let repository: Repository
         do {
             repository = try Repository.discover(from: projectRoot)
         } catch {
             if error.code == .notARepository {
                 if !isFirstStage || environment.branch != nil {
-                    throw .policy("environment `\(environment.name)` needs git provenance, but \(projectRoot) is not in a git repository",
-                                  hint: "run orchestrate from a clone of the project's repository")
+                    throw .policy(
+                        "environment `\(environment.name)` needs git provenance, but \(projectRoot) is not in a git repository",
+                        hint: "run orchestrate from a clone of the project's repository")
                 }
                 progress(.warning("not a git repository: the ledger will record no commit"))
                 return nil
@@ -31,11 +34,13 @@ enum GitProvenance {
                     progress(.warning("the repository has no commit yet: the ledger will record no commit"))
                     return nil
                 }
-                throw OrchestrateError.policy("environment `\(environment.name)`: the repository has no commit yet",
-                                              hint: "commit migrations/ and environments/ first")
+                throw OrchestrateError.policy(
+                    "environment `\(environment.name)`: the repository has no commit yet",
+                    hint: "commit migrations/ and environments/ first")
             }
             let prefix = relativePrefix(projectRoot: projectRoot, workdir: repository.workdir)
-            let dirty = try repository.status(under: [prefix + "migrations", prefix + "environments"]).map(\.path).sorted()
+            let dirty = try repository.status(under: [prefix + "migrations", prefix + "environments"]).map(\.path)
+                .sorted()
             if !dirty.isEmpty {
                 let listed = Listing.items(dirty, counted: false)
                 if !isFirstStage {
@@ -43,7 +48,10 @@ enum GitProvenance {
                         "environment `\(environment.name)` is a later stage and the work tree has uncommitted changes: \(listed)",
                         hint: "commit or stash them: a later stage runs only what is committed")
                 }
-                progress(.warning("uncommitted changes under migrations/ or environments/ (\(listed)); the ledger records the tree as dirty"))
+                progress(
+                    .warning(
+                        "uncommitted changes under migrations/ or environments/ (\(listed)); the ledger records the tree as dirty"
+                    ))
             }
             return Provenance(commit: commit.hex, branch: head.branch, dirtyPaths: dirty)
         } catch {
@@ -77,8 +85,10 @@ enum BranchGate {
 
     /// The facts `decide` needs about `files` (by path), read from git; nil for files that need no look-up. Throws
     /// when the branch exists neither locally nor as `origin/BRANCH`, or git fails.
-    static func facts(files: [MigrationFile], environment: EnvironmentConfig,
-                      projectRoot: String) throws(OrchestrateError) -> [String: Fact] {
+    static func facts(
+        files: [MigrationFile], environment: EnvironmentConfig,
+        projectRoot: String
+    ) throws(OrchestrateError) -> [String: Fact] {
         guard let branch = environment.branch, !files.isEmpty else { return [:] }
         do {
             let repository = try Repository.discover(from: projectRoot)
@@ -94,10 +104,12 @@ enum BranchGate {
             }
             guard let head = try repository.head().commit else { return [:] }
             let prefix = GitProvenance.relativePrefix(projectRoot: projectRoot, workdir: repository.workdir)
-            let onBranch = Dictionary(try repository.files(in: tip, directory: prefix + "migrations").map { ($0.path, $0.blob) },
-                                      uniquingKeysWith: { a, _ in a })
-            let atHead = Dictionary(try repository.files(in: head, directory: prefix + "migrations").map { ($0.path, $0.blob) },
-                                    uniquingKeysWith: { a, _ in a })
+            let onBranch = Dictionary(
+                try repository.files(in: tip, directory: prefix + "migrations").map { ($0.path, $0.blob) },
+                uniquingKeysWith: { a, _ in a })
+            let atHead = Dictionary(
+                try repository.files(in: head, directory: prefix + "migrations").map { ($0.path, $0.blob) },
+                uniquingKeysWith: { a, _ in a })
             var facts: [String: Fact] = [:]
             for file in files {
                 let path = prefix + file.path
@@ -107,7 +119,8 @@ enum BranchGate {
                     facts[file.path] = .notCommitted
                     continue
                 }
-                facts[file.path] = try repository.isReachable(adding.id, from: tip)
+                facts[file.path] =
+                    try repository.isReachable(adding.id, from: tip)
                     ? .onBranch : .addedOffBranch(commit: adding.id.short, summary: adding.summary)
             }
             return facts
@@ -117,7 +130,9 @@ enum BranchGate {
     }
 
     /// Refuses the first file that `facts` says is not on the environment's branch. Pure.
-    static func decide(files: [MigrationFile], environment: EnvironmentConfig, facts: [String: Fact]) throws(OrchestrateError) {
+    static func decide(
+        files: [MigrationFile], environment: EnvironmentConfig, facts: [String: Fact]
+    ) throws(OrchestrateError) {
         guard let branch = environment.branch else { return }
         for file in files {
             switch facts[file.path] {

@@ -9,9 +9,11 @@ final class GitView {
     private let projectRoot: String
     private lazy var opened: (repository: Repository?, prefix: String, head: ObjectID?) = {
         let repository = try? Repository.discover(from: projectRoot)
-        return (repository: repository,
-                prefix: GitProvenance.relativePrefix(projectRoot: projectRoot, workdir: repository?.workdir),
-                head: (try? repository?.head().commit) ?? nil)
+        return (
+            repository: repository,
+            prefix: GitProvenance.relativePrefix(projectRoot: projectRoot, workdir: repository?.workdir),
+            head: (try? repository?.head().commit) ?? nil
+        )
     }()
 
     init(projectRoot: String) {
@@ -26,7 +28,8 @@ final class GitView {
     func commitsChanging(path: String, since: String?) -> [CommitSummary] {
         guard let repository, let head else { return [] }
         let hiding = since.flatMap { try? repository.resolve($0) }
-        let commits = (try? repository.commitsTouching(path: prefix + path, from: head, hiding: hiding, limit: 20)) ?? []
+        let commits =
+            (try? repository.commitsTouching(path: prefix + path, from: head, hiding: hiding, limit: 20)) ?? []
         return commits.map(CommitSummary.init)
     }
 
@@ -46,7 +49,8 @@ final class GitView {
 extension CommitSummary {
     init(_ commit: CommitInfo) {
         let formatter = ISO8601DateFormatter()
-        self.init(sha: commit.id.hex, shortSHA: commit.id.short, summary: commit.summary,
-                  author: "\(commit.authorName) <\(commit.authorEmail)>", time: formatter.string(from: commit.time))
+        self.init(
+            sha: commit.id.hex, shortSHA: commit.id.short, summary: commit.summary,
+            author: "\(commit.authorName) <\(commit.authorEmail)>", time: formatter.string(from: commit.time))
     }
 }

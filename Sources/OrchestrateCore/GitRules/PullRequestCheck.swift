@@ -31,8 +31,9 @@ public struct PullRequestCheck: Sendable {
         case ready(CheckFinding)
         case heads([CheckedRevision], queries: [HistoryQuery], fix: String)
         case release(MigrationChange.Kind, oldPath: String, newPath: String?, query: HistoryQuery)
-        case applied(CheckFinding.Kind, environment: String, entry: LedgerEntry, path: String, renamedTo: String?,
-                     recorded: String, current: String?, query: HistoryQuery)
+        case applied(
+            CheckFinding.Kind, environment: String, entry: LedgerEntry, path: String, renamedTo: String?,
+            recorded: String, current: String?, query: HistoryQuery)
     }
 
     /// Finds the problems in `input`.
@@ -44,11 +45,16 @@ public struct PullRequestCheck: Sendable {
         revisionCount = headCheck.count
         issues = headCheck.findings.map(Issue.ready)
         issues += input.preflight.map { problem in
-            .ready(CheckFinding(kind: .refusedBeforeRunning, file: problem.path, line: problem.line,
-                                revisions: [CheckedRevision(revision: problem.revision, file: problem.path, side: .head,
-                                                            parents: [])],
-                                message: problem.description + "; `upgrade` would refuse it before running anything",
-                                fix: problem.fix))
+            .ready(
+                CheckFinding(
+                    kind: .refusedBeforeRunning, file: problem.path, line: problem.line,
+                    revisions: [
+                        CheckedRevision(
+                            revision: problem.revision, file: problem.path, side: .head,
+                            parents: [])
+                    ],
+                    message: problem.description + "; `upgrade` would refuse it before running anything",
+                    fix: problem.fix))
         }
         // Evaluated even when HEAD has invalid files: a divergence must not hide behind an unrelated error.
         mergedHeads = checkMergedResult(input, headGraph: headCheck.findings.isEmpty ? headCheck.graph : nil)
@@ -59,8 +65,11 @@ public struct PullRequestCheck: Sendable {
     // MARK: - Rule 1: HEAD is valid
 
     /// Parse errors and graph errors of one side's files; the graph when there are none.
-    private static func validate(_ files: [String: MigrationBlob], prefix: String)
-        -> (findings: [CheckFinding], graph: RevisionGraph?, count: Int) {
+    private static func validate(
+        _ files: [String: MigrationBlob], prefix: String
+    )
+        -> (findings: [CheckFinding], graph: RevisionGraph?, count: Int)
+    {
         // The usual case, every file parses and the graph is valid, costs one graph build; only a failure pays
         // for finding every error.
         var nodes: [RevisionNode] = []
@@ -76,8 +85,11 @@ public struct PullRequestCheck: Sendable {
     }
 
     /// Every parse and graph error of `files`.
-    private static func allErrors(_ files: [String: MigrationBlob], prefix: String)
-        -> (findings: [CheckFinding], graph: RevisionGraph?, count: Int) {
+    private static func allErrors(
+        _ files: [String: MigrationBlob], prefix: String
+    )
+        -> (findings: [CheckFinding], graph: RevisionGraph?, count: Int)
+    {
         var findings: [CheckFinding] = []
         var parsed: [(path: String, file: MigrationBlob)] = []
         var parsedIDs = Set<String>()
@@ -90,9 +102,10 @@ public struct PullRequestCheck: Sendable {
                 parsedIDs.insert(node.id)
             } else if let error = blob.error {
                 brokenIDs.insert(revisionID(of: path))
-                findings.append(CheckFinding(
-                    kind: .invalidFile, file: path, line: error.line, message: error.description,
-                    fix: "correct \(path) as described, then commit it"))
+                findings.append(
+                    CheckFinding(
+                        kind: .invalidFile, file: path, line: error.line, message: error.description,
+                        fix: "correct \(path) as described, then commit it"))
             }
         }
         // Dictionary order varies from run to run: report in path order.
@@ -109,12 +122,13 @@ public struct PullRequestCheck: Sendable {
                     continue
                 }
                 guard !brokenIDs.contains(parent) else { continue }  // its file failed to parse: already reported
-                missingParents.append(CheckFinding(
-                    kind: .invalidGraph, file: path, line: blob.parentLine,
-                    revisions: [CheckedRevision(revision: node.id, file: path, side: .head, parents: node.parents)],
-                    message: "revision \(node.id) names parent \(parent), which does not exist at HEAD "
-                        + "(there is no \(prefix)\(parent).sql)",
-                    fix: "fix the `-- parent:` line of \(path), or restore \(prefix)\(parent).sql"))
+                missingParents.append(
+                    CheckFinding(
+                        kind: .invalidGraph, file: path, line: blob.parentLine,
+                        revisions: [CheckedRevision(revision: node.id, file: path, side: .head, parents: node.parents)],
+                        message: "revision \(node.id) names parent \(parent), which does not exist at HEAD "
+                            + "(there is no \(prefix)\(parent).sql)",
+                        fix: "fix the `-- parent:` line of \(path), or restore \(prefix)\(parent).sql"))
             }
             nodes.append(RevisionNode(id: node.id, parents: parents))
         }
@@ -131,8 +145,10 @@ public struct PullRequestCheck: Sendable {
 
     /// A graph error as a finding that names the file (and the `-- parent:` line) at fault, in the graph error's one
     /// wording (`GraphError.explanation`).
-    private static func graphFinding(_ error: GraphError, files: [String: MigrationBlob], prefix: String,
-                                     kind: CheckFinding.Kind, where place: String) -> CheckFinding {
+    private static func graphFinding(
+        _ error: GraphError, files: [String: MigrationBlob], prefix: String,
+        kind: CheckFinding.Kind, where place: String
+    ) -> CheckFinding {
         let locate: GraphError.Locator = { id in (prefix + id + ".sql", files[prefix + id + ".sql"]?.parentLine) }
         let (message, fix) = error.explanation(locate: locate)
         var file: String?
@@ -141,15 +157,18 @@ public struct PullRequestCheck: Sendable {
         case .cycle(let cycle): file = prefix + (cycle.first ?? "") + ".sql"
         default: file = nil
         }
-        return CheckFinding(kind: kind, file: file, line: file.flatMap { files[$0]?.parentLine },
-                            message: message + " (\(place))", fix: fix)
+        return CheckFinding(
+            kind: kind, file: file, line: file.flatMap { files[$0]?.parentLine },
+            message: message + " (\(place))", fix: fix)
     }
 
     /// The revision id of a migration path: its file name without `.sql`.
     static func revisionID(of path: String) -> String {
         let utf8 = path.utf8
         let start = utf8.lastIndex(of: UInt8(ascii: "/")).map { utf8.index(after: $0) } ?? utf8.startIndex
-        let end = utf8.count >= 4 && utf8.suffix(4).elementsEqual(".sql".utf8) ? utf8.index(utf8.endIndex, offsetBy: -4) : utf8.endIndex
+        let end =
+            utf8.count >= 4 && utf8.suffix(4).elementsEqual(".sql".utf8)
+            ? utf8.index(utf8.endIndex, offsetBy: -4) : utf8.endIndex
         return start <= end ? String(path[start..<end]) : ""
     }
 
@@ -175,21 +194,26 @@ public struct PullRequestCheck: Sendable {
             }
             if change.kind == .added || change.kind == .renamed, let path = change.newPath { addedOnBase.insert(path) }
         }
-        let addedOnHead = Set(input.headChanges.filter { $0.kind == .added || $0.kind == .renamed }.compactMap(\.newPath))
+        let addedOnHead = Set(
+            input.headChanges.filter { $0.kind == .added || $0.kind == .renamed }.compactMap(\.newPath))
 
         if let headGraph, overrides.isEmpty {
             // The usual case: the merge holds HEAD's files, whose graph is built and valid.
-            return reportHeads(headGraph.heads, parents: headGraph.parents(of:), addedOnHead: addedOnHead,
-                               addedOnBase: addedOnBase)
+            return reportHeads(
+                headGraph.heads, parents: headGraph.parents(of:), addedOnHead: addedOnHead,
+                addedOnBase: addedOnBase)
         }
         var files = input.head
         for (path, blob) in overrides {
             if let blob {
                 if blob.node == nil {
-                    issues.append(.ready(CheckFinding(
-                        kind: .invalidMergedGraph, file: path, line: blob.error?.line,
-                        message: "\(path) on \(baseName) does not parse: " + (blob.error?.message ?? "unknown error"),
-                        fix: "fix \(path) on \(baseName)")))
+                    issues.append(
+                        .ready(
+                            CheckFinding(
+                                kind: .invalidMergedGraph, file: path, line: blob.error?.line,
+                                message: "\(path) on \(baseName) does not parse: "
+                                    + (blob.error?.message ?? "unknown error"),
+                                fix: "fix \(path) on \(baseName)")))
                 }
                 files[path] = blob
             } else {
@@ -207,11 +231,14 @@ public struct PullRequestCheck: Sendable {
         }
         guard unreadable.isEmpty else {
             unreadable.sort()
-            issues.append(.ready(CheckFinding(
-                kind: .invalidMergedGraph, file: unreadable[0], line: nil,
-                message: "whether merging \(baseName) leaves one head is unknown: the parents of "
-                    + Listing.phrase(unreadable) + " cannot be read",
-                fix: "fix the `-- parent:` line of " + Listing.phrase(unreadable) + ", then run `orchestrate check` again")))
+            issues.append(
+                .ready(
+                    CheckFinding(
+                        kind: .invalidMergedGraph, file: unreadable[0], line: nil,
+                        message: "whether merging \(baseName) leaves one head is unknown: the parents of "
+                            + Listing.phrase(unreadable) + " cannot be read",
+                        fix: "fix the `-- parent:` line of " + Listing.phrase(unreadable)
+                            + ", then run `orchestrate check` again")))
             return []
         }
         // A graph error of the merged result is worth its own finding only when HEAD alone is valid: otherwise
@@ -220,19 +247,25 @@ public struct PullRequestCheck: Sendable {
             do {
                 _ = try RevisionGraph(files.values.compactMap(\.node))
             } catch {
-                issues.append(.ready(Self.graphFinding(error, files: files, prefix: directoryPrefix, kind: .invalidMergedGraph,
-                                                       where: "after merging \(baseName)")))
+                issues.append(
+                    .ready(
+                        Self.graphFinding(
+                            error, files: files, prefix: directoryPrefix, kind: .invalidMergedGraph,
+                            where: "after merging \(baseName)")))
             }
         }
         var named = Set<String>()
         for parents in parentsByID.values { named.formUnion(parents) }
         let heads = parentsByID.keys.filter { !named.contains($0) }.sorted()
-        return reportHeads(heads, parents: { parentsByID[$0] ?? [] }, addedOnHead: addedOnHead, addedOnBase: addedOnBase)
+        return reportHeads(
+            heads, parents: { parentsByID[$0] ?? [] }, addedOnHead: addedOnHead, addedOnBase: addedOnBase)
     }
 
     /// Records the finding for several `heads` of the merged result; returns `heads`.
-    private mutating func reportHeads(_ heads: [String], parents: (String) -> [String], addedOnHead: Set<String>,
-                                      addedOnBase: Set<String>) -> [String] {
+    private mutating func reportHeads(
+        _ heads: [String], parents: (String) -> [String], addedOnHead: Set<String>,
+        addedOnBase: Set<String>
+    ) -> [String] {
         guard heads.count > 1 else { return heads }
 
         func side(_ revision: String) -> CheckSide {
@@ -260,12 +293,15 @@ public struct PullRequestCheck: Sendable {
 
     /// The command that leaves one head: rebase the pull request's own revision onto the other head when that is
     /// a single move, else a merge revision.
-    private static func fixForHeads(_ heads: [CheckedRevision], parents parentsOf: (String) -> [String], side: (String) -> CheckSide,
-                                    baseName: String) -> String {
+    private static func fixForHeads(
+        _ heads: [CheckedRevision], parents parentsOf: (String) -> [String], side: (String) -> CheckSide,
+        baseName: String
+    ) -> String {
         let ours = heads.filter { $0.side == .head }
         let others = heads.filter { $0.side != .head }
         let needsBase = heads.contains { $0.side == .base }
-        let bringBase = "bring \(baseName) into this branch (`git merge \(baseName)` or `git rebase \(baseName)`), then "
+        let bringBase =
+            "bring \(baseName) into this branch (`git merge \(baseName)` or `git rebase \(baseName)`), then "
         if ours.isEmpty {
             return "the heads do not come from this branch: \(baseName) itself has several; run `orchestrate merge` "
                 + "there (or here, after `git merge \(baseName)`) to join them with a merge revision"
@@ -288,7 +324,8 @@ public struct PullRequestCheck: Sendable {
                     + " and commit the result; or run `orchestrate merge` to join the heads with a merge revision"
             }
         }
-        return (needsBase ? bringBase : "") + "run `orchestrate merge` to join the heads with a merge revision, and commit it"
+        return (needsBase ? bringBase : "")
+            + "run `orchestrate merge` to join the heads with a merge revision, and commit it"
     }
 
     // MARK: - Rule 3: released files are immutable
@@ -302,7 +339,10 @@ public struct PullRequestCheck: Sendable {
             case .modified:
                 // Line endings or a BOM only: the checksum says it is the same file.
                 if let newPath = change.newPath, let current = input.head[newPath]?.checksum,
-                   current == original.checksum { continue }
+                    current == original.checksum
+                {
+                    continue
+                }
             case .renamed, .deleted:
                 break
             }
@@ -329,14 +369,18 @@ public struct PullRequestCheck: Sendable {
                 if let current = input.head[path] {
                     guard current.checksum != entry.checksum else { continue }
                     historyQueries.append(query)
-                    issues.append(.applied(.editedAfterApply, environment: environment, entry: entry, path: path,
-                                           renamedTo: nil, recorded: entry.checksum, current: current.checksum, query: query))
+                    issues.append(
+                        .applied(
+                            .editedAfterApply, environment: environment, entry: entry, path: path,
+                            renamedTo: nil, recorded: entry.checksum, current: current.checksum, query: query))
                 } else {
                     let renamedTo = pathByChecksum[entry.checksum]
                     historyQueries.append(query)
-                    issues.append(.applied(renamedTo == nil ? .deletedAfterApply : .renamedAfterApply, environment: environment,
-                                           entry: entry, path: path, renamedTo: renamedTo, recorded: entry.checksum,
-                                           current: nil, query: query))
+                    issues.append(
+                        .applied(
+                            renamedTo == nil ? .deletedAfterApply : .renamedAfterApply, environment: environment,
+                            entry: entry, path: path, renamedTo: renamedTo, recorded: entry.checksum,
+                            current: nil, query: query))
                 }
             }
         }
@@ -357,7 +401,9 @@ public struct PullRequestCheck: Sendable {
                 var revisions = heads
                 for index in revisions.indices { revisions[index].addedBy = history[queries[index]]?.first }
                 let described = revisions.map { revision in
-                    var text = "\(revision.revision) (" + (revision.parents.isEmpty ? "a root" : "parent " + revision.parents.joined(separator: ", "))
+                    var text =
+                        "\(revision.revision) ("
+                        + (revision.parents.isEmpty ? "a root" : "parent " + revision.parents.joined(separator: ", "))
                     switch revision.side {
                     case .head: text += "; added on this branch"
                     case .base: text += "; added on \(baseName)"
@@ -376,7 +422,8 @@ public struct PullRequestCheck: Sendable {
             case .release(let kind, let oldPath, let newPath, let query):
                 let commits = history[query] ?? []
                 let changedBy = commits.isEmpty ? "" : ", in " + Listing.phrase(commits.map(\.line))
-                let released = "\(oldPath) exists at the merge base with \(baseName) (\(base)), so it may already run somewhere"
+                let released =
+                    "\(oldPath) exists at the merge base with \(baseName) (\(base)), so it may already run somewhere"
                 let revision = Self.revisionID(of: oldPath)
                 switch kind {
                 case .renamed:
@@ -406,30 +453,39 @@ public struct PullRequestCheck: Sendable {
                         fix: "restore it: `git checkout \(base) -- \(oldPath)`, and put the change in a new revision "
                             + "(`orchestrate new MESSAGE`)")
                 }
-            case .applied(let kind, let environment, let entry, let path, let renamedTo, let recorded, let current, let query):
+            case .applied(
+                let kind, let environment, let entry, let path, let renamedTo, let recorded, let current, let query):
                 let commits = history[query] ?? []
                 let changedBy = commits.isEmpty ? "" : "; changed by " + Listing.phrase(commits.map(\.line))
                 let from = entry.gitCommit.map { " from commit \($0.prefix(7))" } ?? ""
-                let restore = entry.gitCommit.map { "`git checkout \($0.prefix(7)) -- \(path)`" } ?? "the version it applied"
+                let restore =
+                    entry.gitCommit.map { "`git checkout \($0.prefix(7)) -- \(path)`" } ?? "the version it applied"
                 let revisions = [CheckedRevision(revision: entry.revision, file: path, side: .head, parents: [])]
                 switch kind {
                 case .renamedAfterApply:
                     let target = renamedTo ?? "?"
                     return CheckFinding(
-                        kind: kind, file: target, line: nil, environment: environment, revisions: revisions, commits: commits,
-                        message: "`\(environment)` applied revision \(entry.revision)\(from), and its file is now \(target) "
+                        kind: kind, file: target, line: nil, environment: environment, revisions: revisions,
+                        commits: commits,
+                        message:
+                            "`\(environment)` applied revision \(entry.revision)\(from), and its file is now \(target) "
                             + "(same contents, revision id \(Self.revisionID(of: target)))\(changedBy)",
                         fix: "rename it back: `git mv \(target) \(path)`")
                 case .deletedAfterApply:
                     return CheckFinding(
-                        kind: kind, file: path, line: nil, environment: environment, revisions: revisions, commits: commits,
-                        message: "`\(environment)` applied revision \(entry.revision)\(from), and HEAD has no \(path)\(changedBy)",
-                        fix: "restore it (\(restore)); to undo what it did, write a new revision (`orchestrate new MESSAGE`), "
+                        kind: kind, file: path, line: nil, environment: environment, revisions: revisions,
+                        commits: commits,
+                        message:
+                            "`\(environment)` applied revision \(entry.revision)\(from), and HEAD has no \(path)\(changedBy)",
+                        fix:
+                            "restore it (\(restore)); to undo what it did, write a new revision (`orchestrate new MESSAGE`), "
                             + "or revert it in `\(environment)` with `orchestrate downgrade`")
                 default:
                     return CheckFinding(
-                        kind: kind, file: path, line: nil, environment: environment, revisions: revisions, commits: commits,
-                        message: "`\(environment)` applied revision \(entry.revision)\(from) with checksum \(recorded.prefix(12)), "
+                        kind: kind, file: path, line: nil, environment: environment, revisions: revisions,
+                        commits: commits,
+                        message:
+                            "`\(environment)` applied revision \(entry.revision)\(from) with checksum \(recorded.prefix(12)), "
                             + "and \(path) at HEAD has checksum \((current ?? "").prefix(12))\(changedBy)",
                         fix: "restore it (\(restore)) and put the change in a new revision; if the edit is harmless, "
                             + "`orchestrate repair \(environment) \(entry.revision) --reason TEXT` accepts it")

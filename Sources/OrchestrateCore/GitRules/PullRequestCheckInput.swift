@@ -32,8 +32,10 @@ public final class MigrationBlob: Sendable {
     public let declaredParents: [String]?
 
     /// Makes a blob from its parts (tests use this; git-read files come from `read`).
-    public init(blob: String, checksum: String?, parentLine: Int?, node: RevisionNode?, error: MigrationError?,
-                declaredParents: [String]? = nil) {
+    public init(
+        blob: String, checksum: String?, parentLine: Int?, node: RevisionNode?, error: MigrationError?,
+        declaredParents: [String]? = nil
+    ) {
         self.blob = blob
         self.checksum = checksum
         self.parentLine = parentLine
@@ -51,8 +53,9 @@ public final class MigrationBlob: Sendable {
             let node = try MigrationFile.parseNode(path: path, bytes: bytes)
             return MigrationBlob(blob: blob, checksum: sum, parentLine: parentLine, node: node, error: nil)
         } catch {
-            return MigrationBlob(blob: blob, checksum: sum, parentLine: parentLine, node: nil, error: error,
-                                 declaredParents: unparsedParents(bytes))
+            return MigrationBlob(
+                blob: blob, checksum: sum, parentLine: parentLine, node: nil, error: error,
+                declaredParents: unparsedParents(bytes))
         }
     }
 
@@ -66,10 +69,16 @@ public final class MigrationBlob: Sendable {
             return text[..<end].contains("parent") ? nil : []
         }
         // A second parent line, or a value that is not a list of valid, distinct ids, leaves the parents unknown.
-        guard MigrationFile.headerLine(ofKey: "parent", in: Array(bytes[line.value.upperBound...])) == nil else { return nil }
+        guard MigrationFile.headerLine(ofKey: "parent", in: Array(bytes[line.value.upperBound...])) == nil else {
+            return nil
+        }
         let value = String(decoding: bytes[line.value], as: UTF8.self)
-        let parents = value.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-        guard !parents.isEmpty, parents.allSatisfy(RevisionID.isValid), Set(parents).count == parents.count else { return nil }
+        let parents = value.split(separator: ",", omittingEmptySubsequences: false).map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
+        guard !parents.isEmpty, parents.allSatisfy(RevisionID.isValid), Set(parents).count == parents.count else {
+            return nil
+        }
         return parents
     }
 
@@ -158,9 +167,11 @@ public struct PullRequestCheckInput: Sendable {
     public var preflight: [Preflight.Problem] = []
 
     /// Makes an input.
-    public init(migrationsDirectory: String, baseName: String, mergeBaseCommit: String, head: [String: MigrationBlob],
-                headChanges: [MigrationChange], baseChanges: [MigrationChange], mergeBase: [String: MigrationBlob],
-                base: [String: MigrationBlob], ledgers: [(environment: String, entries: [LedgerEntry])] = []) {
+    public init(
+        migrationsDirectory: String, baseName: String, mergeBaseCommit: String, head: [String: MigrationBlob],
+        headChanges: [MigrationChange], baseChanges: [MigrationChange], mergeBase: [String: MigrationBlob],
+        base: [String: MigrationBlob], ledgers: [(environment: String, entries: [LedgerEntry])] = []
+    ) {
         self.migrationsDirectory = migrationsDirectory
         self.baseName = baseName
         self.mergeBaseCommit = mergeBaseCommit

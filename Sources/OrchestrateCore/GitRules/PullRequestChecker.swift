@@ -14,13 +14,16 @@ public enum PullRequestChecker {
     /// used) go to `progress`.
     /// - Throws: `.operation` when git fails (not a repository, another user's repository, a shallow clone without
     ///   the merge base, an unknown base); `.usage` when no base was given and none of the defaults exists.
-    public static func run(projectRoot: String, base requestedBase: String?,
-                           ledgers: [(environment: String, entries: [LedgerEntry])] = [],
-                           environment: [String: String] = ProcessInfo.processInfo.environment,
-                           progress: ProgressHandler) throws(OrchestrateError) -> CheckReport {
+    public static func run(
+        projectRoot: String, base requestedBase: String?,
+        ledgers: [(environment: String, entries: [LedgerEntry])] = [],
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        progress: ProgressHandler
+    ) throws(OrchestrateError) -> CheckReport {
         do {
-            return try check(projectRoot: projectRoot, requestedBase: requestedBase, ledgers: ledgers,
-                             environment: environment, progress: progress)
+            return try check(
+                projectRoot: projectRoot, requestedBase: requestedBase, ledgers: ledgers,
+                environment: environment, progress: progress)
         } catch let error as OrchestrateError {
             throw error
         } catch let error as GitError {
@@ -30,18 +33,24 @@ public enum PullRequestChecker {
         }
     }
 
-    private static func check(projectRoot: String, requestedBase: String?,
-                              ledgers: [(environment: String, entries: [LedgerEntry])],
-                              environment: [String: String], progress: ProgressHandler) throws -> CheckReport {
+    private static func check(
+        projectRoot: String, requestedBase: String?,
+        ledgers: [(environment: String, entries: [LedgerEntry])],
+        environment: [String: String], progress: ProgressHandler
+    ) throws -> CheckReport {
         let repository = try Repository.discover(from: projectRoot)
         let (headCommit, branch) = try repository.head()
         guard let headCommit else {
-            throw OrchestrateError.operation("the repository at \(repository.workdir ?? projectRoot) has no commit yet: there is nothing to check",
-                                             hint: "commit migrations/ first")
+            throw OrchestrateError.operation(
+                "the repository at \(repository.workdir ?? projectRoot) has no commit yet: there is nothing to check",
+                hint: "commit migrations/ first")
         }
         let base = try chooseBase(repository, requested: requestedBase, branch: branch, environment: environment)
         if base.choice != .option {
-            progress(.notice("comparing HEAD with \(base.name) (\(base.choice.explanation(branch: branch))); pass --base REF to choose another"))
+            progress(
+                .notice(
+                    "comparing HEAD with \(base.name) (\(base.choice.explanation(branch: branch))); pass --base REF to choose another"
+                ))
         }
         let baseCommit: ObjectID
         do throws(GitError) {
@@ -58,20 +67,26 @@ public enum PullRequestChecker {
                 hint: "pass the branch this one was made from: --base REF")
         }
 
-        let directory = GitProvenance.relativePrefix(projectRoot: projectRoot, workdir: repository.workdir) + "migrations"
+        let directory =
+            GitProvenance.relativePrefix(projectRoot: projectRoot, workdir: repository.workdir) + "migrations"
         // Of the merge base and the base, only what changed since the merge base: two tree diffs and their blobs.
         func isMigration(_ path: String?) -> Bool {
             guard let path, path.hasSuffix(".sql"), path.hasPrefix(directory + "/") else { return false }
             return !path.utf8.dropFirst(directory.utf8.count + 1).contains(UInt8(ascii: "/"))
         }
-        let headChanges = try repository.diff(from: mergeBase, to: headCommit, directory: directory, detectRenames: true)
-            .filter { isMigration($0.oldPath) || isMigration($0.newPath) }
-        let baseChanges = try repository.diff(from: mergeBase, to: baseCommit, directory: directory, detectRenames: false)
-            .filter { isMigration($0.oldPath) || isMigration($0.newPath) }
+        let headChanges = try repository.diff(
+            from: mergeBase, to: headCommit, directory: directory, detectRenames: true
+        )
+        .filter { isMigration($0.oldPath) || isMigration($0.newPath) }
+        let baseChanges = try repository.diff(
+            from: mergeBase, to: baseCommit, directory: directory, detectRenames: false
+        )
+        .filter { isMigration($0.oldPath) || isMigration($0.newPath) }
         let headMigrationChanges = headChanges.map(MigrationChange.init)
         // HEAD's checksums are compared by rule 3, for the files modified since the merge base, and by rule 6 (`--env`),
         // for all of them: a SHA-256 costs more than parsing the file, so the others get none.
-        let checksums: ChecksumSelection = ledgers.isEmpty
+        let checksums: ChecksumSelection =
+            ledgers.isEmpty
             ? .paths(Set(headMigrationChanges.filter { $0.kind == .modified }.compactMap(\.newPath))) : .all
         var reader = BlobReader(repository: repository)
         let headFiles = try reader.files(of: headCommit, directory: directory, checksums: checksums)
@@ -95,15 +110,19 @@ public enum PullRequestChecker {
         // The pre-flight of `upgrade`, on the files this branch adds or changes (parsed in full: they are few).
         for change in headChanges where change.newBlob != nil {
             guard let path = change.newPath, let blob = change.newBlob, isMigration(path), headFiles[path]?.node != nil,
-                  let file = try? MigrationFile.parse(path: path, bytes: try repository.blobContents(blob)) else { continue }
+                let file = try? MigrationFile.parse(path: path, bytes: try repository.blobContents(blob))
+            else { continue }
             input.preflight += Preflight.problems(applying: [file])
             if let down = file.down {
-                input.preflight += Preflight.problems(reverting: file.revision, down: down, transactional: file.transactional,
-                                                      path: path, firstLine: file.downStartLine ?? 1)
+                input.preflight += Preflight.problems(
+                    reverting: file.revision, down: down, transactional: file.transactional,
+                    path: path, firstLine: file.downStartLine ?? 1)
             }
         }
         let check = PullRequestCheck(input)
-        let tips: [CheckSide: ObjectID] = [.head: headCommit, .both: headCommit, .base: baseCommit, .mergeBase: mergeBase]
+        let tips: [CheckSide: ObjectID] = [
+            .head: headCommit, .both: headCommit, .base: baseCommit, .mergeBase: mergeBase,
+        ]
         var history: [HistoryQuery: [CommitSummary]] = [:]
         for query in check.historyQueries where history[query] == nil {
             history[query] = answer(query, repository: repository, head: headCommit, tips: tips)
@@ -145,8 +164,10 @@ public enum PullRequestChecker {
     ///
     /// The branch's own upstream is not a default: on a feature branch it is the feature branch itself, and the
     /// check would pass without comparing anything.
-    static func chooseBase(_ repository: Repository, requested: String?, branch: String?,
-                           environment: [String: String]) throws(GitError) -> (name: String, choice: BaseChoice) {
+    static func chooseBase(
+        _ repository: Repository, requested: String?, branch: String?,
+        environment: [String: String]
+    ) throws(GitError) -> (name: String, choice: BaseChoice) {
         if let requested { return (requested, .option) }
         if let target = environment["GITHUB_BASE_REF"], !target.isEmpty {
             return (repository.referenceExists("origin/" + target) ? "origin/" + target : target, .pullRequest)
@@ -164,8 +185,10 @@ public enum PullRequestChecker {
     // MARK: - History for findings
 
     /// The commits that answer `query`; empty when git cannot tell (the finding then names no commit).
-    private static func answer(_ query: HistoryQuery, repository: Repository, head: ObjectID,
-                               tips: [CheckSide: ObjectID]) -> [CommitSummary] {
+    private static func answer(
+        _ query: HistoryQuery, repository: Repository, head: ObjectID,
+        tips: [CheckSide: ObjectID]
+    ) -> [CommitSummary] {
         switch query {
         case .touching(let path, let since):
             let hiding = since.flatMap { ObjectID(hex: $0) }.flatMap { repository.contains($0) ? $0 : nil }
@@ -173,7 +196,9 @@ public enum PullRequestChecker {
             let commits = (try? repository.commitsTouching(path: path, from: head, hiding: hiding, limit: limit)) ?? []
             return commits.map(CommitSummary.init)
         case .adding(let path, let side):
-            guard let tip = tips[side], let commit = try? repository.commitAdding(path: path, from: tip) else { return [] }
+            guard let tip = tips[side], let commit = try? repository.commitAdding(path: path, from: tip) else {
+                return []
+            }
             return [CommitSummary(commit)]
         }
     }
@@ -182,11 +207,14 @@ public enum PullRequestChecker {
     private static func failure(_ error: GitError, projectRoot: String) -> OrchestrateError {
         switch error.code {
         case .notARepository:
-            return .operation("git: \(error.message)", hint: "check compares git commits: run it in a clone of the project's repository")
+            return .operation(
+                "git: \(error.message)",
+                hint: "check compares git commits: run it in a clone of the project's repository")
         case .shallowHistory:
-            return .operation("git: \(error.message)",
-                              hint: "to keep the clone small instead, deepen it until it holds the merge base: "
-                                  + "`git fetch --deepen=200` (repeat if needed)")
+            return .operation(
+                "git: \(error.message)",
+                hint: "to keep the clone small instead, deepen it until it holds the merge base: "
+                    + "`git fetch --deepen=200` (repeat if needed)")
         default:
             return .operation("git: \(error.message)")
         }
@@ -231,8 +259,11 @@ struct BlobReader {
 
     /// The `.sql` files directly in `directory` of `commit`, by repository-relative path; those `checksums` selects
     /// get a checksum.
-    mutating func files(of commit: ObjectID, directory: String, checksums: ChecksumSelection) throws(GitError)
-        -> [String: MigrationBlob] {
+    mutating func files(
+        of commit: ObjectID, directory: String, checksums: ChecksumSelection
+    ) throws(GitError)
+        -> [String: MigrationBlob]
+    {
         let entries = try repository.files(in: commit, directory: directory).filter { $0.path.hasSuffix(".sql") }
         var files: [String: MigrationBlob] = [:]
         files.reserveCapacity(entries.count)
@@ -258,8 +289,10 @@ struct BlobReader {
             var files: [MigrationBlob] = []
             files.reserveCapacity(entries.count)
             for entry in entries {
-                files.append(MigrationBlob.read(path: entry.path, blob: entry.blob.hex, bytes: try repository.blobContents(entry.blob),
-                                                checksum: checksums.includes(entry.path)))
+                files.append(
+                    MigrationBlob.read(
+                        path: entry.path, blob: entry.blob.hex, bytes: try repository.blobContents(entry.blob),
+                        checksum: checksums.includes(entry.path)))
             }
             return files
         }
@@ -274,15 +307,19 @@ struct BlobReader {
             guard let own = try? Repository.discover(from: location) else { return }
             while let chunk = next.take(below: chunkCount) {
                 let range = chunk * chunkSize..<min((chunk + 1) * chunkSize, entries.count)
-                results.set(chunk, Result { () throws(GitError) in
-                    var files: [MigrationBlob] = []
-                    files.reserveCapacity(range.count)
-                    for entry in entries[range] {
-                        files.append(MigrationBlob.read(path: entry.path, blob: entry.blob.hex, bytes: try own.blobContents(entry.blob),
-                                                        checksum: checksums.includes(entry.path)))
-                    }
-                    return files
-                })
+                results.set(
+                    chunk,
+                    Result { () throws(GitError) in
+                        var files: [MigrationBlob] = []
+                        files.reserveCapacity(range.count)
+                        for entry in entries[range] {
+                            files.append(
+                                MigrationBlob.read(
+                                    path: entry.path, blob: entry.blob.hex, bytes: try own.blobContents(entry.blob),
+                                    checksum: checksums.includes(entry.path)))
+                        }
+                        return files
+                    })
             }
         }
         var files: [MigrationBlob] = []
@@ -295,8 +332,10 @@ struct BlobReader {
                 // No thread could take this chunk (none could open the repository): read it here.
                 let range = chunk * chunkSize..<min((chunk + 1) * chunkSize, entries.count)
                 for entry in entries[range] {
-                    files.append(MigrationBlob.read(path: entry.path, blob: entry.blob.hex, bytes: try repository.blobContents(entry.blob),
-                                                    checksum: checksums.includes(entry.path)))
+                    files.append(
+                        MigrationBlob.read(
+                            path: entry.path, blob: entry.blob.hex, bytes: try repository.blobContents(entry.blob),
+                            checksum: checksums.includes(entry.path)))
                 }
             }
         }
@@ -320,12 +359,13 @@ private final class ChunkCounter: @unchecked Sendable {
 
 extension MigrationChange {
     init(_ change: FileChange) {
-        let kind: Kind = switch change.kind {
-        case .added: .added
-        case .modified, .typeChanged: .modified
-        case .renamed: .renamed
-        case .deleted: .deleted
-        }
+        let kind: Kind =
+            switch change.kind {
+            case .added: .added
+            case .modified, .typeChanged: .modified
+            case .renamed: .renamed
+            case .deleted: .deleted
+            }
         self.init(kind: kind, oldPath: change.oldPath, newPath: change.newPath)
     }
 }
@@ -386,8 +426,10 @@ public struct CheckReport: Sendable, Codable {
     /// What is wrong, in rule order.
     public var findings: [CheckFinding]
 
-    init(head: Head, base: Base, mergeBase: String, migrationsDirectory: String, revisions: Int, heads: [String],
-         environments: [String], findings: [CheckFinding]) {
+    init(
+        head: Head, base: Base, mergeBase: String, migrationsDirectory: String, revisions: Int, heads: [String],
+        environments: [String], findings: [CheckFinding]
+    ) {
         self.ok = findings.isEmpty
         self.head = head
         self.base = base

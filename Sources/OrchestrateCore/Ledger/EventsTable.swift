@@ -21,10 +21,13 @@ enum EventsTable {
     /// The server process of the lock connection of the run that wrote the event: finds a lock holder's command.
     static let lockPID = LedgerColumn("lock_pid", "integer")
 
-    static let table = LedgerTable("events", [
-        id, at, runID, environment, action, revision, outcome, message, databaseUser, osUser, host, command, gitCommit,
-        gitBranch, duration, lockPID,
-    ])
+    static let table = LedgerTable(
+        "events",
+        [
+            id, at, runID, environment, action, revision, outcome, message, databaseUser, osUser, host, command,
+            gitCommit,
+            gitBranch, duration, lockPID,
+        ])
 
     /// The columns an event is written with (the others take their defaults), `revision` given apart so that an
     /// insert can take it from a CTE.
@@ -32,17 +35,21 @@ enum EventsTable {
         let run = event.run
         return [
             (runID, .bound(.text(run.id))), (environment, .bound(.text(run.environment))),
-            (action, .bound(.text(event.action.rawValue))), (self.revision, revision), (outcome, .bound(.text(event.outcome.rawValue))),
+            (action, .bound(.text(event.action.rawValue))), (self.revision, revision),
+            (outcome, .bound(.text(event.outcome.rawValue))),
             (message, .bound(.text(event.message))), (osUser, .bound(.text(run.actor.osUser))),
             (host, .bound(.text(run.actor.host))), (command, .bound(.text(run.command))),
             (gitCommit, .bound(.text(run.git?.commit))), (gitBranch, .bound(.text(run.git?.branch))),
-            (duration, .bound(.integer(event.durationMilliseconds))), (lockPID, .bound(.integer(run.lockPID.map(Int.init)))),
+            (duration, .bound(.integer(event.durationMilliseconds))),
+            (lockPID, .bound(.integer(run.lockPID.map(Int.init)))),
         ]
     }
 
     /// The INSERT of `event` whose revision is `revision` (an expression over `source`), selected from `source`.
-    static func insert(_ event: NewEvent, schema: String, revision: SQLValue, from source: String,
-                       builder: inout SQLCommand.Builder) -> String {
+    static func insert(
+        _ event: NewEvent, schema: String, revision: SQLValue, from source: String,
+        builder: inout SQLCommand.Builder
+    ) -> String {
         table.insert(schema: schema, values(event, revision: revision), from: source, builder: &builder)
     }
 
@@ -50,8 +57,10 @@ enum EventsTable {
     static func decode(_ row: QueryResult.Record) -> LedgerEvent {
         LedgerEvent(
             id: row.integer(id.name) ?? 0, at: row[at.name] ?? "", runID: row[runID.name] ?? "",
-            environment: row[environment.name] ?? "", action: RunAction(rawValue: row[action.name] ?? ""), revision: row[revision.name],
-            outcome: EventOutcome(rawValue: row[outcome.name] ?? ""), message: row[message.name], databaseUser: row[databaseUser.name] ?? "",
+            environment: row[environment.name] ?? "", action: RunAction(rawValue: row[action.name] ?? ""),
+            revision: row[revision.name],
+            outcome: EventOutcome(rawValue: row[outcome.name] ?? ""), message: row[message.name],
+            databaseUser: row[databaseUser.name] ?? "",
             osUser: row[osUser.name], host: row[host.name], command: row[command.name], gitCommit: row[gitCommit.name],
             gitBranch: row[gitBranch.name], durationMilliseconds: row.integer(duration.name))
     }
@@ -72,7 +81,8 @@ extension Ledger {
     /// The newest event written by the run whose lock connection is server process `pid`, started at
     /// `backendStart` or later (a pid is reused): what a lock holder is doing.
     func lastEvent(lockPID pid: Int32, since backendStart: String?) throws(PostgresError) -> LedgerEvent? {
-        let result = try connection.query("""
+        let result = try connection.query(
+            """
             SELECT \(EventsTable.selectList) FROM \(table(EventsTable.table))
             WHERE lock_pid = $1::integer AND at >= $2::timestamptz ORDER BY id DESC LIMIT 1
             """, [.integer(Int(pid)), .text(backendStart)])
@@ -82,8 +92,11 @@ extension Ledger {
     /// The statement that appends one event; run it alone or inside a transaction.
     func eventInsert(_ event: NewEvent) -> SQLCommand {
         let revision = SQLValue.bound(.text(event.revision))
-        return SQLCommand.build { builder in EventsTable.table.insert(schema: quoted, EventsTable.values(event, revision: revision),
-                                                        builder: &builder) }
+        return SQLCommand.build { builder in
+            EventsTable.table.insert(
+                schema: quoted, EventsTable.values(event, revision: revision),
+                builder: &builder)
+        }
     }
 
     /// Appends one event.

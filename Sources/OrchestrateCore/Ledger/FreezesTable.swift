@@ -21,18 +21,23 @@ extension Ledger {
         let result = try connection.query(
             "SELECT \(columns.table.selectList(omitting: [columns.singleton])) FROM \(table(columns.table))")
         guard let row = result.records.first else { return nil }
-        return Freeze(frozenAt: row[columns.frozenAt.name] ?? "", databaseUser: row[columns.databaseUser.name] ?? "",
-                      osUser: row[columns.osUser.name], host: row[columns.host.name],
-                      gitCommit: row[columns.gitCommit.name], reason: row[columns.reason.name] ?? "")
+        return Freeze(
+            frozenAt: row[columns.frozenAt.name] ?? "", databaseUser: row[columns.databaseUser.name] ?? "",
+            osUser: row[columns.osUser.name], host: row[columns.host.name],
+            gitCommit: row[columns.gitCommit.name], reason: row[columns.reason.name] ?? "")
     }
 
     /// The statement that freezes the environment for `run`, with `reason`.
     func freezeInsert(run: RunContext, reason: String) -> SQLCommand {
         let columns = FreezesTable.self
-        return SQLCommand.build { builder in columns.table.insert(schema: quoted, [
-            (columns.osUser, .bound(.text(run.actor.osUser))), (columns.host, .bound(.text(run.actor.host))),
-            (columns.gitCommit, .bound(.text(run.git?.commit))), (columns.reason, .bound(.text(reason))),
-        ], builder: &builder) }
+        return SQLCommand.build { builder in
+            columns.table.insert(
+                schema: quoted,
+                [
+                    (columns.osUser, .bound(.text(run.actor.osUser))), (columns.host, .bound(.text(run.actor.host))),
+                    (columns.gitCommit, .bound(.text(run.git?.commit))), (columns.reason, .bound(.text(reason))),
+                ], builder: &builder)
+        }
     }
 
     /// The statement that lifts the freeze.

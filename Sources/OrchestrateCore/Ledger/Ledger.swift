@@ -43,7 +43,9 @@ public struct Ledger {
         let exists = try connection.query(
             "SELECT to_regclass($1) IS NOT NULL AS meta, to_regclass($2) IS NOT NULL AS revisions",
             [.text(table(LedgerSchema.meta)), .text(table(RevisionsTable.table))])
-        guard exists[0, "meta"] == "t" else { return exists[0, "revisions"] == "t" ? .versionLost(.tableMissing) : .absent }
+        guard exists[0, "meta"] == "t" else {
+            return exists[0, "revisions"] == "t" ? .versionLost(.tableMissing) : .absent
+        }
         let row = try connection.query("SELECT version FROM \(table(LedgerSchema.meta))")
         guard let version = row[0, "version"].flatMap({ Int($0) }) else { return .versionLost(.missing) }
         return .installed(version)
@@ -63,8 +65,9 @@ public struct Ledger {
             case .absent: installed = 0
             case .installed(let version): installed = version
             case .versionLost(let versionRow):
-                throw LedgerHealth.refusal(LedgerHealth.damage(rows: [], versionRow: versionRow, schema: schema),
-                                           environment: environment.name)
+                throw LedgerHealth.refusal(
+                    LedgerHealth.damage(rows: [], versionRow: versionRow, schema: schema),
+                    environment: environment.name)
             }
             if installed == Ledger.currentVersion { return }
             if installed > Ledger.currentVersion {
@@ -82,10 +85,13 @@ public struct Ledger {
         } catch let error as OrchestrateError {
             throw error
         } catch let error as PostgresError {
-            if error.sqlState == .lockNotAvailable { throw failure(error, environment: environment, doing: "cannot read the ledger") }
-            throw .operation("cannot create the ledger in schema `\(schema)`", error,
-                             hint: error.sqlState == .insufficientPrivilege
-                                ? "the database user needs CREATE on the database (or create schema \(schema) for it)" : nil)
+            if error.sqlState == .lockNotAvailable {
+                throw failure(error, environment: environment, doing: "cannot read the ledger")
+            }
+            throw .operation(
+                "cannot create the ledger in schema `\(schema)`", error,
+                hint: error.sqlState == .insufficientPrivilege
+                    ? "the database user needs CREATE on the database (or create schema \(schema) for it)" : nil)
         } catch {
             throw .operation("cannot create the ledger: \(error)")
         }

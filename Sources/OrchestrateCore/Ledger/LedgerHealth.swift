@@ -38,8 +38,10 @@ public enum LedgerHealth {
 
     /// Every damage found in `rows` (as read, duplicates included) of the ledger in `schema`; `fileParents` maps the
     /// revisions that have a migration file to the parents it names, for exact repair SQL.
-    public static func damage(rows: [AppliedRevision], versionRow: VersionRow, schema: String,
-                              fileParents: [String: [String]] = [:]) -> [LedgerDamage] {
+    public static func damage(
+        rows: [AppliedRevision], versionRow: VersionRow, schema: String,
+        fileParents: [String: [String]] = [:]
+    ) -> [LedgerDamage] {
         let quotedSchema = quoteIdentifier(schema)
         let table = RevisionsTable.table.qualified(quotedSchema)
         let meta = LedgerSchema.meta.qualified(quotedSchema)
@@ -48,15 +50,21 @@ public enum LedgerHealth {
         switch versionRow {
         case .present: break
         case .missing:
-            found.append(LedgerDamage(
-                kind: .versionMissing, revisions: [],
-                problem: "the version row of \(meta) is missing, so the ledger's layout is unknown",
-                remedy: "a DBA restores it with `\(restoreVersion)` (the next writing command brings the layout up to date; each step can run again)"))
+            found.append(
+                LedgerDamage(
+                    kind: .versionMissing, revisions: [],
+                    problem: "the version row of \(meta) is missing, so the ledger's layout is unknown",
+                    remedy:
+                        "a DBA restores it with `\(restoreVersion)` (the next writing command brings the layout up to date; each step can run again)"
+                ))
         case .tableMissing:
-            found.append(LedgerDamage(
-                kind: .versionMissing, revisions: [],
-                problem: "the table \(meta) is missing, so the ledger's layout is unknown",
-                remedy: "a DBA restores it with `\(LedgerSchema.meta.create(schema: quotedSchema, separator: " ")) \(restoreVersion)`"))
+            found.append(
+                LedgerDamage(
+                    kind: .versionMissing, revisions: [],
+                    problem: "the table \(meta) is missing, so the ledger's layout is unknown",
+                    remedy:
+                        "a DBA restores it with `\(LedgerSchema.meta.create(schema: quotedSchema, separator: " ")) \(restoreVersion)`"
+                ))
         }
 
         // One pass to index the rows (this runs before every writing command: it must stay linear and cheap).
@@ -74,17 +82,24 @@ public enum LedgerHealth {
             }
         }
         for (revision, count) in duplicates.sorted(by: { $0.key < $1.key }) {
-            found.append(LedgerDamage(
-                kind: .duplicateRow, revisions: [revision],
-                problem: "revision \(revision) has \(count) rows in \(table) (its primary key was dropped)",
-                remedy: "a DBA keeps the right one: `SELECT ctid, * FROM \(table) WHERE revision = \(quoteLiteral(revision));`, deletes the others by ctid (`DELETE FROM \(table) WHERE ctid = '(0,N)';`), then `ALTER TABLE \(table) ADD PRIMARY KEY (revision);`"))
+            found.append(
+                LedgerDamage(
+                    kind: .duplicateRow, revisions: [revision],
+                    problem: "revision \(revision) has \(count) rows in \(table) (its primary key was dropped)",
+                    remedy:
+                        "a DBA keeps the right one: `SELECT ctid, * FROM \(table) WHERE revision = \(quoteLiteral(revision));`, deletes the others by ctid (`DELETE FROM \(table) WHERE ctid = '(0,N)';`), then `ALTER TABLE \(table) ADD PRIMARY KEY (revision);`"
+                ))
         }
 
         var parentIndices = [[Int]](repeating: [], count: unique.count)
         var missing: [(revision: String, parent: String)] = []
         for (position, row) in unique.enumerated() {
             for parent in row.parents {
-                if let found = index[parent] { parentIndices[position].append(found) } else { missing.append((row.revision, parent)) }
+                if let found = index[parent] {
+                    parentIndices[position].append(found)
+                } else {
+                    missing.append((row.revision, parent))
+                }
             }
         }
         let ids = Set(index.keys)
@@ -92,21 +107,26 @@ public enum LedgerHealth {
             let row = unique[index[revision]!]
             let remedy: String
             if let parents = fileParents[revision], parents != row.parents, parents.allSatisfy(ids.contains) {
-                remedy = "its parents were edited in the ledger; its file names \(parents.isEmpty ? "none" : parents.joined(separator: ", ")): `\(setParents(table, revision, parents))`"
+                remedy =
+                    "its parents were edited in the ledger; its file names \(parents.isEmpty ? "none" : parents.joined(separator: ", ")): `\(setParents(table, revision, parents))`"
             } else {
-                remedy = "restore the row of \(parent) from a backup of schema \(quoteIdentifier(schema)) (`orchestrate audit` shows when it was applied, by whom, from which commit); `repair` cannot recreate a row"
+                remedy =
+                    "restore the row of \(parent) from a backup of schema \(quoteIdentifier(schema)) (`orchestrate audit` shows when it was applied, by whom, from which commit); `repair` cannot recreate a row"
             }
-            found.append(LedgerDamage(
-                kind: .missingParent, revisions: [revision, parent],
-                problem: "revision \(revision) names parent \(parent), which has no row in \(table) (deleted?)",
-                remedy: remedy))
+            found.append(
+                LedgerDamage(
+                    kind: .missingParent, revisions: [revision, parent],
+                    problem: "revision \(revision) names parent \(parent), which has no row in \(table) (deleted?)",
+                    remedy: remedy))
         }
 
         // A cycle: Kahn's algorithm over the indices places every row unless some are on a cycle; only then is the
         // graph built to name the cycle.
         var pendingParents = parentIndices.map(\.count)
         var children = [[Int]](repeating: [], count: unique.count)
-        for (position, parents) in parentIndices.enumerated() { for parent in parents { children[parent].append(position) } }
+        for (position, parents) in parentIndices.enumerated() {
+            for parent in parents { children[parent].append(position) }
+        }
         var ready = pendingParents.indices.filter { pendingParents[$0] == 0 }
         var placed = 0
         while let position = ready.popLast() {
@@ -127,15 +147,19 @@ public enum LedgerHealth {
             if case .cycle(let path) = error {
                 let members = Array(Set(path)).sorted()
                 let fixes = members.compactMap { revision -> String? in
-                    guard let parents = fileParents[revision], let row = byID[revision], parents != row.parents else { return nil }
+                    guard let parents = fileParents[revision], let row = byID[revision], parents != row.parents else {
+                        return nil
+                    }
                     return setParents(table, revision, parents)
                 }
-                found.append(LedgerDamage(
-                    kind: .parentCycle, revisions: members,
-                    problem: "the parents recorded in \(table) form a cycle: \(path.joined(separator: " -> ")) (edited by hand?)",
-                    remedy: fixes.isEmpty
-                        ? "restore the parents of \(members.joined(separator: ", ")) from a backup of schema \(quoteIdentifier(schema)); `repair` cannot fix parents"
-                        : "set the parents their files name: `\(fixes.joined(separator: " "))`"))
+                found.append(
+                    LedgerDamage(
+                        kind: .parentCycle, revisions: members,
+                        problem:
+                            "the parents recorded in \(table) form a cycle: \(path.joined(separator: " -> ")) (edited by hand?)",
+                        remedy: fixes.isEmpty
+                            ? "restore the parents of \(members.joined(separator: ", ")) from a backup of schema \(quoteIdentifier(schema)); `repair` cannot fix parents"
+                            : "set the parents their files name: `\(fixes.joined(separator: " "))`"))
             }
         }
         return found
@@ -144,8 +168,9 @@ public enum LedgerHealth {
     /// The refusal of a writing command (or plan) on a damaged ledger: nothing runs until it is mended.
     static func refusal(_ damage: [LedgerDamage], environment: String) -> OrchestrateError {
         let lines = damage.map { "  - \($0.problem)\n    way out: \($0.remedy)" }.joined(separator: "\n")
-        return .policy("environment `\(environment)`: the ledger is damaged; nothing was run:\n\(lines)",
-                       hint: "mend the ledger as above, then `orchestrate doctor` checks it again")
+        return .policy(
+            "environment `\(environment)`: the ledger is damaged; nothing was run:\n\(lines)",
+            hint: "mend the ledger as above, then `orchestrate doctor` checks it again")
     }
 
     /// `UPDATE … SET parents = … WHERE revision = …;`

@@ -28,33 +28,33 @@ enum LedgerMigrations {
         switch version {
         case 1:
             return """
-            CREATE INDEX events_lock_pid ON \(s).events (lock_pid, id);
-            CREATE FUNCTION \(s).events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                RAISE EXCEPTION 'the orchestrate event log is append-only';
-            END
-            $$;
-            CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON \(s).events
-                FOR EACH ROW EXECUTE FUNCTION \(s).events_append_only();
-            """
+                CREATE INDEX events_lock_pid ON \(s).events (lock_pid, id);
+                CREATE FUNCTION \(s).events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    RAISE EXCEPTION 'the orchestrate event log is append-only';
+                END
+                $$;
+                CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON \(s).events
+                    FOR EACH ROW EXECUTE FUNCTION \(s).events_append_only();
+                """
         case 2:
             // Idempotent: it reinstates a trigger someone dropped, and a ledger whose version row was lost can be
             // told "version 1" and brought up to date again.
             return """
-            CREATE OR REPLACE FUNCTION \(s).events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                RAISE EXCEPTION 'the orchestrate event log %.events is append-only: % is refused', TG_TABLE_SCHEMA, TG_OP
-                    USING ERRCODE = 'insufficient_privilege',
-                          HINT = 'the event log records what happened to this environment; orchestrate only ever appends to it';
-            END
-            $$;
-            DROP TRIGGER IF EXISTS events_append_only ON \(s).events;
-            CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON \(s).events
-                FOR EACH ROW EXECUTE FUNCTION \(s).events_append_only();
-            DROP TRIGGER IF EXISTS events_append_only_truncate ON \(s).events;
-            CREATE TRIGGER events_append_only_truncate BEFORE TRUNCATE ON \(s).events
-                FOR EACH STATEMENT EXECUTE FUNCTION \(s).events_append_only();
-            """
+                CREATE OR REPLACE FUNCTION \(s).events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    RAISE EXCEPTION 'the orchestrate event log %.events is append-only: % is refused', TG_TABLE_SCHEMA, TG_OP
+                        USING ERRCODE = 'insufficient_privilege',
+                              HINT = 'the event log records what happened to this environment; orchestrate only ever appends to it';
+                END
+                $$;
+                DROP TRIGGER IF EXISTS events_append_only ON \(s).events;
+                CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON \(s).events
+                    FOR EACH ROW EXECUTE FUNCTION \(s).events_append_only();
+                DROP TRIGGER IF EXISTS events_append_only_truncate ON \(s).events;
+                CREATE TRIGGER events_append_only_truncate BEFORE TRUNCATE ON \(s).events
+                    FOR EACH STATEMENT EXECUTE FUNCTION \(s).events_append_only();
+                """
         default:
             return nil
         }
@@ -63,7 +63,8 @@ enum LedgerMigrations {
     /// Records that the ledger in `schema` (quoted) is at `version`: the runner's write after each step.
     static func versionRow(_ version: Int, schema s: String) -> String {
         let meta = LedgerSchema.meta.qualified(s)
-        return "INSERT INTO \(meta) (version) VALUES (\(version)) ON CONFLICT (singleton) DO UPDATE SET version = EXCLUDED.version, upgraded_at = now();"
+        return
+            "INSERT INTO \(meta) (version) VALUES (\(version)) ON CONFLICT (singleton) DO UPDATE SET version = EXCLUDED.version, upgraded_at = now();"
     }
 
     /// The steps from `installed` (0: no ledger) to `target`, each followed by its version row: what a writing run

@@ -59,7 +59,8 @@ struct LedgerTable: Sendable {
     func create(schema: String, separator: String = "\n    ") -> String {
         let definitions = columns.filter { $0.since <= since }.map { "\($0.name) \($0.definition)" }
         let closing = separator.hasPrefix("\n") ? "\n" : ""
-        return "CREATE TABLE \(qualified(schema)) (\(separator)\(definitions.joined(separator: ",\(separator)"))\(closing));"
+        return
+            "CREATE TABLE \(qualified(schema)) (\(separator)\(definitions.joined(separator: ",\(separator)"))\(closing));"
     }
 
     /// The `ALTER TABLE … ADD COLUMN` statements of the columns added in layout `version` after the table existed.
@@ -84,18 +85,23 @@ struct LedgerTable: Sendable {
     }
 
     /// `INSERT INTO table (columns) SELECT values FROM source`: for an insert that takes a value from a CTE.
-    func insert(schema: String, _ values: [(LedgerColumn, SQLValue)], from source: String,
-                builder: inout SQLCommand.Builder) -> String {
+    func insert(
+        schema: String, _ values: [(LedgerColumn, SQLValue)], from source: String,
+        builder: inout SQLCommand.Builder
+    ) -> String {
         let list = values.map { check($0.0).name }.joined(separator: ", ")
         let selected = values.map { $0.1.sql(for: $0.0, builder: &builder) }.joined(separator: ", ")
         return "INSERT INTO \(qualified(schema)) (\(list)) SELECT \(selected) FROM \(source)"
     }
 
     /// `UPDATE table SET … WHERE key = value`.
-    func update(schema: String, set values: [(LedgerColumn, SQLValue)], where key: LedgerColumn, equals value: SQLParameter,
-                builder: inout SQLCommand.Builder) -> String {
+    func update(
+        schema: String, set values: [(LedgerColumn, SQLValue)], where key: LedgerColumn, equals value: SQLParameter,
+        builder: inout SQLCommand.Builder
+    ) -> String {
         let assignments = values.map { "\(check($0.0).name) = \($0.1.sql(for: $0.0, builder: &builder))" }
-        return "UPDATE \(qualified(schema)) SET \(assignments.joined(separator: ", ")) WHERE \(check(key).name) = \(builder.bind(value))"
+        return
+            "UPDATE \(qualified(schema)) SET \(assignments.joined(separator: ", ")) WHERE \(check(key).name) = \(builder.bind(value))"
     }
 
     /// `column`, after checking (in debug builds: the tests) that it belongs to this table. The check compares every
@@ -124,12 +130,14 @@ enum SQLValue {
 /// version, raise `LedgerMigrations.currentVersion`, and read or write it where it is used.
 enum LedgerSchema {
     /// The layout version: one row.
-    static let meta = LedgerTable("ledger_meta", [
-        LedgerColumn("singleton", "boolean PRIMARY KEY DEFAULT true CHECK (singleton)"),
-        LedgerColumn("version", "integer NOT NULL"),
-        LedgerColumn("created_at", "timestamptz NOT NULL DEFAULT now()"),
-        LedgerColumn("upgraded_at", "timestamptz NOT NULL DEFAULT now()"),
-    ])
+    static let meta = LedgerTable(
+        "ledger_meta",
+        [
+            LedgerColumn("singleton", "boolean PRIMARY KEY DEFAULT true CHECK (singleton)"),
+            LedgerColumn("version", "integer NOT NULL"),
+            LedgerColumn("created_at", "timestamptz NOT NULL DEFAULT now()"),
+            LedgerColumn("upgraded_at", "timestamptz NOT NULL DEFAULT now()"),
+        ])
 
     /// The tables in creation order.
     static let tables: [LedgerTable] = [meta, RevisionsTable.table, EventsTable.table, FreezesTable.table]

@@ -26,7 +26,8 @@ public struct TableLockHolder: Sendable, Hashable, Codable {
     public var summary: String {
         var who = [applicationName.isEmpty ? "no application_name" : applicationName, "user \(databaseUser)"]
         who.append(clientAddress.map { "from \($0)" } ?? "over a Unix socket")
-        return "pid \(pid) (\(who.joined(separator: ", "))) holds \(mode) on \(table), \(state.isEmpty ? "state unknown" : state) for \(seconds)s"
+        return
+            "pid \(pid) (\(who.joined(separator: ", "))) holds \(mode) on \(table), \(state.isEmpty ? "state unknown" : state) for \(seconds)s"
     }
 }
 
@@ -34,7 +35,8 @@ extension Ledger {
     /// The other sessions holding a lock on a table of this ledger that blocks reading it or appending events,
     /// longest-held first.
     func tableLockHolders() throws(PostgresError) -> [TableLockHolder] {
-        let result = try connection.query("""
+        let result = try connection.query(
+            """
             SELECT l.pid, coalesce(a.application_name, '') AS application_name, coalesce(a.usename::text, '') AS usename,
                    a.client_addr::text AS client_addr, l.relation::regclass::text AS locked_table, l.mode,
                    coalesce(a.state, '') AS state,
@@ -60,19 +62,26 @@ extension Ledger {
     /// The error for a failed read (or event write) of this ledger: when PostgreSQL's `lock_timeout` expired
     /// (55P03), a `.locked` error (exit 4) naming the sessions that hold the ledger's tables; otherwise
     /// `.operation` (exit 3). `doing` says what failed, e.g. "cannot read the ledger".
-    func failure(_ error: PostgresError, environment: EnvironmentConfig,
-                 doing: String = "cannot read the ledger") -> OrchestrateError {
+    func failure(
+        _ error: PostgresError, environment: EnvironmentConfig,
+        doing: String = "cannot read the ledger"
+    ) -> OrchestrateError {
         guard error.sqlState == .lockNotAvailable else {
             return .operation("environment `\(environment.name)`: \(doing)", error)
         }
         let holders = (try? tableLockHolders()) ?? []
-        let who = holders.isEmpty
+        let who =
+            holders.isEmpty
             ? "another session held a lock on a table of schema `\(schema)` (it has let go since)"
             : holders.map(\.summary).joined(separator: "; ")
-        let hint = holders.first.map { "that session must commit or roll back; a DBA can end it with `SELECT pg_terminate_backend(\($0.pid))`. lock_timeout in \(environment.path) bounds the wait" }
+        let hint =
+            holders.first.map {
+                "that session must commit or roll back; a DBA can end it with `SELECT pg_terminate_backend(\($0.pid))`. lock_timeout in \(environment.path) bounds the wait"
+            }
             ?? "run the command again; lock_timeout in \(environment.path) bounds the wait"
-        return .locked("environment `\(environment.name)`: \(doing): the ledger is locked by another session, gave up after lock_timeout = \(environment.lockTimeout): \(who)",
-                       hint: hint)
+        return .locked(
+            "environment `\(environment.name)`: \(doing): the ledger is locked by another session, gave up after lock_timeout = \(environment.lockTimeout): \(who)",
+            hint: hint)
     }
 }
 
@@ -88,11 +97,14 @@ extension SessionSettings {
 extension EnvironmentDatabase {
     /// Connects for reading the ledger: `connect`, then waits for table locks bounded by the environment's
     /// `lock_timeout` (see `SessionSettings.ledger`).
-    static func connectForReading(_ environment: EnvironmentConfig, conninfo: String, applicationName: String,
-                                  retries: Int? = nil,
-                                  progress: @escaping ProgressHandler) throws(OrchestrateError) -> Connection {
-        let connection = try connect(environment, conninfo: conninfo, applicationName: applicationName, retries: retries,
-                                     progress: progress)
+    static func connectForReading(
+        _ environment: EnvironmentConfig, conninfo: String, applicationName: String,
+        retries: Int? = nil,
+        progress: @escaping ProgressHandler
+    ) throws(OrchestrateError) -> Connection {
+        let connection = try connect(
+            environment, conninfo: conninfo, applicationName: applicationName, retries: retries,
+            progress: progress)
         do throws(PostgresError) {
             try connection.execute(SessionSettings.ledger(environment))
         } catch {

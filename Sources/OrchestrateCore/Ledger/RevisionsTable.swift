@@ -25,11 +25,14 @@ enum RevisionsTable {
     /// True for a revision recorded by `baseline`: another tool (or a person) ran it, orchestrate did not.
     static let baselined = LedgerColumn("baselined", "boolean NOT NULL DEFAULT false", since: 3)
 
-    static let table = LedgerTable("revisions", [
-        revision, parents, checksum, upSQL, downSQL, transactional, state, statementsTotal, statementsDone, environment,
-        appliedAt, databaseUser, osUser, host, gitCommit, gitBranch, gitDirty, duration, promotedFrom,
-        baselined,
-    ])
+    static let table = LedgerTable(
+        "revisions",
+        [
+            revision, parents, checksum, upSQL, downSQL, transactional, state, statementsTotal, statementsDone,
+            environment,
+            appliedAt, databaseUser, osUser, host, gitCommit, gitBranch, gitDirty, duration, promotedFrom,
+            baselined,
+        ])
 
     /// A row read by `Ledger.appliedRevisions` (every column but the SQL texts, and whether a down section exists).
     static func decode(_ row: QueryResult.Record) -> AppliedRevision {
@@ -58,7 +61,9 @@ enum RevisionsTable {
     /// which for thousands of rows is much cheaper than splitting the String).
     static func splitParents(_ joined: String?) -> [String] {
         guard let joined, !joined.isEmpty else { return [] }
-        return joined.utf8.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: true).compactMap { String($0) }
+        return joined.utf8.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: true).compactMap {
+            String($0)
+        }
     }
 }
 
@@ -71,7 +76,8 @@ extension Ledger {
         let columns = RevisionsTable.self
         let installed = try installedVersion() ?? Ledger.currentVersion
         let newer = Set(columns.table.columns.filter { $0.since > installed })
-        let result = try connection.query("""
+        let result = try connection.query(
+            """
             SELECT \(columns.table.selectList(omitting: newer.union([columns.upSQL, columns.downSQL]))), down_sql IS NOT NULL AS reversible
             FROM \(table(columns.table)) ORDER BY applied_at, revision
             """)
@@ -92,92 +98,151 @@ extension Ledger {
     // MARK: - Writing revisions
 
     /// The statements that perform `write` for `run`; `durationMilliseconds` is nil in a script.
-    func commands(for write: LedgerWrite, run: RunContext, action: RunAction, durationMilliseconds: Int?) -> [SQLCommand] {
+    func commands(
+        for write: LedgerWrite, run: RunContext, action: RunAction, durationMilliseconds: Int?
+    ) -> [SQLCommand] {
         let columns = RevisionsTable.self
         let revisions = RevisionsTable.table
         switch write {
         case .insert(let file, let promotedFrom, let state, let statements):
             // The row and its event in one statement: atomic even in autocommit (a non-transactional revision).
-            let event = NewEvent(run: run, action: action, revision: file.revision,
-                                 outcome: state == .applied ? .applied : .started,
-                                 durationMilliseconds: state == .applied ? durationMilliseconds : nil)
-            return [SQLCommand.build { builder in
-                let row = revisions.insert(schema: quoted, [
-                    (columns.revision, .bound(.text(file.revision))), (columns.parents, .bound(.textArray(file.parents))),
-                    (columns.checksum, .bound(.text(file.checksum))), (columns.upSQL, .bound(.text(file.up))),
-                    (columns.downSQL, .bound(.text(file.down))), (columns.transactional, .bound(.boolean(file.transactional))),
-                    (columns.state, .bound(.text(state.rawValue))), (columns.statementsTotal, .bound(.integer(statements))),
-                    (columns.statementsDone, .bound(.integer(statements.map { _ in 0 }))),
-                    (columns.environment, .bound(.text(run.environment))), (columns.osUser, .bound(.text(run.actor.osUser))),
-                    (columns.host, .bound(.text(run.actor.host))), (columns.gitCommit, .bound(.text(run.git?.commit))),
-                    (columns.gitBranch, .bound(.text(run.git?.branch))), (columns.gitDirty, .bound(.boolean(run.git?.isDirty))),
-                    (columns.duration, .bound(.integer(state == .applied ? durationMilliseconds : nil))),
-                    (columns.promotedFrom, .bound(.text(promotedFrom))),
-                ], builder: &builder)
-                let eventInsert = EventsTable.insert(event, schema: quoted, revision: .expression(columns.revision.name),
-                                                     from: "inserted", builder: &builder)
-                return "WITH inserted AS (\n    \(row)\n    RETURNING revision\n)\n\(eventInsert)"
-            }]
+            let event = NewEvent(
+                run: run, action: action, revision: file.revision,
+                outcome: state == .applied ? .applied : .started,
+                durationMilliseconds: state == .applied ? durationMilliseconds : nil)
+            return [
+                SQLCommand.build { builder in
+                    let row = revisions.insert(
+                        schema: quoted,
+                        [
+                            (columns.revision, .bound(.text(file.revision))),
+                            (columns.parents, .bound(.textArray(file.parents))),
+                            (columns.checksum, .bound(.text(file.checksum))), (columns.upSQL, .bound(.text(file.up))),
+                            (columns.downSQL, .bound(.text(file.down))),
+                            (columns.transactional, .bound(.boolean(file.transactional))),
+                            (columns.state, .bound(.text(state.rawValue))),
+                            (columns.statementsTotal, .bound(.integer(statements))),
+                            (columns.statementsDone, .bound(.integer(statements.map { _ in 0 }))),
+                            (columns.environment, .bound(.text(run.environment))),
+                            (columns.osUser, .bound(.text(run.actor.osUser))),
+                            (columns.host, .bound(.text(run.actor.host))),
+                            (columns.gitCommit, .bound(.text(run.git?.commit))),
+                            (columns.gitBranch, .bound(.text(run.git?.branch))),
+                            (columns.gitDirty, .bound(.boolean(run.git?.isDirty))),
+                            (columns.duration, .bound(.integer(state == .applied ? durationMilliseconds : nil))),
+                            (columns.promotedFrom, .bound(.text(promotedFrom))),
+                        ], builder: &builder)
+                    let eventInsert = EventsTable.insert(
+                        event, schema: quoted, revision: .expression(columns.revision.name),
+                        from: "inserted", builder: &builder)
+                    return "WITH inserted AS (\n    \(row)\n    RETURNING revision\n)\n\(eventInsert)"
+                }
+            ]
         case .statementsDone(let revision, let done):
-            return [SQLCommand.build { builder in revisions.update(schema: quoted, set: [(columns.statementsDone, .bound(.integer(done)))],
-                                                     where: columns.revision, equals: .text(revision), builder: &builder) }]
+            return [
+                SQLCommand.build { builder in
+                    revisions.update(
+                        schema: quoted, set: [(columns.statementsDone, .bound(.integer(done)))],
+                        where: columns.revision, equals: .text(revision), builder: &builder)
+                }
+            ]
         case .markApplied(let revision):
-            let update = SQLCommand.build { builder in revisions.update(schema: quoted, set: [
-                (columns.state, .bound(.text(AppliedRevision.State.applied.rawValue))),
-                (columns.duration, .bound(.integer(durationMilliseconds))),
-                (columns.appliedAt, .expression("clock_timestamp()")),
-            ], where: columns.revision, equals: .text(revision), builder: &builder) }
-            return [update, eventInsert(NewEvent(run: run, action: action, revision: revision, outcome: .applied,
-                                                 durationMilliseconds: durationMilliseconds))]
+            let update = SQLCommand.build { builder in
+                revisions.update(
+                    schema: quoted,
+                    set: [
+                        (columns.state, .bound(.text(AppliedRevision.State.applied.rawValue))),
+                        (columns.duration, .bound(.integer(durationMilliseconds))),
+                        (columns.appliedAt, .expression("clock_timestamp()")),
+                    ], where: columns.revision, equals: .text(revision), builder: &builder)
+            }
+            return [
+                update,
+                eventInsert(
+                    NewEvent(
+                        run: run, action: action, revision: revision, outcome: .applied,
+                        durationMilliseconds: durationMilliseconds)),
+            ]
         case .markReverting(let revision, let statements):
-            return [SQLCommand.build { builder in revisions.update(schema: quoted, set: [
-                (columns.state, .bound(.text(AppliedRevision.State.reverting.rawValue))),
-                (columns.statementsTotal, .bound(.integer(statements))), (columns.statementsDone, .bound(0)),
-            ], where: columns.revision, equals: .text(revision), builder: &builder) }]
+            return [
+                SQLCommand.build { builder in
+                    revisions.update(
+                        schema: quoted,
+                        set: [
+                            (columns.state, .bound(.text(AppliedRevision.State.reverting.rawValue))),
+                            (columns.statementsTotal, .bound(.integer(statements))),
+                            (columns.statementsDone, .bound(0)),
+                        ], where: columns.revision, equals: .text(revision), builder: &builder)
+                }
+            ]
         case .delete(let revision):
-            return [deleteRevision(revision),
-                    eventInsert(NewEvent(run: run, action: action, revision: revision, outcome: .reverted,
-                                         durationMilliseconds: durationMilliseconds))]
+            return [
+                deleteRevision(revision),
+                eventInsert(
+                    NewEvent(
+                        run: run, action: action, revision: revision, outcome: .reverted,
+                        durationMilliseconds: durationMilliseconds)),
+            ]
         }
     }
 
     /// Records `file`'s checksum, SQL and transaction mode for its revision (`repair` accepting an edited file).
     func acceptFile(_ file: MigrationFile) -> SQLCommand {
         let columns = RevisionsTable.self
-        return SQLCommand.build { builder in RevisionsTable.table.update(schema: quoted, set: [
-            (columns.checksum, .bound(.text(file.checksum))), (columns.upSQL, .bound(.text(file.up))),
-            (columns.downSQL, .bound(.text(file.down))), (columns.transactional, .bound(.boolean(file.transactional))),
-        ], where: columns.revision, equals: .text(file.revision), builder: &builder) }
+        return SQLCommand.build { builder in
+            RevisionsTable.table.update(
+                schema: quoted,
+                set: [
+                    (columns.checksum, .bound(.text(file.checksum))), (columns.upSQL, .bound(.text(file.up))),
+                    (columns.downSQL, .bound(.text(file.down))),
+                    (columns.transactional, .bound(.boolean(file.transactional))),
+                ], where: columns.revision, equals: .text(file.revision), builder: &builder)
+        }
     }
 
     /// Marks an interrupted revision applied, all of its `statements` done (`repair --applied`).
     func settleApplied(_ revision: String, statements: Int) -> SQLCommand {
         let columns = RevisionsTable.self
-        return SQLCommand.build { builder in RevisionsTable.table.update(schema: quoted, set: [
-            (columns.state, .bound(.text(AppliedRevision.State.applied.rawValue))),
-            (columns.statementsTotal, .bound(.integer(statements))), (columns.statementsDone, .bound(.integer(statements))),
-        ], where: columns.revision, equals: .text(revision), builder: &builder) }
+        return SQLCommand.build { builder in
+            RevisionsTable.table.update(
+                schema: quoted,
+                set: [
+                    (columns.state, .bound(.text(AppliedRevision.State.applied.rawValue))),
+                    (columns.statementsTotal, .bound(.integer(statements))),
+                    (columns.statementsDone, .bound(.integer(statements))),
+                ], where: columns.revision, equals: .text(revision), builder: &builder)
+        }
     }
 
     /// Records `file` as applied without running it (`baseline`): its row, with `baselined` set, no duration and no
     /// event of its own (the run's one `baseline` event names them all).
     func baselineRow(_ file: MigrationFile, run: RunContext) -> SQLCommand {
         let columns = RevisionsTable.self
-        return SQLCommand.build { builder in RevisionsTable.table.insert(schema: quoted, [
-            (columns.revision, .bound(.text(file.revision))), (columns.parents, .bound(.textArray(file.parents))),
-            (columns.checksum, .bound(.text(file.checksum))), (columns.upSQL, .bound(.text(file.up))),
-            (columns.downSQL, .bound(.text(file.down))), (columns.transactional, .bound(.boolean(file.transactional))),
-            (columns.state, .bound(.text(AppliedRevision.State.applied.rawValue))),
-            (columns.environment, .bound(.text(run.environment))), (columns.osUser, .bound(.text(run.actor.osUser))),
-            (columns.host, .bound(.text(run.actor.host))), (columns.gitCommit, .bound(.text(run.git?.commit))),
-            (columns.gitBranch, .bound(.text(run.git?.branch))), (columns.gitDirty, .bound(.boolean(run.git?.isDirty))),
-            (columns.baselined, .bound(.boolean(true))),
-        ], builder: &builder) }
+        return SQLCommand.build { builder in
+            RevisionsTable.table.insert(
+                schema: quoted,
+                [
+                    (columns.revision, .bound(.text(file.revision))),
+                    (columns.parents, .bound(.textArray(file.parents))),
+                    (columns.checksum, .bound(.text(file.checksum))), (columns.upSQL, .bound(.text(file.up))),
+                    (columns.downSQL, .bound(.text(file.down))),
+                    (columns.transactional, .bound(.boolean(file.transactional))),
+                    (columns.state, .bound(.text(AppliedRevision.State.applied.rawValue))),
+                    (columns.environment, .bound(.text(run.environment))),
+                    (columns.osUser, .bound(.text(run.actor.osUser))),
+                    (columns.host, .bound(.text(run.actor.host))), (columns.gitCommit, .bound(.text(run.git?.commit))),
+                    (columns.gitBranch, .bound(.text(run.git?.branch))),
+                    (columns.gitDirty, .bound(.boolean(run.git?.isDirty))),
+                    (columns.baselined, .bound(.boolean(true))),
+                ], builder: &builder)
+        }
     }
 
     /// Removes a revision's row.
     func deleteRevision(_ revision: String) -> SQLCommand {
-        return SQLCommand.build { builder in "DELETE FROM \(table(RevisionsTable.table)) WHERE \(RevisionsTable.revision.name) = \(builder.bind(.text(revision)))" }
+        return SQLCommand.build { builder in
+            "DELETE FROM \(table(RevisionsTable.table)) WHERE \(RevisionsTable.revision.name) = \(builder.bind(.text(revision)))"
+        }
     }
 }
 

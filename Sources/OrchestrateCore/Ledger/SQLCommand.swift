@@ -62,7 +62,8 @@ struct SQLCommand {
                 index += 1
                 continue
             }
-            guard byte == UInt8(ascii: "$"), !afterIdentifier, index + 1 < bytes.count, Self.isDigit(bytes[index + 1]) else {
+            guard byte == UInt8(ascii: "$"), !afterIdentifier, index + 1 < bytes.count, Self.isDigit(bytes[index + 1])
+            else {
                 afterIdentifier = Self.continuesIdentifier(byte)
                 index += 1
                 continue
@@ -75,7 +76,9 @@ struct SQLCommand {
             }
             if number >= 1, number <= values.count {
                 output += String(decoding: bytes[copied..<index], as: UTF8.self)
-                let value = try values[number - 1].map { (value: String) throws(PostgresError) -> String in try quote(value) } ?? "NULL"
+                let value =
+                    try values[number - 1].map { (value: String) throws(PostgresError) -> String in try quote(value) }
+                    ?? "NULL"
                 output += value
                 copied = end
                 afterIdentifier = value.utf8.last.map(Self.continuesIdentifier) ?? false

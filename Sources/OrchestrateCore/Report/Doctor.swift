@@ -17,8 +17,10 @@ public struct DoctorCheck: Sendable, Codable {
 /// `orchestrate doctor`: the setup checked line by line, the way a verify-setup script would.
 public enum Doctor {
     /// Runs every check; a failed one never stops the others.
-    public static func run(projectRoot: String, processEnvironment: [String: String],
-                           progress: @escaping ProgressHandler) -> [DoctorCheck] {
+    public static func run(
+        projectRoot: String, processEnvironment: [String: String],
+        progress: @escaping ProgressHandler
+    ) -> [DoctorCheck] {
         var checks: [DoctorCheck] = [DoctorCheck(subject: "project", outcome: .ok, detail: projectRoot)]
         let project: Project
         do {
@@ -28,22 +30,35 @@ public enum Doctor {
             return checks
         }
         if let file = project.dotEnvFile {
-            checks.append(DoctorCheck(subject: ".env", outcome: .ok,
-                                      detail: "read \(file) (\(project.variables.dotEnv.count) variable(s)); the process environment wins over it"))
+            checks.append(
+                DoctorCheck(
+                    subject: ".env", outcome: .ok,
+                    detail:
+                        "read \(file) (\(project.variables.dotEnv.count) variable(s)); the process environment wins over it"
+                ))
         } else {
-            checks.append(DoctorCheck(subject: ".env", outcome: .ok,
-                                      detail: "none found (looked in \(project.dotEnvSearched.joined(separator: ", "))); variables come from the process environment only"))
+            checks.append(
+                DoctorCheck(
+                    subject: ".env", outcome: .ok,
+                    detail:
+                        "none found (looked in \(project.dotEnvSearched.joined(separator: ", "))); variables come from the process environment only"
+                ))
         }
         if project.environments.isEmpty && project.brokenEnvironments.isEmpty {
-            checks.append(DoctorCheck(subject: "environments/", outcome: .failed, detail: "no *.toml file: create environments/dev.toml"))
+            checks.append(
+                DoctorCheck(
+                    subject: "environments/", outcome: .failed, detail: "no *.toml file: create environments/dev.toml"))
         }
         for name in project.environmentNames {
             if let error = project.brokenEnvironments[name] {
-                checks.append(DoctorCheck(subject: "environments/\(name).toml", outcome: .failed, detail: error.description))
+                checks.append(
+                    DoctorCheck(subject: "environments/\(name).toml", outcome: .failed, detail: error.description))
             } else if let environment = project.environments[name] {
                 let stage = environment.promotesFrom.map { "promotes from \($0)" } ?? "first stage"
-                checks.append(DoctorCheck(subject: environment.path, outcome: .ok,
-                                          detail: "\(stage); database \(EnvironmentDatabase.display(environment))"))
+                checks.append(
+                    DoctorCheck(
+                        subject: environment.path, outcome: .ok,
+                        detail: "\(stage); database \(EnvironmentDatabase.display(environment))"))
             }
         }
         if let error = project.pipelineError {
@@ -58,11 +73,17 @@ public enum Doctor {
             fileParents = migrations.files.mapValues(\.parents)
             let heads = migrations.graph.heads
             if heads.count > 1 {
-                checks.append(DoctorCheck(subject: "migrations/", outcome: .warning,
-                                          detail: "\(migrations.files.count) revisions, \(heads.count) heads (\(heads.joined(separator: ", "))): run `orchestrate merge`"))
+                checks.append(
+                    DoctorCheck(
+                        subject: "migrations/", outcome: .warning,
+                        detail:
+                            "\(migrations.files.count) revisions, \(heads.count) heads (\(heads.joined(separator: ", "))): run `orchestrate merge`"
+                    ))
             } else {
-                checks.append(DoctorCheck(subject: "migrations/", outcome: .ok,
-                                          detail: "\(migrations.files.count) revisions, head \(heads.first ?? "none")"))
+                checks.append(
+                    DoctorCheck(
+                        subject: "migrations/", outcome: .ok,
+                        detail: "\(migrations.files.count) revisions, head \(heads.first ?? "none")"))
             }
         } catch {
             checks.append(DoctorCheck(subject: "migrations/", outcome: .failed, detail: error.description))
@@ -72,56 +93,79 @@ public enum Doctor {
             let head = try repository.head()
             let where_ = head.branch.map { "on branch \($0)" } ?? "detached HEAD"
             let commit = head.commit.map { "at \($0.short)" } ?? "with no commit yet"
-            checks.append(DoctorCheck(subject: "git", outcome: .ok,
-                                      detail: "repository \(repository.workdir ?? repository.gitDirectory), \(where_) \(commit)\(repository.isShallow ? " (shallow clone)" : "")"))
+            checks.append(
+                DoctorCheck(
+                    subject: "git", outcome: .ok,
+                    detail:
+                        "repository \(repository.workdir ?? repository.gitDirectory), \(where_) \(commit)\(repository.isShallow ? " (shallow clone)" : "")"
+                ))
         } catch {
-            checks.append(DoctorCheck(subject: "git", outcome: error.code == .notARepository ? .warning : .failed,
-                                      detail: error.description))
+            checks.append(
+                DoctorCheck(
+                    subject: "git", outcome: error.code == .notARepository ? .warning : .failed,
+                    detail: error.description))
         }
         let environments = project.environmentNames.compactMap { project.environments[$0] }
         let results = ResultBox<[DoctorCheck]>(count: environments.count)
         let parents = fileParents
         DispatchQueue.concurrentPerform(iterations: environments.count) { index in
-            results.set(index, checkDatabase(environments[index], projectRoot: projectRoot, fileParents: parents,
-                                             progress: progress))
+            results.set(
+                index,
+                checkDatabase(
+                    environments[index], projectRoot: projectRoot, fileParents: parents,
+                    progress: progress))
         }
         for index in environments.indices { checks += results.get(index) ?? [] }
         return checks
     }
 
-    private static func checkDatabase(_ environment: EnvironmentConfig, projectRoot: String,
-                                      fileParents: [String: [String]],
-                                      progress: @escaping ProgressHandler) -> [DoctorCheck] {
+    private static func checkDatabase(
+        _ environment: EnvironmentConfig, projectRoot: String,
+        fileParents: [String: [String]],
+        progress: @escaping ProgressHandler
+    ) -> [DoctorCheck] {
         let subject = "database \(environment.name)"
         do {
-            let conninfo = try EnvironmentDatabase.conninfo(for: environment, projectRoot: projectRoot, progress: progress)
-            let connection = try EnvironmentDatabase.connectForReading(environment, conninfo: conninfo,
-                                                                       applicationName: "orchestrate doctor", retries: 0,
-                                                                       progress: progress)
+            let conninfo = try EnvironmentDatabase.conninfo(
+                for: environment, projectRoot: projectRoot, progress: progress)
+            let connection = try EnvironmentDatabase.connectForReading(
+                environment, conninfo: conninfo,
+                applicationName: "orchestrate doctor", retries: 0,
+                progress: progress)
             defer { connection.close() }
             let version = (try? connection.query("SHOW server_version").rows.first?.first) ?? nil
-            var checks = [DoctorCheck(subject: subject, outcome: .ok,
-                                      detail: "reachable as \(connection.user) on \(EnvironmentDatabase.display(environment)), PostgreSQL \(version ?? "?")")]
+            var checks = [
+                DoctorCheck(
+                    subject: subject, outcome: .ok,
+                    detail:
+                        "reachable as \(connection.user) on \(EnvironmentDatabase.display(environment)), PostgreSQL \(version ?? "?")"
+                )
+            ]
             // The same pooler detection as a run: a transaction-mode pooler passes a read, then breaks the first write.
             do {
                 try EnvironmentSession.detectPooler(connection, environment: environment)
                 if EnvironmentSession.looksLikePooledHost(environment.databaseURL) {
-                    checks.append(DoctorCheck(subject: subject, outcome: .warning,
-                                              detail: "the host looks like a pooled endpoint; runs need a session lock: "
-                                                  + EnvironmentSession.poolerHint(environment)))
+                    checks.append(
+                        DoctorCheck(
+                            subject: subject, outcome: .warning,
+                            detail: "the host looks like a pooled endpoint; runs need a session lock: "
+                                + EnvironmentSession.poolerHint(environment)))
                 }
             } catch {
                 checks.append(DoctorCheck(subject: subject, outcome: .failed, detail: error.description))
             }
             if connection.serverVersionNumber < 120_000 {
-                checks.append(DoctorCheck(subject: subject, outcome: .warning, detail: "PostgreSQL older than 12 is not tested"))
+                checks.append(
+                    DoctorCheck(subject: subject, outcome: .warning, detail: "PostgreSQL older than 12 is not tested"))
             }
             let ledger = try Ledger(connection: connection, schema: environment.ledgerSchema)
             do throws(PostgresError) {
                 checks += try checkLedger(ledger, environment: environment, fileParents: fileParents)
             } catch {
-                checks.append(DoctorCheck(subject: "ledger \(environment.name)", outcome: .failed,
-                                          detail: ledger.failure(error, environment: environment).description))
+                checks.append(
+                    DoctorCheck(
+                        subject: "ledger \(environment.name)", outcome: .failed,
+                        detail: ledger.failure(error, environment: environment).description))
             }
             return checks
         } catch let error as OrchestrateError {
@@ -134,8 +178,10 @@ public enum Doctor {
     }
 
     /// The ledger's lines: its version, what it records, a freeze, then one failed line per damage with its way out.
-    private static func checkLedger(_ ledger: Ledger, environment: EnvironmentConfig,
-                                    fileParents: [String: [String]]) throws(PostgresError) -> [DoctorCheck] {
+    private static func checkLedger(
+        _ ledger: Ledger, environment: EnvironmentConfig,
+        fileParents: [String: [String]]
+    ) throws(PostgresError) -> [DoctorCheck] {
         let subject = "ledger \(environment.name)"
         let versionRow: LedgerHealth.VersionRow
         var detail: String
@@ -143,10 +189,18 @@ public enum Doctor {
         switch try ledger.layout() {
         case .absent:
             if let foreign = try ForeignLedgers.unadopted(on: ledger.connection, recorded: 0) {
-                return [DoctorCheck(subject: subject, outcome: .failed, detail: "no ledger, and the database is \(foreign.notice(environment: environment.name))")]
+                return [
+                    DoctorCheck(
+                        subject: subject, outcome: .failed,
+                        detail: "no ledger, and the database is \(foreign.notice(environment: environment.name))")
+                ]
             }
-            return [DoctorCheck(subject: subject, outcome: .ok,
-                                detail: "not created yet (the first upgrade or promote creates schema `\(environment.ledgerSchema)`)")]
+            return [
+                DoctorCheck(
+                    subject: subject, outcome: .ok,
+                    detail:
+                        "not created yet (the first upgrade or promote creates schema `\(environment.ledgerSchema)`)")
+            ]
         case .installed(let installed):
             versionRow = .present
             detail = "ledger `\(environment.ledgerSchema)` version \(installed)"
@@ -165,17 +219,22 @@ public enum Doctor {
             outcome = outcome == .failed ? .failed : .warning
             detail += "; \(freeze.summary)"
         }
-        let damage = LedgerHealth.damage(rows: rows, versionRow: versionRow, schema: ledger.schema, fileParents: fileParents)
+        let damage = LedgerHealth.damage(
+            rows: rows, versionRow: versionRow, schema: ledger.schema, fileParents: fileParents)
         if !damage.isEmpty {
             outcome = .failed
             detail += "; damaged: writing commands refuse it until it is mended"
         }
         let foreign = try ForeignLedgers.unadopted(on: ledger.connection, recorded: rows.count).map {
-            DoctorCheck(subject: subject, outcome: .failed, detail: "the database is \($0.notice(environment: environment.name))")
+            DoctorCheck(
+                subject: subject, outcome: .failed,
+                detail: "the database is \($0.notice(environment: environment.name))")
         }
         let baselined = rows.filter(\.baselined).count
         if baselined > 0 { detail += " (\(baselined) by baseline)" }
         return [DoctorCheck(subject: subject, outcome: outcome, detail: detail)] + (foreign.map { [$0] } ?? [])
-            + damage.map { DoctorCheck(subject: subject, outcome: .failed, detail: "\($0.problem); way out: \($0.remedy)") }
+            + damage.map {
+                DoctorCheck(subject: subject, outcome: .failed, detail: "\($0.problem); way out: \($0.remedy)")
+            }
     }
 }

@@ -29,26 +29,30 @@ extension Inspector {
         let snapshots = readSnapshots(selected)
         return selected.map { name in
             guard project.environments[name] != nil else {
-                return EnvironmentPosition(name: name, reachable: false,
-                                           error: project.brokenEnvironments[name]?.description ?? "unknown environment",
-                                           recorded: [], heads: [], interrupted: [])
+                return EnvironmentPosition(
+                    name: name, reachable: false,
+                    error: project.brokenEnvironments[name]?.description ?? "unknown environment",
+                    recorded: [], heads: [], interrupted: [])
             }
             switch snapshots[name] {
             case .success(let snapshot):
                 return Self.position(name: name, rows: snapshot.applied)
             case .failure(let error):
-                return EnvironmentPosition(name: name, reachable: false, error: error.description, recorded: [], heads: [],
-                                           interrupted: [])
+                return EnvironmentPosition(
+                    name: name, reachable: false, error: error.description, recorded: [], heads: [],
+                    interrupted: [])
             case nil:
-                return EnvironmentPosition(name: name, reachable: false, error: "not inspected", recorded: [], heads: [],
-                                           interrupted: [])
+                return EnvironmentPosition(
+                    name: name, reachable: false, error: "not inspected", recorded: [], heads: [],
+                    interrupted: [])
             }
         }
     }
 
     /// The position described by ledger rows.
     static func position(name: String, rows: [AppliedRevision]) -> EnvironmentPosition {
-        EnvironmentPosition(name: name, reachable: true, error: nil, recorded: rows.map(\.revision), heads: heads(of: rows),
-                                   interrupted: rows.filter { $0.state != .applied }.map(\.revision))
+        EnvironmentPosition(
+            name: name, reachable: true, error: nil, recorded: rows.map(\.revision), heads: heads(of: rows),
+            interrupted: rows.filter { $0.state != .applied }.map(\.revision))
     }
 }

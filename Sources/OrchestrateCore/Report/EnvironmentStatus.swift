@@ -84,8 +84,10 @@ public struct EnvironmentStatus: Sendable, Codable {
     public var foreignLedger: String? = nil
 
     /// An environment that could not be inspected (`environment` is nil when its file does not load).
-    static func unreachable(_ environment: EnvironmentConfig?, name: String, promotesFrom: String?, placeKnown: Bool,
-                            error: String) -> EnvironmentStatus {
+    static func unreachable(
+        _ environment: EnvironmentConfig?, name: String, promotesFrom: String?, placeKnown: Bool,
+        error: String
+    ) -> EnvironmentStatus {
         var status = EnvironmentStatus(
             name: name, database: environment.map(EnvironmentDatabase.display) ?? "?", promotesFrom: promotesFrom,
             isProtected: environment?.isProtected ?? false, branch: environment?.branch, reachable: false, error: error,

@@ -54,7 +54,9 @@ extension Inspector {
         let heads = Set(migrations.graph.heads)
         let entries = GraphDrawing.order(migrations.graph).compactMap { id -> HistoryEntry? in
             guard let file = migrations.files[id] else { return nil }
-            let text = (try? ProjectFile.readText(project.root + "/" + file.path, display: file.path, root: project.root)) ?? ""
+            let text =
+                (try? ProjectFile.readText(project.root + "/" + file.path, display: file.path, root: project.root))
+                ?? ""
             return HistoryEntry(
                 revision: id, parents: file.parents, message: Self.message(of: text, revision: id), file: file.path,
                 addedBy: additions?[file.path].map(CommitSummary.init), applied: applied.map { $0.contains(id) },
@@ -66,7 +68,8 @@ extension Inspector {
     /// The commit that added each file of `migrations/`, by project-relative path; nil without a repository.
     static func additions(projectRoot: String) -> [String: CommitInfo]? {
         guard let repository = try? Repository.discover(from: projectRoot),
-              let head = (try? repository.head().commit) ?? nil else { return nil }
+            let head = (try? repository.head().commit) ?? nil
+        else { return nil }
         let prefix = GitProvenance.relativePrefix(projectRoot: projectRoot, workdir: repository.workdir)
         guard let found = try? repository.commitsAddingFiles(in: prefix + "migrations", from: head) else { return nil }
         var byPath: [String: CommitInfo] = [:]
@@ -85,7 +88,8 @@ extension Inspector {
             var comment = trimmed.dropFirst(2).trimmingCharacters(in: .whitespaces)
             if comment.isEmpty { continue }
             if let colon = comment.firstIndex(of: ":"),
-               comment[..<colon].allSatisfy({ $0.isLowercase || $0 == "_" }), !comment[..<colon].isEmpty {
+                comment[..<colon].allSatisfy({ $0.isLowercase || $0 == "_" }), !comment[..<colon].isEmpty
+            {
                 continue  // a header key or a marker
             }
             if comment.hasPrefix("Message: ") { comment = String(comment.dropFirst("Message: ".count)) }

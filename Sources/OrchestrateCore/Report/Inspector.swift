@@ -36,22 +36,26 @@ public struct Inspector: Sendable {
             let sourceName = project.pipeline?.source(of: name)
             let placeKnown = !project.stagesOfUnknownPlace.contains(name)
             guard let environment = project.environments[name] else {
-                return .unreachable(nil, name: name, promotesFrom: sourceName, placeKnown: placeKnown,
-                                    error: project.brokenEnvironments[name]?.description ?? "unknown")
+                return .unreachable(
+                    nil, name: name, promotesFrom: sourceName, placeKnown: placeKnown,
+                    error: project.brokenEnvironments[name]?.description ?? "unknown")
             }
             guard let snapshot = snapshots[name], case .success(let state) = snapshot else {
                 if case .failure(let error) = snapshots[name] {
-                    return .unreachable(environment, name: name, promotesFrom: sourceName, placeKnown: true,
-                                        error: error.description)
+                    return .unreachable(
+                        environment, name: name, promotesFrom: sourceName, placeKnown: true,
+                        error: error.description)
                 }
-                return .unreachable(environment, name: name, promotesFrom: sourceName, placeKnown: true, error: "not inspected")
+                return .unreachable(
+                    environment, name: name, promotesFrom: sourceName, placeKnown: true, error: "not inspected")
             }
             // A later stage's pending list comes from its source: when the source cannot be read, it is unknown.
             var source: Result<Snapshot, SourceUnknown>?
             if let sourceName {
                 switch snapshots[sourceName] {
                 case .success(let found) where !found.damage.isEmpty:
-                    source = .failure(SourceUnknown(reason: "its ledger is damaged (`orchestrate status \(sourceName)`)"))
+                    source = .failure(
+                        SourceUnknown(reason: "its ledger is damaged (`orchestrate status \(sourceName)`)"))
                 case .success(let found): source = .success(found)
                 case .failure(let error): source = .failure(SourceUnknown(reason: error.description))
                 case nil:
@@ -59,7 +63,8 @@ public struct Inspector: Sendable {
                     source = .failure(SourceUnknown(reason: why))
                 }
             }
-            return describe(environment, state, source: source, sourceName: sourceName, migrations: migrations, git: git)
+            return describe(
+                environment, state, source: source, sourceName: sourceName, migrations: migrations, git: git)
         }
     }
 
@@ -95,34 +100,40 @@ public struct Inspector: Sendable {
 
     private func readSnapshot(_ environment: EnvironmentConfig) throws(OrchestrateError) -> Snapshot {
         let conninfo = try EnvironmentDatabase.conninfo(for: environment, projectRoot: project.root, progress: progress)
-        let connection = try EnvironmentDatabase.connectForReading(environment, conninfo: conninfo,
-                                                                   applicationName: "orchestrate status", retries: 0,
-                                                                   progress: progress)
+        let connection = try EnvironmentDatabase.connectForReading(
+            environment, conninfo: conninfo,
+            applicationName: "orchestrate status", retries: 0,
+            progress: progress)
         defer { connection.close() }
         let ledger: Ledger
-        do throws(PostgresError) { ledger = try Ledger(connection: connection, schema: environment.ledgerSchema) } catch {
+        do throws(PostgresError) { ledger = try Ledger(connection: connection, schema: environment.ledgerSchema) } catch
+        {
             throw .operation("environment `\(environment.name)`: \(error.description)")
         }
         do throws(PostgresError) {
             let layout = try ledger.layout()
             let server = try connection.query("SHOW server_version").rows.first?.first ?? nil
-            let holder = try EnvironmentLock.findHolder(on: connection, key: EnvironmentLock.key(schema: environment.ledgerSchema),
-                                                        ledgerSchema: layout == .absent ? nil : environment.ledgerSchema)
+            let holder = try EnvironmentLock.findHolder(
+                on: connection, key: EnvironmentLock.key(schema: environment.ledgerSchema),
+                ledgerSchema: layout == .absent ? nil : environment.ledgerSchema)
             switch layout {
             case .absent:
-                return Snapshot(serverVersion: server ?? "?", ledgerVersion: nil, applied: [], freeze: nil, lock: holder,
-                                foreign: try ForeignLedgers.unadopted(on: connection, recorded: 0))
+                return Snapshot(
+                    serverVersion: server ?? "?", ledgerVersion: nil, applied: [], freeze: nil, lock: holder,
+                    foreign: try ForeignLedgers.unadopted(on: connection, recorded: 0))
             case .installed(let version):
                 let rows = try ledger.appliedRevisions()
-                return Snapshot(serverVersion: server ?? "?", ledgerVersion: version, applied: rows,
-                                freeze: try ledger.freeze(), lock: holder,
-                                damage: health(rows, versionRow: .present, schema: environment.ledgerSchema),
-                                foreign: try ForeignLedgers.unadopted(on: connection, recorded: rows.count))
+                return Snapshot(
+                    serverVersion: server ?? "?", ledgerVersion: version, applied: rows,
+                    freeze: try ledger.freeze(), lock: holder,
+                    damage: health(rows, versionRow: .present, schema: environment.ledgerSchema),
+                    foreign: try ForeignLedgers.unadopted(on: connection, recorded: rows.count))
             case .versionLost(let versionRow):
                 let rows = try ledger.appliedRevisions()
-                return Snapshot(serverVersion: server ?? "?", ledgerVersion: nil, applied: rows,
-                                freeze: try? ledger.freeze(), lock: holder,
-                                damage: health(rows, versionRow: versionRow, schema: environment.ledgerSchema))
+                return Snapshot(
+                    serverVersion: server ?? "?", ledgerVersion: nil, applied: rows,
+                    freeze: try? ledger.freeze(), lock: holder,
+                    damage: health(rows, versionRow: versionRow, schema: environment.ledgerSchema))
             }
         } catch {
             throw ledger.failure(error, environment: environment)
@@ -130,14 +141,18 @@ public struct Inspector: Sendable {
     }
 
     /// The ledger's damage; the files are read only when there is some, for the exact SQL of the way out.
-    private func health(_ rows: [AppliedRevision], versionRow: LedgerHealth.VersionRow, schema: String) -> [LedgerDamage] {
+    private func health(
+        _ rows: [AppliedRevision], versionRow: LedgerHealth.VersionRow, schema: String
+    ) -> [LedgerDamage] {
         guard !LedgerHealth.damage(rows: rows, versionRow: versionRow, schema: schema).isEmpty else { return [] }
         let fileParents = (try? project.loadMigrations())?.files.mapValues(\.parents) ?? [:]
         return LedgerHealth.damage(rows: rows, versionRow: versionRow, schema: schema, fileParents: fileParents)
     }
 
-    private func describe(_ environment: EnvironmentConfig, _ state: Snapshot, source: Result<Snapshot, SourceUnknown>?,
-                          sourceName: String?, migrations: MigrationSet, git: GitView) -> EnvironmentStatus {
+    private func describe(
+        _ environment: EnvironmentConfig, _ state: Snapshot, source: Result<Snapshot, SourceUnknown>?,
+        sourceName: String?, migrations: MigrationSet, git: GitView
+    ) -> EnvironmentStatus {
         let appliedRows = state.applied.filter { $0.state == .applied }
         let appliedIDs = Set(appliedRows.map(\.revision))
         let allIDs = Set(state.applied.map(\.revision))
@@ -169,7 +184,8 @@ public struct Inspector: Sendable {
         let last = appliedRows.max(by: { ($0.appliedAt, $0.revision) < ($1.appliedAt, $1.revision) }).map {
             EnvironmentStatus.LastChange(
                 revision: $0.revision, appliedAt: $0.appliedAt,
-                by: ($0.osUser.map { $0 + ($0.isEmpty ? "" : "") } ?? $0.databaseUser) + ($0.host.map { "@" + $0 } ?? ""),
+                by: ($0.osUser.map { $0 + ($0.isEmpty ? "" : "") } ?? $0.databaseUser)
+                    + ($0.host.map { "@" + $0 } ?? ""),
                 gitCommit: $0.gitCommit, promotedFrom: $0.promotedFrom)
         }
         var drift: [EnvironmentStatus.Drift] = []
@@ -177,27 +193,36 @@ public struct Inspector: Sendable {
         for row in state.applied {
             if let file = migrations.files[row.revision] {
                 if file.checksum != row.checksum {
-                    drift.append(.init(revision: row.revision, path: file.path, recordedChecksum: row.checksum,
-                                       fileChecksum: file.checksum,
-                                       commits: git.commitsChanging(path: file.path, since: row.gitCommit)))
+                    drift.append(
+                        .init(
+                            revision: row.revision, path: file.path, recordedChecksum: row.checksum,
+                            fileChecksum: file.checksum,
+                            commits: git.commitsChanging(path: file.path, since: row.gitCommit)))
                 }
             } else {
                 let known = git.knows(row.gitCommit)
-                orphans.append(.init(revision: row.revision, gitCommit: row.gitCommit,
-                                     branches: known ? git.branchesContaining(row.gitCommit) : [], commitKnown: known))
+                orphans.append(
+                    .init(
+                        revision: row.revision, gitCommit: row.gitCommit,
+                        branches: known ? git.branchesContaining(row.gitCommit) : [], commitKnown: known))
             }
         }
         let interrupted = state.applied.filter { $0.state != .applied }.map {
-            EnvironmentStatus.Interrupted(revision: $0.revision, state: $0.state == .running ? "interrupted while applying" : "interrupted while reverting",
-                                          statementsDone: $0.statementsDone ?? 0, statementsTotal: $0.statementsTotal ?? 0,
-                                          runInProgress: state.lock != nil)
+            EnvironmentStatus.Interrupted(
+                revision: $0.revision,
+                state: $0.state == .running ? "interrupted while applying" : "interrupted while reverting",
+                statementsDone: $0.statementsDone ?? 0, statementsTotal: $0.statementsTotal ?? 0,
+                runInProgress: state.lock != nil)
         }
         return EnvironmentStatus(
-            name: environment.name, database: EnvironmentDatabase.display(environment), promotesFrom: environment.promotesFrom,
+            name: environment.name, database: EnvironmentDatabase.display(environment),
+            promotesFrom: environment.promotesFrom,
             isProtected: environment.isProtected, branch: environment.branch, reachable: true, error: nil,
             serverVersion: state.serverVersion, ledgerVersion: state.ledgerVersion, appliedCount: appliedRows.count,
-            headsApplied: heads, pending: state.damage.isEmpty ? pending : [], aheadOfSource: ahead, lastChange: last, lock: state.lock, freeze: state.freeze,
-            drift: drift, orphans: orphans, interrupted: interrupted, multipleHeads: multipleHeads, sourceError: sourceError,
+            headsApplied: heads, pending: state.damage.isEmpty ? pending : [], aheadOfSource: ahead, lastChange: last,
+            lock: state.lock, freeze: state.freeze,
+            drift: drift, orphans: orphans, interrupted: interrupted, multipleHeads: multipleHeads,
+            sourceError: sourceError,
             pendingKnown: sourceError == nil && state.damage.isEmpty, damage: state.damage,
             baselinedCount: appliedRows.filter(\.baselined).count,
             foreignLedger: state.foreign.map { $0.notice(environment: environment.name) })
@@ -209,7 +234,9 @@ public struct Inspector: Sendable {
         let applied = rows.filter { $0.state == .applied }
         let appliedIDs = Set(applied.map(\.revision))
         var hasAppliedChild = Set<String>()
-        for row in applied { for parent in row.parents where appliedIDs.contains(parent) { hasAppliedChild.insert(parent) } }
+        for row in applied {
+            for parent in row.parents where appliedIDs.contains(parent) { hasAppliedChild.insert(parent) }
+        }
         return applied.map(\.revision).filter { !hasAppliedChild.contains($0) }.sorted()
     }
 
@@ -219,12 +246,14 @@ public struct Inspector: Sendable {
     public func audit(_ name: String, limit: Int) throws(OrchestrateError) -> [LedgerEvent] {
         let environment = try project.environment(name)
         let conninfo = try EnvironmentDatabase.conninfo(for: environment, projectRoot: project.root, progress: progress)
-        let connection = try EnvironmentDatabase.connectForReading(environment, conninfo: conninfo,
-                                                                   applicationName: "orchestrate audit", retries: 0,
-                                                                   progress: progress)
+        let connection = try EnvironmentDatabase.connectForReading(
+            environment, conninfo: conninfo,
+            applicationName: "orchestrate audit", retries: 0,
+            progress: progress)
         defer { connection.close() }
         let ledger: Ledger
-        do throws(PostgresError) { ledger = try Ledger(connection: connection, schema: environment.ledgerSchema) } catch {
+        do throws(PostgresError) { ledger = try Ledger(connection: connection, schema: environment.ledgerSchema) } catch
+        {
             throw .operation("environment `\(name)`: \(error.description)")
         }
         do throws(PostgresError) {

@@ -10,7 +10,8 @@ extension EnvironmentSession {
                 for command in commands { try command.run(on: connection) }
             }
         } catch {
-            var failed = OrchestrateError.operation("environment `\(environment.name)`: \(failure): \(error.summary); nothing was changed")
+            var failed = OrchestrateError.operation(
+                "environment `\(environment.name)`: \(failure): \(error.summary); nothing was changed")
             failed.detail = error.postgresError?.detail
             throw failed
         }

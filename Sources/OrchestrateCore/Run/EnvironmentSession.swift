@@ -27,8 +27,10 @@ final class EnvironmentSession {
     /// stops on Ctrl-C too.
     private let lockCancelToken: Int?
 
-    private init(environment: EnvironmentConfig, lockConnection: Connection, lockCancelToken: Int?, conninfo: String,
-                 lock: EnvironmentLock, ledger: Ledger, run: RunContext, progress: @escaping ProgressHandler) {
+    private init(
+        environment: EnvironmentConfig, lockConnection: Connection, lockCancelToken: Int?, conninfo: String,
+        lock: EnvironmentLock, ledger: Ledger, run: RunContext, progress: @escaping ProgressHandler
+    ) {
         self.environment = environment
         self.lockConnection = lockConnection
         self.lockCancelToken = lockCancelToken
@@ -40,14 +42,18 @@ final class EnvironmentSession {
     }
 
     /// Connects to `environment`, takes its lock and prepares the ledger; `command` names the run everywhere.
-    static func open(_ environment: EnvironmentConfig, projectRoot: String, command: String, actor: Actor,
-                     provenance: Provenance?, checkFreeze: Bool = true,
-                     progress: @escaping ProgressHandler) throws(OrchestrateError) -> EnvironmentSession {
+    static func open(
+        _ environment: EnvironmentConfig, projectRoot: String, command: String, actor: Actor,
+        provenance: Provenance?, checkFreeze: Bool = true,
+        progress: @escaping ProgressHandler
+    ) throws(OrchestrateError) -> EnvironmentSession {
         let conninfo = try EnvironmentDatabase.conninfo(for: environment, projectRoot: projectRoot, progress: progress)
-        let lockConnection = try EnvironmentDatabase.connect(environment, conninfo: conninfo, applicationName: "orchestrate \(command)",
-                                                             progress: progress)
+        let lockConnection = try EnvironmentDatabase.connect(
+            environment, conninfo: conninfo, applicationName: "orchestrate \(command)",
+            progress: progress)
         // A client host that vanishes without closing its socket would otherwise keep the lock for hours.
-        _ = try? lockConnection.execute((SessionSettings.lockConnection + [SessionSettings.ledger(environment)]).joined(separator: "; "))
+        _ = try? lockConnection.execute(
+            (SessionSettings.lockConnection + [SessionSettings.ledger(environment)]).joined(separator: "; "))
         let lockCancelToken = Interruption.register(lockConnection)
         let ledger: Ledger
         do {
@@ -64,16 +70,19 @@ final class EnvironmentSession {
                 ledgerExists: { ((try? ledger.installedVersion()) ?? nil) != nil }, progress: progress)
         } catch {
             Interruption.unregister(lockCancelToken)
-            RunRefusal.recordLockedOut(on: lockConnection, ledger: ledger, environment: environment, projectRoot: projectRoot,
-                                       command: command, actor: actor, provenance: provenance, error: error)
+            RunRefusal.recordLockedOut(
+                on: lockConnection, ledger: ledger, environment: environment, projectRoot: projectRoot,
+                command: command, actor: actor, provenance: provenance, error: error)
             lockConnection.close()
             throw error
         }
-        let run = RunContext(id: UUID().uuidString.lowercased(), environment: environment.name, command: command,
-                             actor: actor, git: provenance, lockPID: lockConnection.backendPID)
-        let session = EnvironmentSession(environment: environment, lockConnection: lockConnection,
-                                         lockCancelToken: lockCancelToken, conninfo: conninfo, lock: lock, ledger: ledger,
-                                         run: run, progress: progress)
+        let run = RunContext(
+            id: UUID().uuidString.lowercased(), environment: environment.name, command: command,
+            actor: actor, git: provenance, lockPID: lockConnection.backendPID)
+        let session = EnvironmentSession(
+            environment: environment, lockConnection: lockConnection,
+            lockCancelToken: lockCancelToken, conninfo: conninfo, lock: lock, ledger: ledger,
+            run: run, progress: progress)
         do throws(OrchestrateError) {
             try detectPooler(lockConnection, environment: environment)
             OrphanedWork.end(on: lockConnection, environment: environment, progress: progress)
@@ -87,10 +96,12 @@ final class EnvironmentSession {
                     throw ledger.failure(error, environment: environment)
                 }
                 if let freeze {
-                    RunRefusal.record(session, projectRoot: projectRoot, outcome: .refused,
-                                      message: "environment is frozen: \(freeze.reason)")
-                    throw .locked("environment `\(environment.name)` is \(freeze.summary)",
-                                  hint: "`orchestrate unlock \(environment.name)` thaws it, once the reason no longer holds")
+                    RunRefusal.record(
+                        session, projectRoot: projectRoot, outcome: .refused,
+                        message: "environment is frozen: \(freeze.reason)")
+                    throw .locked(
+                        "environment `\(environment.name)` is \(freeze.summary)",
+                        hint: "`orchestrate unlock \(environment.name)` thaws it, once the reason no longer holds")
                 }
             }
         } catch {
@@ -110,7 +121,8 @@ final class EnvironmentSession {
             retries: 0, progress: progress)
         do throws(PostgresError) {
             // One round trip for all settings: it matters on a remote database.
-            try work.execute(SessionSettings.work(environment, serverVersion: work.serverVersionNumber).joined(separator: "; "))
+            try work.execute(
+                SessionSettings.work(environment, serverVersion: work.serverVersionNumber).joined(separator: "; "))
         } catch {
             work.close()
             throw .operation("environment `\(environment.name)`: cannot set timeouts: \(error.description)")
@@ -127,7 +139,8 @@ final class EnvironmentSession {
             let first = try connection.query("SELECT pg_backend_pid()")
             let second = try connection.query("SELECT pg_backend_pid()")
             guard let a = first.rows.first?.first.flatMap({ $0.flatMap { Int32($0) } }),
-                  let b = second.rows.first?.first.flatMap({ $0.flatMap { Int32($0) } }) else { return }
+                let b = second.rows.first?.first.flatMap({ $0.flatMap { Int32($0) } })
+            else { return }
             guard a == b else {
                 throw OrchestrateError.usage(
                     "environment `\(environment.name)`: the connection goes through a pooler in transaction mode (the server process changed between two statements), which breaks the environment lock",
@@ -150,7 +163,8 @@ final class EnvironmentSession {
     static func poolerHint(_ environment: EnvironmentConfig) -> String {
         let direct = "point \(environment.databaseURLOrigin) at the database directly, or at a pooler in session mode"
         return looksLikePooledHost(environment.databaseURL)
-            ? direct + " (the host's `-pooler` marks a pooled endpoint, as Neon's: the same host without `-pooler` is the direct one)"
+            ? direct
+                + " (the host's `-pooler` marks a pooled endpoint, as Neon's: the same host without `-pooler` is the direct one)"
             : direct
     }
 
@@ -165,22 +179,29 @@ final class EnvironmentSession {
     /// connection, and alive even when the work connection was killed), or on the work connection when the lock
     /// connection is gone and the work connection is idle. Failures to record are swallowed: the caller is already
     /// reporting an error.
-    func recordQuietly(action: RunAction, revision: String? = nil, outcome: EventOutcome, message: String? = nil,
-                       durationMilliseconds: Int? = nil) {
-        let event = NewEvent(run: run, action: action, revision: revision, outcome: outcome, message: message,
-                             durationMilliseconds: durationMilliseconds)
+    func recordQuietly(
+        action: RunAction, revision: String? = nil, outcome: EventOutcome, message: String? = nil,
+        durationMilliseconds: Int? = nil
+    ) {
+        let event = NewEvent(
+            run: run, action: action, revision: revision, outcome: outcome, message: message,
+            durationMilliseconds: durationMilliseconds)
         if lockConnection.isOpen, (try? ledger.record(event)) != nil { return }
         if !lockConnection.isOpen, let work = openedWork, work.isOpen, work.transactionStatus == .idle,
-           let fallback = try? Ledger(connection: work, schema: ledger.schema) {
+            let fallback = try? Ledger(connection: work, schema: ledger.schema)
+        {
             try? fallback.record(event)
         }
     }
 
     /// Appends an event, failing loudly.
-    func record(action: RunAction, revision: String? = nil, outcome: EventOutcome, message: String? = nil,
-                durationMilliseconds: Int? = nil) throws(OrchestrateError) {
-        let event = NewEvent(run: run, action: action, revision: revision, outcome: outcome, message: message,
-                             durationMilliseconds: durationMilliseconds)
+    func record(
+        action: RunAction, revision: String? = nil, outcome: EventOutcome, message: String? = nil,
+        durationMilliseconds: Int? = nil
+    ) throws(OrchestrateError) {
+        let event = NewEvent(
+            run: run, action: action, revision: revision, outcome: outcome, message: message,
+            durationMilliseconds: durationMilliseconds)
         do throws(PostgresError) {
             try ledger.record(event)
         } catch {

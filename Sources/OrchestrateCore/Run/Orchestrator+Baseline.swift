@@ -38,15 +38,19 @@ extension Orchestrator {
     /// be empty and keeps the revisions applied); a difference refuses unless `acceptDifferences`, which writes them
     /// into the event. A ledger that already records revisions is baselined only when they are a subset of the
     /// position: the missing ones are recorded. The other tool's table is left alone. Every refusal is an event.
-    public func baseline(_ name: String, position: BaselinePosition, reason: String, scratchURL: String? = nil,
-                         acceptDifferences: Bool = false) throws(OrchestrateError) -> BaselineReport {
+    public func baseline(
+        _ name: String, position: BaselinePosition, reason: String, scratchURL: String? = nil,
+        acceptDifferences: Bool = false
+    ) throws(OrchestrateError) -> BaselineReport {
         let migrations = try project.loadMigrations()
-        let (reason, session) = try openAuditedEdit(name, command: "baseline", reason: reason,
-                                                    why: "why the database already runs these revisions")
+        let (reason, session) = try openAuditedEdit(
+            name, command: "baseline", reason: reason,
+            why: "why the database already runs these revisions")
         defer { session.close() }
         let environment = session.environment
-        var report = BaselineReport(environment: name, source: "", recorded: [], alreadyRecorded: [], differences: [],
-                                    scratch: nil, reason: reason)
+        var report = BaselineReport(
+            environment: name, source: "", recorded: [], alreadyRecorded: [], differences: [],
+            scratch: nil, reason: reason)
         let files: [MigrationFile]
         let head: String?
         do throws(OrchestrateError) {
@@ -67,13 +71,16 @@ extension Orchestrator {
                 report.source = "--to \(id)"
             case .tool(let tool):
                 let ledger: ForeignLedger?
-                do throws(PostgresError) { ledger = try ForeignLedgers.read(on: session.lockConnection, only: tool).first } catch {
+                do throws(PostgresError) {
+                    ledger = try ForeignLedgers.read(on: session.lockConnection, only: tool).first
+                } catch {
                     throw .operation("environment `\(name)`: cannot read \(tool.rawValue)'s table", error)
                 }
                 guard let ledger else {
                     let table = ForeignLedgers.tables.first { $0.tools.contains(tool) }?.table ?? tool.rawValue
-                    throw .usage("environment `\(name)` has no \(table) table on its search path: \(tool.rawValue) does not manage it; nothing was recorded",
-                                 hint: "name the revision it runs instead: orchestrate baseline \(name) --to REV --reason ...")
+                    throw .usage(
+                        "environment `\(name)` has no \(table) table on its search path: \(tool.rawValue) does not manage it; nothing was recorded",
+                        hint: "name the revision it runs instead: orchestrate baseline \(name) --to REV --reason ...")
                 }
                 wanted = try ForeignLedgers.applied(ledger, graph: migrations.graph, environment: name)
                 report.source = ledger.position
@@ -81,13 +88,16 @@ extension Orchestrator {
             let recordedIDs = Set(recorded.map(\.revision))
             let extra = recorded.map(\.revision).filter { !wanted.contains($0) }
             guard extra.isEmpty else {
-                throw .policy("environment `\(name)` already records \(Listing.items(extra, limit: 5, counted: true)) beyond \(report.source): baseline only adds revisions below what a ledger records; nothing was recorded",
-                              hint: "`orchestrate status \(name)` shows what it runs; baseline a position that includes it")
+                throw .policy(
+                    "environment `\(name)` already records \(Listing.items(extra, limit: 5, counted: true)) beyond \(report.source): baseline only adds revisions below what a ledger records; nothing was recorded",
+                    hint: "`orchestrate status \(name)` shows what it runs; baseline a position that includes it")
             }
             let order = migrations.graph.topologicalOrder.filter(wanted.contains)
             files = try order.map { (id) throws(OrchestrateError) -> MigrationFile in
                 guard let file = migrations.files[id] else {
-                    throw .usage("revision \(id) has no file in migrations/: baseline records files as they are", hint: "restore its file")
+                    throw .usage(
+                        "revision \(id) has no file in migrations/: baseline records files as they are",
+                        hint: "restore its file")
                 }
                 return file
             }
@@ -100,7 +110,8 @@ extension Orchestrator {
             }
             let live: SchemaSnapshot
             do throws(PostgresError) {
-                live = try SchemaSnapshot.read(from: session.lockConnection, excludedSchemas: [environment.ledgerSchema])
+                live = try SchemaSnapshot.read(
+                    from: session.lockConnection, excludedSchemas: [environment.ledgerSchema])
             } catch {
                 throw .operation("environment `\(name)`: cannot read its catalog", error)
             }
@@ -109,15 +120,19 @@ extension Orchestrator {
             report.scratch = scratch
             report.differences = expected.differences(to: SchemaSnapshot(objects: kept))
             if !report.differences.isEmpty, !acceptDifferences {
-                throw .policy("environment `\(name)`'s schema differs from what \(report.source) produces (\(report.differences.count) difference\(report.differences.count == 1 ? "" : "s"): + only in `\(name)`, - missing from it, ~ different):\n"
-                              + report.differences.map { "  \($0)" }.joined(separator: "\n") + "\nnothing was recorded",
-                              hint: "bring the database in line, baseline another position, or rerun with --accept-differences to record them in the event")
+                throw .policy(
+                    "environment `\(name)`'s schema differs from what \(report.source) produces (\(report.differences.count) difference\(report.differences.count == 1 ? "" : "s"): + only in `\(name)`, - missing from it, ~ different):\n"
+                        + report.differences.map { "  \($0)" }.joined(separator: "\n") + "\nnothing was recorded",
+                    hint:
+                        "bring the database in line, baseline another position, or rerun with --accept-differences to record them in the event"
+                )
             }
         } catch {
             recordRefusal(session, action: .baseline, error)
             throw error
         }
-        var message = "recorded \(report.recorded.count) revision(s) as applied without running them, from \(report.source): \(Listing.items(report.recorded, limit: 20, counted: false))"
+        var message =
+            "recorded \(report.recorded.count) revision(s) as applied without running them, from \(report.source): \(Listing.items(report.recorded, limit: 20, counted: false))"
         if !report.alreadyRecorded.isEmpty { message += "; \(report.alreadyRecorded.count) already recorded" }
         message += "; reason: \(reason)"
         if !report.differences.isEmpty {
@@ -125,16 +140,24 @@ extension Orchestrator {
         }
         let ledger = session.ledger
         let recording = Set(report.recorded)
-        var statements = files.filter { recording.contains($0.revision) }.map { ledger.baselineRow($0, run: session.run) }
-        statements.append(ledger.eventInsert(NewEvent(run: session.run, action: .baseline, revision: head, outcome: .succeeded,
-                                                      message: String(message.prefix(8000)))))
-        try commitAuditedEdit(statements, session: session, action: .baseline, revision: head, what: "record the baseline")
+        var statements = files.filter { recording.contains($0.revision) }.map {
+            ledger.baselineRow($0, run: session.run)
+        }
+        statements.append(
+            ledger.eventInsert(
+                NewEvent(
+                    run: session.run, action: .baseline, revision: head, outcome: .succeeded,
+                    message: String(message.prefix(8000)))))
+        try commitAuditedEdit(
+            statements, session: session, action: .baseline, revision: head, what: "record the baseline")
         return report
     }
 
     /// Runs `files` in order on a scratch database (see `ScratchDatabase`) and returns the schema they leave, without
     /// the scratch ledger, and the database's name for display.
-    private func replayOnScratch(_ files: [MigrationFile], url: String?) throws(OrchestrateError) -> (SchemaSnapshot, String) {
+    private func replayOnScratch(
+        _ files: [MigrationFile], url: String?
+    ) throws(OrchestrateError) -> (SchemaSnapshot, String) {
         if let refusal = Preflight.refusal(Preflight.problems(applying: files)) { throw refusal }
         let scratch = try ScratchDatabase.open(url: url, projectRoot: project.root, progress: progress)
         defer { scratch.release(progress: progress) }
@@ -147,7 +170,9 @@ extension Orchestrator {
                 _ = try executor.apply(file, promotedFrom: nil)
             } catch {
                 if error.category == .interrupted { throw error }
-                throw .operation("baseline: revision \(file.revision) fails on the scratch database \(scratch.display), so its schema cannot be compared: \(error.message)")
+                throw .operation(
+                    "baseline: revision \(file.revision) fails on the scratch database \(scratch.display), so its schema cannot be compared: \(error.message)"
+                )
             }
         }
         let work = try session.work()

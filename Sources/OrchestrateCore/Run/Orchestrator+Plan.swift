@@ -50,8 +50,10 @@ extension Orchestrator {
     /// same errors; conditions that only block the run for now (a freeze, uncommitted files) are `blockers`.
     ///
     /// With `ledger: false`, the script is the reviewer's view (`ReviewScript`): the revisions' SQL only.
-    public func plan(_ name: String, _ request: PlanRequest, options: RunOptions = RunOptions(),
-                     sql wantsSQL: Bool = false, ledger withLedger: Bool = true) throws(OrchestrateError) -> PlanReport {
+    public func plan(
+        _ name: String, _ request: PlanRequest, options: RunOptions = RunOptions(),
+        sql wantsSQL: Bool = false, ledger withLedger: Bool = true
+    ) throws(OrchestrateError) -> PlanReport {
         let environment = try project.environment(name)
         let pipeline = try project.validPipeline()
         var blockers: [String] = []
@@ -60,12 +62,14 @@ extension Orchestrator {
         let isFirstStage = pipeline.isFirstStage(name)
         var provenance: Provenance?
         do {
-            provenance = try GitProvenance.current(projectRoot: project.root, environment: environment,
-                                                   isFirstStage: isFirstStage, progress: { _ in })
+            provenance = try GitProvenance.current(
+                projectRoot: project.root, environment: environment,
+                isFirstStage: isFirstStage, progress: { _ in })
         } catch {
             gitBlockers.append(error.message)
-            provenance = try? GitProvenance.current(projectRoot: project.root, environment: environment,
-                                                    isFirstStage: true, progress: { _ in })
+            provenance = try? GitProvenance.current(
+                projectRoot: project.root, environment: environment,
+                isFirstStage: true, progress: { _ in })
         }
         let upgradeContext: UpgradeContext?
         let promoteContext: PromoteContext?
@@ -89,14 +93,16 @@ extension Orchestrator {
         }
 
         let conninfo = try EnvironmentDatabase.conninfo(for: environment, projectRoot: project.root, progress: progress)
-        let connection = try EnvironmentDatabase.connectForReading(environment, conninfo: conninfo,
-                                                                   applicationName: "orchestrate plan \(name) (read)",
-                                                                   progress: progress)
+        let connection = try EnvironmentDatabase.connectForReading(
+            environment, conninfo: conninfo,
+            applicationName: "orchestrate plan \(name) (read)",
+            progress: progress)
         defer { connection.close() }
         // Belt and braces: nothing below writes, and the server refuses if something ever tried.
         _ = try? connection.execute("SET default_transaction_read_only = on")
         let ledger: Ledger
-        do throws(PostgresError) { ledger = try Ledger(connection: connection, schema: environment.ledgerSchema) } catch {
+        do throws(PostgresError) { ledger = try Ledger(connection: connection, schema: environment.ledgerSchema) } catch
+        {
             throw .operation("environment `\(name)`: \(error.description)")
         }
         let layout: Ledger.Layout
@@ -129,8 +135,9 @@ extension Orchestrator {
                 throw .operation("no plan was prepared")
             }
         case .downgrade(let target, let steps):
-            prepared = try prepareDowngrade(environment, applied: applied, ledger: installed == nil ? nil : ledger,
-                                            to: target, steps: steps, options: options)
+            prepared = try prepareDowngrade(
+                environment, applied: applied, ledger: installed == nil ? nil : ledger,
+                to: target, steps: steps, options: options)
         }
 
         if !prepared.plan.isEmpty { blockers += gitBlockers }
@@ -140,34 +147,44 @@ extension Orchestrator {
             let items = prepared.items.map { item -> ReviewScript.Item in
                 switch item {
                 case .apply(let file, _):
-                    return ReviewScript.Item(revision: file.revision, path: file.path, sql: file.up, transactional: file.transactional)
+                    return ReviewScript.Item(
+                        revision: file.revision, path: file.path, sql: file.up, transactional: file.transactional)
                 case .revert(let row, let down, let displayPath):
-                    return ReviewScript.Item(revision: row.revision, path: displayPath, sql: down, transactional: row.transactional)
+                    return ReviewScript.Item(
+                        revision: row.revision, path: displayPath, sql: down, transactional: row.transactional)
                 }
             }
             let what = prepared.source.map { "\(action) `\(name)` from `\($0)`" } ?? "\(action) `\(name)`"
-            script = ReviewScript.render(items, title: what, up: prepared.plan.direction == .up,
-                                         singleTransaction: prepared.singleTransaction)
+            script = ReviewScript.render(
+                items, title: what, up: prepared.plan.direction == .up,
+                singleTransaction: prepared.singleTransaction)
         } else if wantsSQL {
-            let run = RunContext(id: UUID().uuidString.lowercased(), environment: name, command: "\(action) \(name)",
-                                 actor: actor, git: provenance, lockPID: nil)
+            let run = RunContext(
+                id: UUID().uuidString.lowercased(), environment: name, command: "\(action) \(name)",
+                actor: actor, git: provenance, lockPID: nil)
             do throws(PostgresError) {
-                script = try RunScript(prepared: prepared, run: run, ledger: ledger, installedLedgerVersion: installed,
-                                       serverVersion: connection.serverVersionNumber,
-                                       database: EnvironmentDatabase.display(environment)).render()
+                script = try RunScript(
+                    prepared: prepared, run: run, ledger: ledger, installedLedgerVersion: installed,
+                    serverVersion: connection.serverVersionNumber,
+                    database: EnvironmentDatabase.display(environment)
+                ).render()
             } catch {
                 throw .operation("environment `\(name)`: cannot render the script: \(error.description)")
             }
         }
         let steps = prepared.items.map { item in
-            PlanReport.Step(revision: item.revision, direction: prepared.plan.direction.rawValue, path: item.path,
-                            transactional: item.transactional,
-                            statements: item.transactional ? nil : item.steps(ownTransaction: true).filter {
-                                if case .statement = $0 { return true } else { return false }
-                            }.count)
+            PlanReport.Step(
+                revision: item.revision, direction: prepared.plan.direction.rawValue, path: item.path,
+                transactional: item.transactional,
+                statements: item.transactional
+                    ? nil
+                    : item.steps(ownTransaction: true).filter {
+                        if case .statement = $0 { return true } else { return false }
+                    }.count)
         }
-        return PlanReport(environment: name, action: action, source: prepared.source,
-                          singleTransaction: prepared.singleTransaction, ledgerExists: installed != nil, steps: steps,
-                          blockers: blockers, sql: script)
+        return PlanReport(
+            environment: name, action: action, source: prepared.source,
+            singleTransaction: prepared.singleTransaction, ledgerExists: installed != nil, steps: steps,
+            blockers: blockers, sql: script)
     }
 }

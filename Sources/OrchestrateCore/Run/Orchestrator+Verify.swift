@@ -61,7 +61,9 @@ extension Orchestrator {
     ///
     /// With `upOnly`, for projects without down sections: every revision is applied and the schema after each is
     /// recorded; nothing is reverted.
-    public func verify(to target: Target = .head, url: String? = nil, upOnly: Bool = false) throws(OrchestrateError) -> VerifyReport {
+    public func verify(
+        to target: Target = .head, url: String? = nil, upOnly: Bool = false
+    ) throws(OrchestrateError) -> VerifyReport {
         let migrations = try project.loadMigrations()
         if case .head = target, migrations.graph.heads.count > 1 {
             throw planError(.graph(.multipleHeads(migrations.graph.heads)), environment: "verify")
@@ -77,8 +79,9 @@ extension Orchestrator {
         var problems = Preflight.problems(applying: files)
         for file in files {
             if let down = file.down {
-                problems += Preflight.problems(reverting: file.revision, down: down, transactional: file.transactional,
-                                               path: file.path, firstLine: file.downStartLine ?? 1)
+                problems += Preflight.problems(
+                    reverting: file.revision, down: down, transactional: file.transactional,
+                    path: file.path, firstLine: file.downStartLine ?? 1)
             }
         }
         if let refusal = Preflight.refusal(problems) { throw refusal }
@@ -98,10 +101,11 @@ extension Orchestrator {
             }
         }
 
-        var report = VerifyReport(database: scratch.display, createdScratchDatabase: scratch.created,
-                                  revisions: plan.revisions, checks: [], stoppedAtIrreversible: nil,
-                                  mode: upOnly ? "up only" : "round trip", roundTripped: [],
-                                  notRoundTripped: plan.revisions, schema: [], leftBehind: nil)
+        var report = VerifyReport(
+            database: scratch.display, createdScratchDatabase: scratch.created,
+            revisions: plan.revisions, checks: [], stoppedAtIrreversible: nil,
+            mode: upOnly ? "up only" : "round trip", roundTripped: [],
+            notRoundTripped: plan.revisions, schema: [], leftBehind: nil)
         if url != nil {
             report.leftBehind = "the revisions verify applied, and its ledger (schema \(environment.ledgerSchema))"
         }
@@ -112,8 +116,10 @@ extension Orchestrator {
                 try executor.apply(file, promotedFrom: nil)
             } catch {
                 if error.category == .interrupted { throw error }
-                report.checks.append(.init(phase: "up", revision: file.revision, ok: false,
-                                           problem: "the up section failed: \(error.message)", differences: []))
+                report.checks.append(
+                    .init(
+                        phase: "up", revision: file.revision, ok: false,
+                        problem: "the up section failed: \(error.message)", differences: []))
                 return report
             }
             states.append(try snapshot())
@@ -125,7 +131,8 @@ extension Orchestrator {
         // Down, newest first: each down section must undo exactly what its up section did.
         let rows: [String: AppliedRevision]
         do throws(PostgresError) {
-            rows = Dictionary(try session.ledger.appliedRevisions().map { ($0.revision, $0) }, uniquingKeysWith: { a, _ in a })
+            rows = Dictionary(
+                try session.ledger.appliedRevisions().map { ($0.revision, $0) }, uniquingKeysWith: { a, _ in a })
         } catch {
             throw .operation("verify: cannot read the ledger: \(error.description)")
         }
@@ -141,16 +148,20 @@ extension Orchestrator {
                 try executor.revert(row, down: down, displayPath: "\(file.path) (down)")
             } catch {
                 if error.category == .interrupted { throw error }
-                report.checks.append(.init(phase: "down", revision: file.revision, ok: false,
-                                           problem: "the down section failed: \(error.message)", differences: []))
+                report.checks.append(
+                    .init(
+                        phase: "down", revision: file.revision, ok: false,
+                        problem: "the down section failed: \(error.message)", differences: []))
                 return report
             }
             let expected = before.applying(states[index + 1].differences(to: states[index]))
-            let differences = Self.attributable(expected.differences(to: try snapshot()), drift: states[index + 1], before)
-            report.checks.append(.init(
-                phase: "down", revision: file.revision, ok: differences.isEmpty,
-                problem: differences.isEmpty ? nil : "its down section does not undo what its up section did",
-                differences: differences))
+            let differences = Self.attributable(
+                expected.differences(to: try snapshot()), drift: states[index + 1], before)
+            report.checks.append(
+                .init(
+                    phase: "down", revision: file.revision, ok: differences.isEmpty,
+                    problem: differences.isEmpty ? nil : "its down section does not undo what its up section did",
+                    differences: differences))
             reverted.append(index)
         }
 
@@ -162,17 +173,21 @@ extension Orchestrator {
                 try executor.apply(file, promotedFrom: nil)
             } catch {
                 if error.category == .interrupted { throw error }
-                report.checks.append(.init(phase: "up again", revision: file.revision, ok: false,
-                                           problem: "the up section failed after its down section ran: \(error.message)",
-                                           differences: []))
+                report.checks.append(
+                    .init(
+                        phase: "up again", revision: file.revision, ok: false,
+                        problem: "the up section failed after its down section ran: \(error.message)",
+                        differences: []))
                 return report
             }
             let expected = before.applying(states[index].differences(to: states[index + 1]))
             let differences = Self.attributable(expected.differences(to: try snapshot()), drift: states[index], before)
-            report.checks.append(.init(
-                phase: "up again", revision: file.revision, ok: differences.isEmpty,
-                problem: differences.isEmpty ? nil : "applied again after its down section, it gives a different schema than the first time",
-                differences: differences))
+            report.checks.append(
+                .init(
+                    phase: "up again", revision: file.revision, ok: differences.isEmpty,
+                    problem: differences.isEmpty
+                        ? nil : "applied again after its down section, it gives a different schema than the first time",
+                    differences: differences))
             report.roundTripped.append(file.revision)
         }
         let done = Set(report.roundTripped)
@@ -180,8 +195,9 @@ extension Orchestrator {
 
         // A `--url` database is left as it was found when every revision can be reverted again.
         if url != nil, report.notRoundTripped.isEmpty, report.problemCount == 0 {
-            try restore(files: files, executor: executor, session: session, ledgerSchema: environment.ledgerSchema,
-                        display: scratch.display)
+            try restore(
+                files: files, executor: executor, session: session, ledgerSchema: environment.ledgerSchema,
+                display: scratch.display)
             report.leftBehind = nil
         }
         return report
@@ -189,11 +205,14 @@ extension Orchestrator {
 
     /// Reverts every revision of `files` again, newest first, and drops verify's own ledger: the `--url` database is
     /// then as verify found it.
-    private func restore(files: [MigrationFile], executor: RevisionExecutor, session: EnvironmentSession,
-                         ledgerSchema: String, display: String) throws(OrchestrateError) {
+    private func restore(
+        files: [MigrationFile], executor: RevisionExecutor, session: EnvironmentSession,
+        ledgerSchema: String, display: String
+    ) throws(OrchestrateError) {
         let rows: [String: AppliedRevision]
         do throws(PostgresError) {
-            rows = Dictionary(try session.ledger.appliedRevisions().map { ($0.revision, $0) }, uniquingKeysWith: { a, _ in a })
+            rows = Dictionary(
+                try session.ledger.appliedRevisions().map { ($0.revision, $0) }, uniquingKeysWith: { a, _ in a })
         } catch {
             throw .operation("verify: cannot read the ledger: \(error.description)")
         }
@@ -205,25 +224,31 @@ extension Orchestrator {
         do throws(PostgresError) {
             try work.execute("DROP SCHEMA IF EXISTS \(try work.quoteIdentifier(ledgerSchema)) CASCADE")
         } catch {
-            throw .operation("verify: cannot drop its ledger (schema \(ledgerSchema)) in \(display): \(error.description)")
+            throw .operation(
+                "verify: cannot drop its ledger (schema \(ledgerSchema)) in \(display): \(error.description)")
         }
     }
 
     /// The differences a step is to blame for: objects that had already drifted before it (left behind or removed by
     /// an earlier faulty step, compared with the clean state `clean`) are that step's fault, not this one's, even
     /// when this step drops them along with their table.
-    static func attributable(_ differences: [SchemaDifference], drift clean: SchemaSnapshot,
-                             _ before: SchemaSnapshot) -> [SchemaDifference] {
+    static func attributable(
+        _ differences: [SchemaDifference], drift clean: SchemaSnapshot,
+        _ before: SchemaSnapshot
+    ) -> [SchemaDifference] {
         let drifted = Set(clean.differences(to: before).map(\.object))
         return differences.filter { !drifted.contains($0.object) }
     }
 
     /// Refuses a `--url` database that already holds objects of its own: verify would change them.
     /// Refuses a scratch database given with `option` that holds objects of its own (its ledger aside).
-    func requireEmpty(_ scratch: ScratchDatabase, _ environment: EnvironmentConfig, command: String,
-                      option: String) throws(OrchestrateError) {
-        let connection = try EnvironmentDatabase.connect(environment, conninfo: scratch.conninfo,
-                                                         applicationName: "orchestrate \(command) (read)", progress: progress)
+    func requireEmpty(
+        _ scratch: ScratchDatabase, _ environment: EnvironmentConfig, command: String,
+        option: String
+    ) throws(OrchestrateError) {
+        let connection = try EnvironmentDatabase.connect(
+            environment, conninfo: scratch.conninfo,
+            applicationName: "orchestrate \(command) (read)", progress: progress)
         defer { connection.close() }
         let existing: SchemaSnapshot
         do throws(PostgresError) {
@@ -233,8 +258,11 @@ extension Orchestrator {
         }
         let objects = existing.objects.keys.filter { $0 != "schema public" }.sorted()
         if !objects.isEmpty {
-            throw .usage("\(command) needs an empty scratch database, and \(scratch.display) holds \(objects.count) object(s): \(Listing.items(objects, limit: 5, counted: false)); nothing was run",
-                         hint: "give \(option) a new, empty database, or leave \(option) out to use a throwaway database on the sandbox")
+            throw .usage(
+                "\(command) needs an empty scratch database, and \(scratch.display) holds \(objects.count) object(s): \(Listing.items(objects, limit: 5, counted: false)); nothing was run",
+                hint:
+                    "give \(option) a new, empty database, or leave \(option) out to use a throwaway database on the sandbox"
+            )
         }
     }
 }
@@ -250,9 +278,12 @@ struct ScratchDatabase {
     /// True when verify had to start the sandbox (it is stopped again afterwards).
     var startedSandbox = false
 
-    static func open(url: String?, projectRoot: String, progress: ProgressHandler) throws(OrchestrateError) -> ScratchDatabase {
+    static func open(
+        url: String?, projectRoot: String, progress: ProgressHandler
+    ) throws(OrchestrateError) -> ScratchDatabase {
         if let url {
-            return ScratchDatabase(conninfo: url, display: ConnInfo.redacted(url), created: false, sandbox: nil, name: nil)
+            return ScratchDatabase(
+                conninfo: url, display: ConnInfo.redacted(url), created: false, sandbox: nil, name: nil)
         }
         let sandbox = Sandbox(projectRoot: projectRoot)
         var started = true
@@ -260,10 +291,12 @@ struct ScratchDatabase {
         case .alreadyRunning: started = false
         case .started: progress(.notice("started the sandbox PostgreSQL (\(sandbox.directory)); verify stops it again"))
         case .initializedAndStarted:
-            progress(.notice("created and started the sandbox PostgreSQL (\(sandbox.directory)); verify stops it again"))
+            progress(
+                .notice("created and started the sandbox PostgreSQL (\(sandbox.directory)); verify stops it again"))
         }
-        var scratch = ScratchDatabase(conninfo: "", display: "", created: false, sandbox: sandbox, name: nil,
-                                      startedSandbox: started)
+        var scratch = ScratchDatabase(
+            conninfo: "", display: "", created: false, sandbox: sandbox, name: nil,
+            startedSandbox: started)
         let name = "orchestrate_verify_" + UUID().uuidString.prefix(8).lowercased()
         do {
             try sandbox.ensureDatabase(name)
@@ -285,7 +318,8 @@ struct ScratchDatabase {
         EnvironmentConfig(
             name: name, path: name, databaseURL: conninfo, promotesFrom: nil, branch: nil, isProtected: false,
             lockTimeout: .seconds(10), ddlLockTimeout: .seconds(10), ddlLockRetries: 0, statementTimeout: .seconds(0),
-            connectRetries: 2, ledgerSchema: created ? "orchestrate" : "orchestrate_\(name)", transactionMode: .revision)
+            connectRetries: 2, ledgerSchema: created ? "orchestrate" : "orchestrate_\(name)", transactionMode: .revision
+        )
     }
 
     func release(progress: ProgressHandler) {
@@ -302,7 +336,8 @@ struct ScratchDatabase {
     private func drop(progress: ProgressHandler) {
         guard created, let sandbox, let name else { return }
         do {
-            let admin = try Connection(conninfo: sandbox.conninfo(database: "postgres"), applicationName: "orchestrate verify")
+            let admin = try Connection(
+                conninfo: sandbox.conninfo(database: "postgres"), applicationName: "orchestrate verify")
             defer { admin.close() }
             try admin.execute("DROP DATABASE IF EXISTS \(try admin.quoteIdentifier(name)) WITH (FORCE)")
         } catch {

@@ -24,10 +24,13 @@ public final class Orchestrator: Sendable {
     // MARK: - upgrade
 
     /// Applies migration files to a first-stage environment, up to `target` (default: the single head).
-    public func upgrade(_ name: String, to target: Target = .head,
-                        options: RunOptions = RunOptions()) throws(OrchestrateError) -> RunReport {
+    public func upgrade(
+        _ name: String, to target: Target = .head,
+        options: RunOptions = RunOptions()
+    ) throws(OrchestrateError) -> RunReport {
         let context = try upgradeContext(name, to: target)
-        return try locked(context.environment, action: .upgrade, isFirstStage: true) { (applied) throws(OrchestrateError) in
+        return try locked(context.environment, action: .upgrade, isFirstStage: true) {
+            (applied) throws(OrchestrateError) in
             try prepareUpgrade(context, applied: applied, options: options)
         }
     }
@@ -39,8 +42,9 @@ public final class Orchestrator: Sendable {
         _ environment: EnvironmentConfig, action: RunAction, isFirstStage: Bool,
         prepare: ([AppliedRevision]) throws(OrchestrateError) -> PreparedRun
     ) throws(OrchestrateError) -> RunReport {
-        let session = try EnvironmentSession.open(environment, projectRoot: project.root, command: "\(action) \(environment.name)",
-                                                  actor: actor, provenance: nil, progress: progress)
+        let session = try EnvironmentSession.open(
+            environment, projectRoot: project.root, command: "\(action) \(environment.name)",
+            actor: actor, provenance: nil, progress: progress)
         defer { session.close() }
         let prepared: PreparedRun
         do throws(OrchestrateError) {
@@ -58,12 +62,15 @@ public final class Orchestrator: Sendable {
     /// Reads the git provenance into the session once the plan turns out not to be empty: a run that writes nothing
     /// records nothing, so it needs neither git (whose start-up alone costs ~10 ms) nor a clean tree. A refusal (a
     /// later stage with uncommitted changes, no repository) is written to the event log.
-    private func readProvenance(_ session: EnvironmentSession, _ prepared: PreparedRun,
-                                isFirstStage: Bool) throws(OrchestrateError) {
+    private func readProvenance(
+        _ session: EnvironmentSession, _ prepared: PreparedRun,
+        isFirstStage: Bool
+    ) throws(OrchestrateError) {
         guard !prepared.plan.isEmpty else { return }
         do {
-            session.run.git = try GitProvenance.current(projectRoot: project.root, environment: session.environment,
-                                                        isFirstStage: isFirstStage, progress: progress)
+            session.run.git = try GitProvenance.current(
+                projectRoot: project.root, environment: session.environment,
+                isFirstStage: isFirstStage, progress: progress)
         } catch {
             recordRefusal(session, action: prepared.action, error)
             throw error
@@ -81,23 +88,30 @@ public final class Orchestrator: Sendable {
         let environment = try project.environment(name)
         let pipeline = try project.validPipeline()
         if let source = pipeline.source(of: name) {
-            throw .usage("environment `\(name)` promotes from `\(source)`: it takes revisions only from there",
-                         hint: "run `orchestrate promote \(name)`; `upgrade` is for first stages (\(pipeline.order.filter(pipeline.isFirstStage).joined(separator: ", ")))")
+            throw .usage(
+                "environment `\(name)` promotes from `\(source)`: it takes revisions only from there",
+                hint:
+                    "run `orchestrate promote \(name)`; `upgrade` is for first stages (\(pipeline.order.filter(pipeline.isFirstStage).joined(separator: ", ")))"
+            )
         }
         let migrations = try project.loadMigrations()
         if case .head = target, migrations.graph.heads.count > 1 {
             throw planError(.graph(.multipleHeads(migrations.graph.heads)), environment: name)
         }
-        return UpgradeContext(environment: environment, migrations: migrations,
-                              target: try resolve(target, in: migrations.graph, environment: name))
+        return UpgradeContext(
+            environment: environment, migrations: migrations,
+            target: try resolve(target, in: migrations.graph, environment: name))
     }
 
     /// The shell around `RunDecision.upgrade`: shows its warnings, then asks git whether the plan's files may come
     /// to this environment (the branch gate).
-    func prepareUpgrade(_ context: UpgradeContext, applied: [AppliedRevision],
-                        options: RunOptions) throws(OrchestrateError) -> PreparedRun {
-        let decided = try RunDecision.upgrade(environment: context.environment, migrations: context.migrations,
-                                              target: context.target, applied: applied, options: options)
+    func prepareUpgrade(
+        _ context: UpgradeContext, applied: [AppliedRevision],
+        options: RunOptions
+    ) throws(OrchestrateError) -> PreparedRun {
+        let decided = try RunDecision.upgrade(
+            environment: context.environment, migrations: context.migrations,
+            target: context.target, applied: applied, options: options)
         for warning in decided.warnings { progress(.warning(warning)) }
         try gate(decided.prepared)
         return decided.prepared
@@ -116,10 +130,13 @@ public final class Orchestrator: Sendable {
     // MARK: - promote
 
     /// Applies to `name` what its source stage runs and it lacks (only `target` and its ancestors with `--to`).
-    public func promote(_ name: String, to target: Target = .head,
-                        options: RunOptions = RunOptions()) throws(OrchestrateError) -> RunReport {
+    public func promote(
+        _ name: String, to target: Target = .head,
+        options: RunOptions = RunOptions()
+    ) throws(OrchestrateError) -> RunReport {
         let context = try promoteContext(name, to: target)
-        return try locked(context.environment, action: .promote, isFirstStage: false) { (applied) throws(OrchestrateError) in
+        return try locked(context.environment, action: .promote, isFirstStage: false) {
+            (applied) throws(OrchestrateError) in
             try preparePromote(context, applied: applied, options: options)
         }
     }
@@ -137,12 +154,14 @@ public final class Orchestrator: Sendable {
         let environment = try project.environment(name)
         let pipeline = try project.validPipeline()
         guard let sourceName = pipeline.source(of: name) else {
-            throw .usage("environment `\(name)` is a first stage: it has no `promotes_from`",
-                         hint: "run `orchestrate upgrade \(name)` to apply migration files to it")
+            throw .usage(
+                "environment `\(name)` is a first stage: it has no `promotes_from`",
+                hint: "run `orchestrate upgrade \(name)` to apply migration files to it")
         }
         let source = try project.environment(sourceName)
         let migrations = try project.loadMigrations()
-        let sourceApplied = try readOnly(source, command: "promote \(name)") { (ledger: Ledger?) throws(OrchestrateError) -> [AppliedRevision] in
+        let sourceApplied = try readOnly(source, command: "promote \(name)") {
+            (ledger: Ledger?) throws(OrchestrateError) -> [AppliedRevision] in
             guard let ledger else { return [AppliedRevision]() }
             let rows: [AppliedRevision]
             do throws(PostgresError) { rows = try ledger.appliedRevisions() } catch {
@@ -153,7 +172,10 @@ public final class Orchestrator: Sendable {
         }
         let sourceRunning = sourceApplied.filter { $0.state == .applied }
         for row in sourceApplied where row.state != .applied {
-            progress(.warning("`\(sourceName)` has revision \(row.revision) \(row.state == .running ? "interrupted" : "half-reverted"); it is not promoted"))
+            progress(
+                .warning(
+                    "`\(sourceName)` has revision \(row.revision) \(row.state == .running ? "interrupted" : "half-reverted"); it is not promoted"
+                ))
         }
         let resolvedTarget: Target
         switch target {
@@ -169,17 +191,21 @@ public final class Orchestrator: Sendable {
         default:
             resolvedTarget = target
         }
-        return PromoteContext(environment: environment, sourceName: sourceName, migrations: migrations,
-                              sourceRunning: sourceRunning, target: resolvedTarget)
+        return PromoteContext(
+            environment: environment, sourceName: sourceName, migrations: migrations,
+            sourceRunning: sourceRunning, target: resolvedTarget)
     }
 
     /// The shell around `RunDecision.promote`, then the branch gate.
-    func preparePromote(_ context: PromoteContext, applied: [AppliedRevision],
-                        options: RunOptions) throws(OrchestrateError) -> PreparedRun {
-        let prepared = try RunDecision.promote(environment: context.environment, sourceName: context.sourceName,
-                                               migrations: context.migrations, sourceRunning: context.sourceRunning,
-                                               target: context.target, applied: applied, options: options,
-                                               isFirstStage: { self.project.pipeline?.isFirstStage($0) ?? false })
+    func preparePromote(
+        _ context: PromoteContext, applied: [AppliedRevision],
+        options: RunOptions
+    ) throws(OrchestrateError) -> PreparedRun {
+        let prepared = try RunDecision.promote(
+            environment: context.environment, sourceName: context.sourceName,
+            migrations: context.migrations, sourceRunning: context.sourceRunning,
+            target: context.target, applied: applied, options: options,
+            isFirstStage: { self.project.pipeline?.isFirstStage($0) ?? false })
         try gate(prepared)
         return prepared
     }
@@ -188,19 +214,23 @@ public final class Orchestrator: Sendable {
 
     /// Reverts, newest first, what `name` runs beyond `target` (or its last `steps` revisions), with the down SQL
     /// recorded in its ledger. Irreversible revisions are refused before anything runs.
-    public func downgrade(_ name: String, to target: Target?, steps: Int?,
-                          options: RunOptions = RunOptions()) throws(OrchestrateError) -> RunReport {
+    public func downgrade(
+        _ name: String, to target: Target?, steps: Int?,
+        options: RunOptions = RunOptions()
+    ) throws(OrchestrateError) -> RunReport {
         let environment = try project.environment(name)
         guard (target == nil) != (steps == nil) else {
             throw .usage("downgrade needs exactly one of --to REV (or base) and --steps N")
         }
-        let session = try EnvironmentSession.open(environment, projectRoot: project.root, command: "downgrade \(name)",
-                                                  actor: actor, provenance: nil, progress: progress)
+        let session = try EnvironmentSession.open(
+            environment, projectRoot: project.root, command: "downgrade \(name)",
+            actor: actor, provenance: nil, progress: progress)
         defer { session.close() }
         let prepared: PreparedRun
         do throws(OrchestrateError) {
-            prepared = try prepareDowngrade(environment, applied: try readApplied(session), ledger: session.ledger,
-                                            to: target, steps: steps, options: options)
+            prepared = try prepareDowngrade(
+                environment, applied: try readApplied(session), ledger: session.ledger,
+                to: target, steps: steps, options: options)
         } catch {
             recordRefusal(session, action: .downgrade, error)
             throw error
@@ -211,18 +241,22 @@ public final class Orchestrator: Sendable {
 
     /// The shell around `RunDecision.downgrade`: it reads the down SQL the ledger recorded for the plan, and the
     /// migration files only to explain a target that exists but is not applied.
-    func prepareDowngrade(_ environment: EnvironmentConfig, applied: [AppliedRevision], ledger: Ledger?, to target: Target?,
-                          steps: Int?, options: RunOptions) throws(OrchestrateError) -> PreparedRun {
-        let plan = try RunDecision.downgradePlan(environment: environment, applied: applied, to: target, steps: steps,
-                                                 fileGraph: { (try? self.project.loadMigrations())?.graph })
+    func prepareDowngrade(
+        _ environment: EnvironmentConfig, applied: [AppliedRevision], ledger: Ledger?, to target: Target?,
+        steps: Int?, options: RunOptions
+    ) throws(OrchestrateError) -> PreparedRun {
+        let plan = try RunDecision.downgradePlan(
+            environment: environment, applied: applied, to: target, steps: steps,
+            fileGraph: { (try? self.project.loadMigrations())?.graph })
         var sql: [String: (up: String, down: String?)] = [:]
         if let ledger {
             do throws(PostgresError) { sql = try ledger.sql(of: plan.revisions) } catch {
                 throw ledger.failure(error, environment: environment)
             }
         }
-        return try RunDecision.downgrade(environment: environment, plan: plan, applied: applied,
-                                         downSQL: sql.mapValues(\.down), options: options)
+        return try RunDecision.downgrade(
+            environment: environment, plan: plan, applied: applied,
+            downSQL: sql.mapValues(\.down), options: options)
     }
 
     // MARK: - freeze, thaw
@@ -233,10 +267,12 @@ public final class Orchestrator: Sendable {
         guard !reason.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw .usage("lock needs a --reason that says why the environment is frozen")
         }
-        let provenance = try? GitProvenance.current(projectRoot: project.root, environment: environment, isFirstStage: true,
-                                                    progress: { _ in })
-        let session = try EnvironmentSession.open(environment, projectRoot: project.root, command: "lock \(name)", actor: actor,
-                                                  provenance: provenance ?? nil, checkFreeze: false, progress: progress)
+        let provenance = try? GitProvenance.current(
+            projectRoot: project.root, environment: environment, isFirstStage: true,
+            progress: { _ in })
+        let session = try EnvironmentSession.open(
+            environment, projectRoot: project.root, command: "lock \(name)", actor: actor,
+            provenance: provenance ?? nil, checkFreeze: false, progress: progress)
         defer { session.close() }
         let existing: Freeze?
         do throws(PostgresError) { existing = try session.ledger.freeze() } catch {
@@ -244,8 +280,9 @@ public final class Orchestrator: Sendable {
         }
         if let existing {
             recordRefusal(session, action: .lock, outcome: .refused, message: "already \(existing.summary)")
-            throw .locked("environment `\(name)` is already \(existing.summary)",
-                          hint: "`orchestrate unlock \(name)` first to change the reason")
+            throw .locked(
+                "environment `\(name)` is already \(existing.summary)",
+                hint: "`orchestrate unlock \(name)` first to change the reason")
         }
         // The freeze and its event commit together, or neither does.
         try session.ledgerTransaction(
@@ -258,8 +295,9 @@ public final class Orchestrator: Sendable {
     @discardableResult
     public func thaw(_ name: String) throws(OrchestrateError) -> Freeze? {
         let environment = try project.environment(name)
-        let session = try EnvironmentSession.open(environment, projectRoot: project.root, command: "unlock \(name)", actor: actor,
-                                                  provenance: nil, checkFreeze: false, progress: progress)
+        let session = try EnvironmentSession.open(
+            environment, projectRoot: project.root, command: "unlock \(name)", actor: actor,
+            provenance: nil, checkFreeze: false, progress: progress)
         defer { session.close() }
         let existing: Freeze?
         do throws(PostgresError) { existing = try session.ledger.freeze() } catch {
@@ -269,8 +307,10 @@ public final class Orchestrator: Sendable {
         // The thaw and its event commit together, or neither does.
         try session.ledgerTransaction(
             session.ledger.freezeDelete(),
-            session.ledger.eventInsert(NewEvent(run: session.run, action: .unlock, outcome: .thawed,
-                                                message: "was: \(existing.reason)")),
+            session.ledger.eventInsert(
+                NewEvent(
+                    run: session.run, action: .unlock, outcome: .thawed,
+                    message: "was: \(existing.reason)")),
             failure: "cannot unlock")
         return existing
     }
@@ -292,23 +332,28 @@ public final class Orchestrator: Sendable {
             let executor = RevisionExecutor(session: session, action: action)
             let steps: [RunReport.Step]
             if prepared.singleTransaction {
-                steps = try executor.batch(count: prepared.items.count) { (inner: RevisionExecutor) throws(OrchestrateError) -> [RunReport.Step] in
+                steps = try executor.batch(count: prepared.items.count) {
+                    (inner: RevisionExecutor) throws(OrchestrateError) -> [RunReport.Step] in
                     try Self.run(prepared.items, on: inner)
                 }
             } else {
                 steps = try Self.run(prepared.items, on: executor)
             }
-            session.recordQuietly(action: action, outcome: .succeeded, message: "\(steps.count) revision(s)",
-                                  durationMilliseconds: elapsed(since: started))
+            session.recordQuietly(
+                action: action, outcome: .succeeded, message: "\(steps.count) revision(s)",
+                durationMilliseconds: elapsed(since: started))
             return RunReport(environment: name, action: action, steps: steps, gitCommit: session.run.git?.commit)
         } catch {
-            session.recordQuietly(action: action, outcome: error.category == .interrupted ? .interrupted : .failed,
-                                  message: String(error.message.prefix(2000)), durationMilliseconds: elapsed(since: started))
+            session.recordQuietly(
+                action: action, outcome: error.category == .interrupted ? .interrupted : .failed,
+                message: String(error.message.prefix(2000)), durationMilliseconds: elapsed(since: started))
             throw error
         }
     }
 
-    private static func run(_ items: [PreparedRun.Item], on executor: RevisionExecutor) throws(OrchestrateError) -> [RunReport.Step] {
+    private static func run(
+        _ items: [PreparedRun.Item], on executor: RevisionExecutor
+    ) throws(OrchestrateError) -> [RunReport.Step] {
         var steps: [RunReport.Step] = []
         do throws(OrchestrateError) {
             for item in items {
@@ -325,7 +370,8 @@ public final class Orchestrator: Sendable {
             // Each revision committed on its own: say which ones this run completed before it stopped.
             if !steps.isEmpty, !executor.insideBatch {
                 let verb = steps[0].direction == .up ? "applied" : "reverted"
-                error.message += "\n\(steps.count) revision(s) before it were \(verb) by this run and stay \(verb): \(steps.map(\.revision).joined(separator: ", "))"
+                error.message +=
+                    "\n\(steps.count) revision(s) before it were \(verb) by this run and stay \(verb): \(steps.map(\.revision).joined(separator: ", "))"
             }
             throw error
         }
@@ -336,12 +382,15 @@ public final class Orchestrator: Sendable {
     /// `CREATE TABLE` would fail on a table that exists; `baseline` records the position first.
     func refuseForeign(_ session: EnvironmentSession, recorded: Int) throws(OrchestrateError) {
         let foreign: ForeignLedger?
-        do throws(PostgresError) { foreign = try ForeignLedgers.unadopted(on: session.lockConnection, recorded: recorded) } catch {
+        do throws(PostgresError) {
+            foreign = try ForeignLedgers.unadopted(on: session.lockConnection, recorded: recorded)
+        } catch {
             throw .operation("environment `\(session.environment.name)`: cannot read the other tools' tables", error)
         }
         guard let foreign else { return }
-        throw .policy("environment `\(session.environment.name)` is \(foreign.notice(environment: session.environment.name)); nothing was run",
-                      hint: "baseline records what the database already runs; then upgrade or promote apply the rest")
+        throw .policy(
+            "environment `\(session.environment.name)` is \(foreign.notice(environment: session.environment.name)); nothing was run",
+            hint: "baseline records what the database already runs; then upgrade or promote apply the rest")
     }
 
     /// The rows of the session's ledger; refuses a damaged ledger.
@@ -356,12 +405,16 @@ public final class Orchestrator: Sendable {
 
     /// Refuses a damaged ledger (see `LedgerHealth`), before anything runs. The files are read only then, for the
     /// exact SQL of the way out.
-    func refuseDamaged(_ rows: [AppliedRevision], ledger: Ledger, environment: String,
-                       versionRow: LedgerHealth.VersionRow = .present) throws(OrchestrateError) {
+    func refuseDamaged(
+        _ rows: [AppliedRevision], ledger: Ledger, environment: String,
+        versionRow: LedgerHealth.VersionRow = .present
+    ) throws(OrchestrateError) {
         guard !LedgerHealth.damage(rows: rows, versionRow: versionRow, schema: ledger.schema).isEmpty else { return }
         let fileParents = (try? project.loadMigrations())?.files.mapValues(\.parents) ?? [:]
-        throw LedgerHealth.refusal(LedgerHealth.damage(rows: rows, versionRow: versionRow, schema: ledger.schema,
-                                                       fileParents: fileParents), environment: environment)
+        throw LedgerHealth.refusal(
+            LedgerHealth.damage(
+                rows: rows, versionRow: versionRow, schema: ledger.schema,
+                fileParents: fileParents), environment: environment)
     }
 
     func refuseInterrupted(_ applied: [AppliedRevision], environment: String) throws(OrchestrateError) {
@@ -375,16 +428,21 @@ public final class Orchestrator: Sendable {
 
     func resolve(_ target: Target, in graph: RevisionGraph, environment: String) throws(OrchestrateError) -> Target {
         guard case .revision(let spec) = target else { return target }
-        do throws(GraphError) { return .revision(try graph.resolve(spec)) } catch { throw planError(.graph(error), environment: environment) }
+        do throws(GraphError) { return .revision(try graph.resolve(spec)) } catch {
+            throw planError(.graph(error), environment: environment)
+        }
     }
 
     /// Opens a read-only connection to `environment` and hands its ledger (nil when there is none) to `body`.
-    func readOnly<T>(_ environment: EnvironmentConfig, command: String,
-                     _ body: (Ledger?) throws(OrchestrateError) -> T) throws(OrchestrateError) -> T {
+    func readOnly<T>(
+        _ environment: EnvironmentConfig, command: String,
+        _ body: (Ledger?) throws(OrchestrateError) -> T
+    ) throws(OrchestrateError) -> T {
         let conninfo = try EnvironmentDatabase.conninfo(for: environment, projectRoot: project.root, progress: progress)
-        let connection = try EnvironmentDatabase.connectForReading(environment, conninfo: conninfo,
-                                                                   applicationName: "orchestrate \(command) (read)",
-                                                                   progress: progress)
+        let connection = try EnvironmentDatabase.connectForReading(
+            environment, conninfo: conninfo,
+            applicationName: "orchestrate \(command) (read)",
+            progress: progress)
         defer { connection.close() }
         let ledger: Ledger
         do throws(PostgresError) {
@@ -400,15 +458,17 @@ public final class Orchestrator: Sendable {
         case .absent: return try body(nil)
         case .installed: return try body(ledger)
         case .versionLost(let versionRow):
-            try refuseDamaged((try? ledger.appliedRevisions()) ?? [], ledger: ledger, environment: environment.name,
-                              versionRow: versionRow)
+            try refuseDamaged(
+                (try? ledger.appliedRevisions()) ?? [], ledger: ledger, environment: environment.name,
+                versionRow: versionRow)
             return try body(ledger)
         }
     }
 
     /// A planner error as the user should see it.
     func planError(_ error: PlanError, environment: String, source: String? = nil) -> OrchestrateError {
-        RunDecision.planError(error, environment: environment, source: source,
-                              sourceIsFirstStage: source.map { project.pipeline?.isFirstStage($0) ?? false } ?? false)
+        RunDecision.planError(
+            error, environment: environment, source: source,
+            sourceIsFirstStage: source.map { project.pipeline?.isFirstStage($0) ?? false } ?? false)
     }
 }

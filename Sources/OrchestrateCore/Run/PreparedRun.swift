@@ -53,8 +53,9 @@ struct PreparedRun {
             case .apply(let file, let promotedFrom):
                 return RevisionSteps.apply(file, promotedFrom: promotedFrom, ownTransaction: ownTransaction)
             case .revert(let row, let down, _):
-                return RevisionSteps.revert(revision: row.revision, down: down, transactional: row.transactional,
-                                            ownTransaction: ownTransaction)
+                return RevisionSteps.revert(
+                    revision: row.revision, down: down, transactional: row.transactional,
+                    ownTransaction: ownTransaction)
             }
         }
     }
@@ -70,8 +71,10 @@ struct PreparedRun {
     var singleTransaction: Bool
 
     /// Makes a prepared run, refusing a single transaction over a non-transactional revision before anything runs.
-    init(action: RunAction, environment: EnvironmentConfig, source: String?, plan: Plan, items: [Item],
-         options: RunOptions) throws(OrchestrateError) {
+    init(
+        action: RunAction, environment: EnvironmentConfig, source: String?, plan: Plan, items: [Item],
+        options: RunOptions
+    ) throws(OrchestrateError) {
         self.action = action
         self.environment = environment
         self.source = source
@@ -80,10 +83,13 @@ struct PreparedRun {
         let single = options.singleTransaction || environment.transactionMode == .all
         self.singleTransaction = single
         if single, items.count > 0, let loose = items.first(where: { !$0.transactional }) {
-            let why = options.singleTransaction ? "--single-transaction" : "transaction = \"all\" in \(environment.path)"
+            let why =
+                options.singleTransaction ? "--single-transaction" : "transaction = \"all\" in \(environment.path)"
             throw .usage(
                 "\(why) runs the whole \(action) in one transaction, but revision \(loose.revision) (\(loose.path)) is non-transactional (`-- transaction: false`) and cannot run inside one; nothing was run",
-                hint: "run without \(options.singleTransaction ? "--single-transaction" : "transaction = \"all\"") (each revision in its own transaction), or split the run with --to so that revision \(loose.revision) runs in a run of its own")
+                hint:
+                    "run without \(options.singleTransaction ? "--single-transaction" : "transaction = \"all\"") (each revision in its own transaction), or split the run with --to so that revision \(loose.revision) runs in a run of its own"
+            )
         }
         var problems: [Preflight.Problem] = []
         for item in items {
@@ -91,8 +97,9 @@ struct PreparedRun {
             case .apply(let file, _):
                 problems += Preflight.problems(applying: [file])
             case .revert(let row, let down, let displayPath):
-                problems += Preflight.problems(reverting: row.revision, down: down, transactional: row.transactional,
-                                               path: displayPath, firstLine: 1)
+                problems += Preflight.problems(
+                    reverting: row.revision, down: down, transactional: row.transactional,
+                    path: displayPath, firstLine: 1)
             }
         }
         if let refusal = Preflight.refusal(problems) { throw refusal }
@@ -115,8 +122,9 @@ extension Preflight {
         }
         var fixes: [String] = []
         for problem in problems where !fixes.contains(problem.fix) { fixes.append(problem.fix) }
-        return .usage("\(problems.count) problems found before anything ran; nothing was run:\n"
-                          + problems.map { "  " + $0.description }.joined(separator: "\n"),
-                      hint: fixes.joined(separator: "\n"))
+        return .usage(
+            "\(problems.count) problems found before anything ran; nothing was run:\n"
+                + problems.map { "  " + $0.description }.joined(separator: "\n"),
+            hint: fixes.joined(separator: "\n"))
     }
 }

@@ -25,17 +25,20 @@ public enum ReviewScript {
 
     /// The script of `items`, run `up` or down, described by `title`.
     public static func render(_ items: [Item], title: String, up: Bool, singleTransaction: Bool = false) -> String {
-        var lines = ["-- orchestrate plan --sql --no-ledger: \(title), \(items.count) revision(s)",
-                     "-- The revisions' own SQL only: no lock and no ledger rows. A database changed by running this",
-                     "-- by hand is not recorded in its ledger; `orchestrate status` will not know it ran."]
+        var lines = [
+            "-- orchestrate plan --sql --no-ledger: \(title), \(items.count) revision(s)",
+            "-- The revisions' own SQL only: no lock and no ledger rows. A database changed by running this",
+            "-- by hand is not recorded in its ledger; `orchestrate status` will not know it ran.",
+        ]
         if items.isEmpty { lines.append("-- nothing to run") }
         if singleTransaction, !items.isEmpty {
             lines += ["", "BEGIN;"]
         }
         for (offset, item) in items.enumerated() {
             lines.append("")
-            lines.append("-- \(offset + 1)/\(items.count) \(item.revision) (\(item.path)), \(up ? "up" : "down")"
-                         + (item.transactional ? "" : ", non-transactional: each statement in autocommit"))
+            lines.append(
+                "-- \(offset + 1)/\(items.count) \(item.revision) (\(item.path)), \(up ? "up" : "down")"
+                    + (item.transactional ? "" : ", non-transactional: each statement in autocommit"))
             let body = item.sql.trimmingCharacters(in: .whitespacesAndNewlines)
             if item.transactional, !singleTransaction { lines.append("BEGIN;") }
             if !body.isEmpty { lines.append(body.hasSuffix(";") || body.hasSuffix("*/") ? body : body + ";") }
@@ -64,9 +67,13 @@ extension Orchestrator {
             let revisions = graph.topologicalOrder.filter { end.contains($0) && !start.contains($0) }
             let files = revisions.compactMap { migrations.files[$0] }
             if let refusal = Preflight.refusal(Preflight.problems(applying: files)) { throw refusal }
-            return ReviewScript.render(files.map { ReviewScript.Item(revision: $0.revision, path: $0.path, sql: $0.up,
-                                                                     transactional: $0.transactional) },
-                                       title: "upgrade from \(from) to \(to), from the files (offline)", up: true)
+            return ReviewScript.render(
+                files.map {
+                    ReviewScript.Item(
+                        revision: $0.revision, path: $0.path, sql: $0.up,
+                        transactional: $0.transactional)
+                },
+                title: "upgrade from \(from) to \(to), from the files (offline)", up: true)
         }
         if end.isSubset(of: start) {
             let revisions = graph.topologicalOrder.filter { start.contains($0) && !end.contains($0) }.reversed()
@@ -75,12 +82,17 @@ extension Orchestrator {
             if !irreversible.isEmpty {
                 throw planError(.irreversible(irreversible), environment: "the offline plan")
             }
-            return ReviewScript.render(files.map { ReviewScript.Item(revision: $0.revision, path: $0.path + " (down)",
-                                                                     sql: $0.down ?? "", transactional: $0.transactional) },
-                                       title: "downgrade from \(from) to \(to), from the files (offline)", up: false)
+            return ReviewScript.render(
+                files.map {
+                    ReviewScript.Item(
+                        revision: $0.revision, path: $0.path + " (down)",
+                        sql: $0.down ?? "", transactional: $0.transactional)
+                },
+                title: "downgrade from \(from) to \(to), from the files (offline)", up: false)
         }
-        throw .usage("\(to) neither builds on \(from) nor is one of its ancestors, so there is no single direction to plan",
-                     hint: "plan from a common ancestor: `orchestrate plan --sql --from base --to \(to)`")
+        throw .usage(
+            "\(to) neither builds on \(from) nor is one of its ancestors, so there is no single direction to plan",
+            hint: "plan from a common ancestor: `orchestrate plan --sql --from base --to \(to)`")
     }
 
     private func resolveSpec(_ spec: String, in graph: RevisionGraph) throws(OrchestrateError) -> String {

@@ -37,8 +37,10 @@ struct RevisionExecutor {
             try perform(steps, source: source, direction: "up", started: started)
         }
         let milliseconds = elapsed(since: started)
-        session.progress(.revisionFinished(environment: environment.name, revision: file.revision, direction: "up",
-                                           milliseconds: milliseconds, committed: !insideBatch))
+        session.progress(
+            .revisionFinished(
+                environment: environment.name, revision: file.revision, direction: "up",
+                milliseconds: milliseconds, committed: !insideBatch))
         return milliseconds
     }
 
@@ -47,8 +49,9 @@ struct RevisionExecutor {
     func revert(_ applied: AppliedRevision, down: String, displayPath: String) throws(OrchestrateError) -> Int {
         session.progress(.revisionStarted(environment: environment.name, revision: applied.revision, direction: "down"))
         let started = DispatchTime.now()
-        let steps = RevisionSteps.revert(revision: applied.revision, down: down, transactional: applied.transactional,
-                                         ownTransaction: !insideBatch)
+        let steps = RevisionSteps.revert(
+            revision: applied.revision, down: down, transactional: applied.transactional,
+            ownTransaction: !insideBatch)
         let source = SQLSource(revision: applied.revision, path: displayPath)
         if applied.transactional && !insideBatch {
             try withLockRetries(revision: applied.revision) { () throws(OrchestrateError) in
@@ -58,8 +61,10 @@ struct RevisionExecutor {
             try perform(steps, source: source, direction: "down", started: started)
         }
         let milliseconds = elapsed(since: started)
-        session.progress(.revisionFinished(environment: environment.name, revision: applied.revision, direction: "down",
-                                           milliseconds: milliseconds, committed: !insideBatch))
+        session.progress(
+            .revisionFinished(
+                environment: environment.name, revision: applied.revision, direction: "down",
+                milliseconds: milliseconds, committed: !insideBatch))
         return milliseconds
     }
 
@@ -92,8 +97,10 @@ struct RevisionExecutor {
                 try work.execute("COMMIT")
             } catch {
                 rollback()
-                var failed = failure(source: source, direction: action.rawValue, error: error, sql: nil, sqlStartLine: 1)
-                failed.hint = "the single transaction was rolled back at COMMIT: none of the \(count) revision(s) were applied"
+                var failed = failure(
+                    source: source, direction: action.rawValue, error: error, sql: nil, sqlStartLine: 1)
+                failed.hint =
+                    "the single transaction was rolled back at COMMIT: none of the \(count) revision(s) were applied"
                 throw failed
             }
             session.progress(.transactionCommitted(environment: environment.name, count: count))
@@ -110,8 +117,10 @@ struct RevisionExecutor {
     /// A transactional revision takes two round trips, not four: `BEGIN` travels in one text with the section, and the
     /// ledger write (its values inlined as literals) with `COMMIT`. On a remote database that halves the time spent
     /// waiting on the network per revision.
-    private func perform(_ steps: [RunStep], source: SQLSource, direction: String,
-                         started: DispatchTime) throws(OrchestrateError) {
+    private func perform(
+        _ steps: [RunStep], source: SQLSource, direction: String,
+        started: DispatchTime
+    ) throws(OrchestrateError) {
         let work = try session.work()
         // For a non-transactional revision: the statement running (or last run), and how many are committed.
         var progress: StatementProgress?
@@ -125,7 +134,8 @@ struct RevisionExecutor {
                 try checkInterrupt(source: source, direction: direction, progress: nil)
                 if case .section(let sql, let startLine) = next {
                     index += 1
-                    try runSection(sql, startLine: startLine, prefix: "BEGIN; ", on: work, source: source, direction: direction)
+                    try runSection(
+                        sql, startLine: startLine, prefix: "BEGIN; ", on: work, source: source, direction: direction)
                     continue
                 }
                 do {
@@ -154,17 +164,20 @@ struct RevisionExecutor {
                     progress?.committed = index
                 } catch {
                     let failed = FailedStatement(index: index, total: total, line: startLine + statement.codeLine - 1)
-                    var message = failure(source: source, direction: direction, error: error, sql: statement.text,
-                                          sqlStartLine: startLine + statement.line - 1, progress: progress,
-                                          failed: failed)
+                    var message = failure(
+                        source: source, direction: direction, error: error, sql: statement.text,
+                        sqlStartLine: startLine + statement.line - 1, progress: progress,
+                        failed: failed)
                     if let invalid = invalidIndexes(mentionedIn: statement.text), !invalid.isEmpty {
-                        message.message += "\nit left INVALID index(es) behind: \(invalid.joined(separator: ", ")) — drop them (DROP INDEX CONCURRENTLY) before retrying"
+                        message.message +=
+                            "\nit left INVALID index(es) behind: \(invalid.joined(separator: ", ")) — drop them (DROP INDEX CONCURRENTLY) before retrying"
                     }
                     throw message
                 }
             case .ledger(let write):
-                let commands = session.ledger.commands(for: write, run: session.run, action: action,
-                                                       durationMilliseconds: elapsed(since: started))
+                let commands = session.ledger.commands(
+                    for: write, run: session.run, action: action,
+                    durationMilliseconds: elapsed(since: started))
                 if case .commit = next {
                     // The revision's COMMIT travels with this write: it must not commit without the lock.
                     try checkLock(source: source, direction: direction, progress: nil)
@@ -184,8 +197,9 @@ struct RevisionExecutor {
                     }
                 } catch {
                     rollback()
-                    throw failure(source: source, direction: direction, error: error, sql: nil, sqlStartLine: 1,
-                                  progress: progress, ledgerWrite: write)
+                    throw failure(
+                        source: source, direction: direction, error: error, sql: nil, sqlStartLine: 1,
+                        progress: progress, ledgerWrite: write)
                 }
             }
         }
@@ -193,8 +207,10 @@ struct RevisionExecutor {
 
     /// Runs a transactional section as one text, after `prefix` (`BEGIN; ` when the transaction opens with it), and
     /// refuses a section that ended the transaction itself.
-    private func runSection(_ sql: String, startLine: Int, prefix: String, on work: Connection, source: SQLSource,
-                            direction: String) throws(OrchestrateError) {
+    private func runSection(
+        _ sql: String, startLine: Int, prefix: String, on work: Connection, source: SQLSource,
+        direction: String
+    ) throws(OrchestrateError) {
         do {
             try work.execute(prefix + sql)
         } catch var error {
@@ -202,42 +218,54 @@ struct RevisionExecutor {
             // The server counts the position from the start of the text sent; the file's section starts after the prefix,
             // and its statements after the prefix's own (`BEGIN`).
             if let position = error.position { error.position = max(1, position - prefix.count) }
-            let failed = FailedStatement.locate(in: sql, startLine: startLine, position: error.position,
-                                                completed: error.statementsCompleted.map { $0 - (prefix.isEmpty ? 0 : 1) })
-            throw failure(source: source, direction: direction, error: error, sql: sql, sqlStartLine: startLine,
-                          failed: failed)
+            let failed = FailedStatement.locate(
+                in: sql, startLine: startLine, position: error.position,
+                completed: error.statementsCompleted.map { $0 - (prefix.isEmpty ? 0 : 1) })
+            throw failure(
+                source: source, direction: direction, error: error, sql: sql, sqlStartLine: startLine,
+                failed: failed)
         }
         guard work.transactionStatus == .inTransaction else {
             // The script ended our transaction itself (COMMIT/ROLLBACK inside the file): its effects may be
             // committed without a ledger row. Say so loudly; nothing more can be made atomic here.
-            session.recordQuietly(action: action, revision: source.revision, outcome: .failed,
-                                  message: "the \(direction) SQL ended the transaction itself")
+            session.recordQuietly(
+                action: action, revision: source.revision, outcome: .failed,
+                message: "the \(direction) SQL ended the transaction itself")
             throw .operation(
                 "\(source.path): revision \(source.revision) ended its own transaction (COMMIT or ROLLBACK in the \(direction) section); what it ran before that may be committed and is NOT recorded",
-                hint: "remove transaction control from the file, or mark it `-- transaction: false`; then check the database and use `orchestrate repair`")
+                hint:
+                    "remove transaction control from the file, or mark it `-- transaction: false`; then check the database and use `orchestrate repair`"
+            )
         }
     }
 
     /// Stops before the next step once a signal arrived: rolls back what is open and records the interruption.
-    private func checkInterrupt(source: SQLSource, direction: String, progress: StatementProgress?) throws(OrchestrateError) {
+    private func checkInterrupt(
+        source: SQLSource, direction: String, progress: StatementProgress?
+    ) throws(OrchestrateError) {
         guard let signal = Interruption.signal else { return }
         rollback()
-        throw interrupted(source: source, direction: direction, signal: signal, progress: progress, location: source.path)
+        throw interrupted(
+            source: source, direction: direction, signal: signal, progress: progress, location: source.path)
     }
 
     /// Stops before something commits once the lock connection is gone (the server ended that session): without the
     /// lock another run may start on the environment. Checked without a round trip (`Connection.checkAlive`).
-    private func checkLock(source: SQLSource, direction: String, progress: StatementProgress?) throws(OrchestrateError) {
+    private func checkLock(source: SQLSource, direction: String, progress: StatementProgress?) throws(OrchestrateError)
+    {
         guard !session.lockConnection.checkAlive() else { return }
         rollback()
-        var text = "environment `\(environment.name)`: the connection holding the environment lock (server process \(session.run.lockPID.map(String.init) ?? "?")) was lost, so the lock is gone; the run stopped before revision \(source.revision) (\(direction)) at \(source.path)"
+        var text =
+            "environment `\(environment.name)`: the connection holding the environment lock (server process \(session.run.lockPID.map(String.init) ?? "?")) was lost, so the lock is gone; the run stopped before revision \(source.revision) (\(direction)) at \(source.path)"
         let hint: String
         if let progress {
             text += " could run statement \(progress.index) of \(progress.total) (non-transactional revision)"
-            hint = partialHint(source: source, direction: direction, committed: progress.committed, total: progress.total)
+            hint = partialHint(
+                source: source, direction: direction, committed: progress.committed, total: progress.total)
         } else {
             text += " committed; it was rolled back: nothing of it remains"
-            hint = "another session ended the lock connection (pg_terminate_backend, a server restart or idle_session_timeout); `orchestrate status \(environment.name)` shows what is applied; rerun when that is resolved"
+            hint =
+                "another session ended the lock connection (pg_terminate_backend, a server restart or idle_session_timeout); `orchestrate status \(environment.name)` shows what is applied; rerun when that is resolved"
         }
         session.recordQuietly(action: action, revision: source.revision, outcome: .failed, message: text)
         throw .operation(text, hint: hint)
@@ -250,13 +278,15 @@ struct RevisionExecutor {
         let repair = "`orchestrate repair \(environment.name) \(source.revision)"
         let (forward, backward) = direction == "up" ? ("--applied", "--reverted") : ("--reverted", "--applied")
         if committed == 0 {
-            return "none of its \(total) statement(s) is committed; the database is as before: \(repair) \(backward) --reason TEXT` says so, then fix the cause and rerun"
+            return
+                "none of its \(total) statement(s) is committed; the database is as before: \(repair) \(backward) --reason TEXT` says so, then fix the cause and rerun"
         }
         if committed >= total {
             return "all \(total) of its statement(s) are committed: \(repair) \(forward) --reason TEXT` records that"
         }
         let done = Self.statements(1, committed), rest = Self.statements(committed + 1, total)
-        return "\(done) of \(total) \(committed == 1 ? "is" : "are") committed, \(rest) not; fix the cause, then either run \(rest) by hand and \(repair) \(forward) --reason TEXT`, or undo \(done) and \(repair) \(backward) --reason TEXT`"
+        return
+            "\(done) of \(total) \(committed == 1 ? "is" : "are") committed, \(rest) not; fix the cause, then either run \(rest) by hand and \(repair) \(forward) --reason TEXT`, or undo \(done) and \(repair) \(backward) --reason TEXT`"
     }
 
     /// "statement 3" or "statements 1 to 3".
@@ -264,14 +294,20 @@ struct RevisionExecutor {
         first == last ? "statement \(first)" : "statements \(first) to \(last)"
     }
 
-    private func interrupted(source: SQLSource, direction: String, signal: Int32, progress: StatementProgress?,
-                             location: String) -> OrchestrateError {
-        var text = "interrupted by \(Interruption.signalName(signal)) while running revision \(source.revision) (\(direction)) at \(location)"
+    private func interrupted(
+        source: SQLSource, direction: String, signal: Int32, progress: StatementProgress?,
+        location: String
+    ) -> OrchestrateError {
+        var text =
+            "interrupted by \(Interruption.signalName(signal)) while running revision \(source.revision) (\(direction)) at \(location)"
         let hint: String
         if let progress {
             text += ", statement \(progress.index) of \(progress.total) (non-transactional revision)"
-            hint = "the revision is marked interrupted; " + partialHint(source: source, direction: direction,
-                                                                       committed: progress.committed, total: progress.total)
+            hint =
+                "the revision is marked interrupted; "
+                + partialHint(
+                    source: source, direction: direction,
+                    committed: progress.committed, total: progress.total)
         } else {
             text += "; it was rolled back: nothing of it remains"
             hint = "rerun the command when you are ready"
@@ -287,7 +323,8 @@ struct RevisionExecutor {
     }
 
     /// Retries `body` after a `lock_timeout` (55P03), with backoff, up to `ddl_lock_retries` times.
-    private func withLockRetries(revision: String, _ body: () throws(OrchestrateError) -> Void) throws(OrchestrateError) {
+    private func withLockRetries(revision: String, _ body: () throws(OrchestrateError) -> Void) throws(OrchestrateError)
+    {
         var attempt = 0
         var delay = 0.5
         while true {
@@ -297,9 +334,12 @@ struct RevisionExecutor {
             } catch let error {
                 guard error.isLockTimeout, attempt < environment.ddlLockRetries else { throw error }
                 attempt += 1
-                session.progress(.retrying(environment: environment.name, revision: revision, attempt: attempt,
-                                           of: environment.ddlLockRetries,
-                                           reason: "lock_timeout (ddl_lock_timeout = \(environment.ddlLockTimeout)) waiting for a table lock"))
+                session.progress(
+                    .retrying(
+                        environment: environment.name, revision: revision, attempt: attempt,
+                        of: environment.ddlLockRetries,
+                        reason:
+                            "lock_timeout (ddl_lock_timeout = \(environment.ddlLockTimeout)) waiting for a table lock"))
                 let deadline = Date().addingTimeInterval(delay)
                 while Date() < deadline, Interruption.signal == nil {
                     Thread.sleep(forTimeInterval: min(0.05, max(0, deadline.timeIntervalSinceNow)))
@@ -311,8 +351,10 @@ struct RevisionExecutor {
 
     /// Invalid indexes (`pg_index.indisvalid = false`) whose names the failing statement mentions.
     private func invalidIndexes(mentionedIn statement: String) -> [String]? {
-        guard let result = try? session.openedWork?.query(
-            "SELECT indexrelid::regclass::text, c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE NOT i.indisvalid")
+        guard
+            let result = try? session.openedWork?.query(
+                "SELECT indexrelid::regclass::text, c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE NOT i.indisvalid"
+            )
         else { return nil }
         let text = statement.lowercased()
         return result.rows.compactMap { row in
@@ -331,9 +373,11 @@ struct RevisionExecutor {
     ///
     /// For a non-transactional revision, `progress` says what is committed; `ledgerWrite` is the ledger write that
     /// failed, when it was one (the statements before it ran: the ledger is behind the database).
-    private func failure(source: SQLSource, direction: String, error: PostgresError, sql: String?, sqlStartLine: Int,
-                         progress: StatementProgress? = nil, failed: FailedStatement? = nil,
-                         ledgerWrite: LedgerWrite? = nil) -> OrchestrateError {
+    private func failure(
+        source: SQLSource, direction: String, error: PostgresError, sql: String?, sqlStartLine: Int,
+        progress: StatementProgress? = nil, failed: FailedStatement? = nil,
+        ledgerWrite: LedgerWrite? = nil
+    ) -> OrchestrateError {
         var location = source.path
         if let sql, let position = error.position {
             let (line, column) = SourceLocation.lineAndColumn(ofCharacterPosition: position, in: sql)
@@ -344,7 +388,8 @@ struct RevisionExecutor {
             location += ":\(sqlStartLine)"
         }
         if let signal = Interruption.signal, error.sqlState == .queryCanceled || error.kind == .connectionLost {
-            return interrupted(source: source, direction: direction, signal: signal, progress: progress, location: location)
+            return interrupted(
+                source: source, direction: direction, signal: signal, progress: progress, location: location)
         }
         var text = "revision \(source.revision) failed (\(direction)) at \(location): \(error.message)"
         if let state = error.sqlState { text += " [SQLSTATE \(state.rawValue)]" }
@@ -359,17 +404,22 @@ struct RevisionExecutor {
         if error.kind == .connectionLost {
             text += "\nthe connection to the database was lost"
         }
-        session.recordQuietly(action: action, revision: source.revision, outcome: .failed,
-                              message: String(text.prefix(2000)))
+        session.recordQuietly(
+            action: action, revision: source.revision, outcome: .failed,
+            message: String(text.prefix(2000)))
         var hint = error.hint
         if let progress {
-            hint = partialHint(source: source, direction: direction, committed: progress.committed, total: progress.total)
+            hint = partialHint(
+                source: source, direction: direction, committed: progress.committed, total: progress.total)
         } else if error.sqlState == .queryCanceled {
-            hint = "statement_timeout = \(environment.statementTimeout) in \(environment.path) stopped it (not retried); the revision was rolled back: raise the timeout or make the revision faster"
+            hint =
+                "statement_timeout = \(environment.statementTimeout) in \(environment.path) stopped it (not retried); the revision was rolled back: raise the timeout or make the revision faster"
         } else if error.sqlState == .lockNotAvailable {
-            hint = "another session held a lock the revision needed for longer than ddl_lock_timeout = \(environment.ddlLockTimeout) (retried \(environment.ddlLockRetries) time(s)); the revision was rolled back: find the blocker in pg_stat_activity, or raise ddl_lock_timeout / ddl_lock_retries in \(environment.path)"
+            hint =
+                "another session held a lock the revision needed for longer than ddl_lock_timeout = \(environment.ddlLockTimeout) (retried \(environment.ddlLockRetries) time(s)); the revision was rolled back: find the blocker in pg_stat_activity, or raise ddl_lock_timeout / ddl_lock_retries in \(environment.path)"
         } else if hint == nil {
-            hint = error.kind == .connectionLost
+            hint =
+                error.kind == .connectionLost
                 ? "an open transaction is rolled back by the server when its connection goes, so nothing of the revision remains, unless the connection went with its COMMIT in flight: then the revision and its ledger row were committed together (one transaction), and `orchestrate status \(environment.name)` tells which; rerun when the database is reachable"
                 : "the revision was rolled back: nothing of it remains"
         }
@@ -387,11 +437,14 @@ struct RevisionExecutor {
         let unsure = connectionLost ? " (unless the write reached the server before the connection went)" : ""
         switch write {
         case .statementsDone:
-            return "the ledger could not record the progress: statement \(done) of \(total) ran and is committed, but the ledger still says \(done - 1) of \(total) done\(unsure)"
+            return
+                "the ledger could not record the progress: statement \(done) of \(total) ran and is committed, but the ledger still says \(done - 1) of \(total) done\(unsure)"
         case .markApplied:
-            return "the ledger could not mark it applied: all \(total) statement(s) ran and are committed, but its row still says applying\(unsure)"
+            return
+                "the ledger could not mark it applied: all \(total) statement(s) ran and are committed, but its row still says applying\(unsure)"
         case .delete:
-            return "the ledger could not remove its row: all \(total) down statement(s) ran and are committed, but its row still says reverting\(unsure)"
+            return
+                "the ledger could not remove its row: all \(total) down statement(s) ran and are committed, but its row still says reverting\(unsure)"
         case .insert, .markReverting:
             return "the ledger could not be written: \(done) of \(total) statement(s) ran\(unsure)"
         }
@@ -431,8 +484,9 @@ struct FailedStatement {
             return nil
         }
         guard index >= 1, index <= statements.count else { return nil }
-        return FailedStatement(index: index, total: statements.count,
-                               line: startLine + statements[index - 1].codeLine - 1)
+        return FailedStatement(
+            index: index, total: statements.count,
+            line: startLine + statements[index - 1].codeLine - 1)
     }
 }
 

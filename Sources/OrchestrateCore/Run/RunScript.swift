@@ -27,37 +27,50 @@ struct RunScript {
         func command(_ command: SQLCommand) throws(PostgresError) { sql(try command.inlined(quote: quote)) }
 
         let mode = prepared.singleTransaction ? "all of it in one transaction" : "one transaction per revision"
-        let what = prepared.source.map { "\(prepared.action) `\(environment.name)` from `\($0)`" } ?? "\(prepared.action) `\(environment.name)`"
+        let what =
+            prepared.source.map { "\(prepared.action) `\(environment.name)` from `\($0)`" }
+            ?? "\(prepared.action) `\(environment.name)`"
         lines.append("-- orchestrate plan --sql: \(what), \(prepared.items.count) revision(s), \(mode)")
         var origin = "-- database: \(database)"
         if let git = run.git { origin += "; git commit \(git.commit.prefix(12))\(git.branch.map { " (\($0))" } ?? "")" }
         lines.append(origin)
-        lines.append("-- Run it with psql, which stops at the first error:  psql -X -v ON_ERROR_STOP=1 -f FILE DATABASE")
-        lines.append("-- It takes the environment lock first and records every revision in the ledger as `orchestrate \(prepared.action)` would.")
+        lines.append(
+            "-- Run it with psql, which stops at the first error:  psql -X -v ON_ERROR_STOP=1 -f FILE DATABASE")
+        lines.append(
+            "-- It takes the environment lock first and records every revision in the ledger as `orchestrate \(prepared.action)` would."
+        )
         lines.append("\\set ON_ERROR_STOP on")
         sql("SET application_name = \(try quote("orchestrate \(run.command) (script)"))")
         for setting in SessionSettings.work(environment, serverVersion: serverVersion) { sql(setting) }
         lines.append("-- The environment lock (waits at most lock_timeout):")
-        sql("DO $orchestrate$ BEGIN PERFORM pg_advisory_lock(\(EnvironmentLock.key(schema: environment.ledgerSchema))); END $orchestrate$")
+        sql(
+            "DO $orchestrate$ BEGIN PERFORM pg_advisory_lock(\(EnvironmentLock.key(schema: environment.ledgerSchema))); END $orchestrate$"
+        )
 
         let installed = installedLedgerVersion ?? 0
         if installed < Ledger.currentVersion {
             lines.append("")
-            lines.append(installed == 0
-                ? "-- The ledger does not exist yet: create it in schema \(ledger.schema) (layout version \(Ledger.currentVersion))."
-                : "-- Upgrade the ledger layout from version \(installed) to \(Ledger.currentVersion).")
+            lines.append(
+                installed == 0
+                    ? "-- The ledger does not exist yet: create it in schema \(ledger.schema) (layout version \(Ledger.currentVersion))."
+                    : "-- Upgrade the ledger layout from version \(installed) to \(Ledger.currentVersion).")
             sql("BEGIN")
             lines.append(LedgerMigrations.script(from: installed, schema: ledger.quoted))
             sql("COMMIT")
         } else {
             lines.append("")
             lines.append("-- Refuse a frozen environment, as the run would.")
-            sql(ledger.refuseFrozen(message: try quote("environment \(environment.name) is frozen: see orchestrate status \(environment.name)")))
+            sql(
+                ledger.refuseFrozen(
+                    message: try quote(
+                        "environment \(environment.name) is frozen: see orchestrate status \(environment.name)")))
         }
 
         lines.append("")
-        let started = ledger.eventInsert(NewEvent(run: run, action: prepared.action, revision: nil, outcome: .started,
-                                                  message: prepared.startedMessage, durationMilliseconds: nil))
+        let started = ledger.eventInsert(
+            NewEvent(
+                run: run, action: prepared.action, revision: nil, outcome: .started,
+                message: prepared.startedMessage, durationMilliseconds: nil))
         try command(started)
         if prepared.singleTransaction {
             lines.append("")
@@ -79,7 +92,9 @@ struct RunScript {
                     lines.append("-- statement \(index) of \(total)")
                     lines.append(RunScript.terminated(statement.text))
                 case .ledger(let write):
-                    for each in ledger.commands(for: write, run: run, action: prepared.action, durationMilliseconds: nil) {
+                    for each in ledger.commands(
+                        for: write, run: run, action: prepared.action, durationMilliseconds: nil)
+                    {
                         try command(each)
                     }
                 }
@@ -90,10 +105,14 @@ struct RunScript {
             sql("COMMIT")
         }
         lines.append("")
-        let succeeded = ledger.eventInsert(NewEvent(run: run, action: prepared.action, revision: nil, outcome: .succeeded,
-                                                    message: "\(prepared.items.count) revision(s)", durationMilliseconds: nil))
+        let succeeded = ledger.eventInsert(
+            NewEvent(
+                run: run, action: prepared.action, revision: nil, outcome: .succeeded,
+                message: "\(prepared.items.count) revision(s)", durationMilliseconds: nil))
         try command(succeeded)
-        sql("DO $orchestrate$ BEGIN PERFORM pg_advisory_unlock(\(EnvironmentLock.key(schema: environment.ledgerSchema))); END $orchestrate$")
+        sql(
+            "DO $orchestrate$ BEGIN PERFORM pg_advisory_unlock(\(EnvironmentLock.key(schema: environment.ledgerSchema))); END $orchestrate$"
+        )
         return lines.joined(separator: "\n") + "\n"
     }
 

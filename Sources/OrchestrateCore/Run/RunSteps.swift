@@ -39,12 +39,16 @@ enum RevisionSteps {
     /// running, each statement followed by its progress, then the row marked applied.
     static func apply(_ file: MigrationFile, promotedFrom: String?, ownTransaction: Bool) -> [RunStep] {
         if file.transactional {
-            let body: [RunStep] = [.section(sql: file.up, startLine: file.upStartLine),
-                                   .ledger(.insert(file, promotedFrom: promotedFrom, state: .applied, statements: nil))]
+            let body: [RunStep] = [
+                .section(sql: file.up, startLine: file.upStartLine),
+                .ledger(.insert(file, promotedFrom: promotedFrom, state: .applied, statements: nil)),
+            ]
             return ownTransaction ? [.begin] + body + [.commit] : body
         }
         let statements = SQLSplitter.split(file.up)
-        var steps: [RunStep] = [.ledger(.insert(file, promotedFrom: promotedFrom, state: .running, statements: statements.count))]
+        var steps: [RunStep] = [
+            .ledger(.insert(file, promotedFrom: promotedFrom, state: .running, statements: statements.count))
+        ]
         for (offset, statement) in statements.enumerated() {
             steps.append(.statement(statement, index: offset + 1, total: statements.count, startLine: file.upStartLine))
             steps.append(.ledger(.statementsDone(revision: file.revision, done: offset + 1)))

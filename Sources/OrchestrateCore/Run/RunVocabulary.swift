@@ -1,6 +1,7 @@
 /// A word of the run vocabulary stored in a ledger text column: its raw value is the text, in the ledger and in
 /// `--json` alike (encoded as a plain string).
-public protocol LedgerWord: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible where RawValue == String {
+public protocol LedgerWord: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible
+where RawValue == String {
     init(rawValue: String)
 }
 

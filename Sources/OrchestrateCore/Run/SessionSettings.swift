@@ -4,8 +4,10 @@ enum SessionSettings {
     /// and later) a check every second that the client is still there, so that a statement of a killed run is
     /// aborted, and its locks released, instead of running to its end.
     static func work(_ environment: EnvironmentConfig, serverVersion: Int) -> [String] {
-        var settings = ["SET lock_timeout = '\(environment.ddlLockTimeout.postgresValue)'",
-                        "SET statement_timeout = '\(environment.statementTimeout.postgresValue)'"]
+        var settings = [
+            "SET lock_timeout = '\(environment.ddlLockTimeout.postgresValue)'",
+            "SET statement_timeout = '\(environment.statementTimeout.postgresValue)'",
+        ]
         if serverVersion >= 140000 {
             settings.append("SET client_connection_check_interval = '1s'")
         }

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Runs a program to its end with posix_spawn and waitpid, its output captured through temporary files.
@@ -25,9 +26,11 @@ public enum ChildProcess {
     ///
     /// With `timeout`, a child still running after that many seconds is killed (SIGKILL) and the call throws: a caller
     /// that must never hang (a test) says so.
-    public static func run(_ executable: String, _ arguments: [String], environment: [String: String],
-                           directory: String = "/", stdin: String? = nil,
-                           timeout: Double? = nil) throws(OrchestrateError) -> Outcome {
+    public static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String],
+        directory: String = "/", stdin: String? = nil,
+        timeout: Double? = nil
+    ) throws(OrchestrateError) -> Outcome {
         let base = NSTemporaryDirectory() + "orchestrate-child-\(getpid())-\(UUID().uuidString.prefix(8))"
         let (inputPath, outputPath, errorPath) = (base + ".in", base + ".out", base + ".err")
         defer { for path in [inputPath, outputPath, errorPath] { unlink(path) } }
@@ -53,7 +56,8 @@ public enum ChildProcess {
         // The working directory is set by a shell (posix_spawn_file_actions_addchdir_np is not visible from Swift's
         // Glibc module): a server user such as `postgres` may not be allowed into the caller's directory.
         let shell = "/bin/sh"
-        let argv: [UnsafeMutablePointer<CChar>?] = ([shell, "-c", "cd \"$0\" && exec \"$@\"", directory, executable] + arguments)
+        let argv: [UnsafeMutablePointer<CChar>?] =
+            ([shell, "-c", "cd \"$0\" && exec \"$@\"", directory, executable] + arguments)
             .map { strdup($0) } + [nil]
         let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
@@ -90,7 +94,9 @@ public enum ChildProcess {
                 if Date() >= deadline {
                     kill(pid, SIGKILL)
                     _ = waitpid(pid, &status, 0)
-                    throw .operation("\(executable) \(arguments.joined(separator: " ")) did not finish within \(Int(timeout)) s and was killed")
+                    throw .operation(
+                        "\(executable) \(arguments.joined(separator: " ")) did not finish within \(Int(timeout)) s and was killed"
+                    )
                 }
                 usleep(2_000)
             }
@@ -103,8 +109,9 @@ public enum ChildProcess {
         }
         // WIFEXITED / WEXITSTATUS are macros; decode the status word by hand.
         let exitStatus: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return Outcome(status: exitStatus,
-                       stdout: (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "",
-                       stderr: (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? "")
+        return Outcome(
+            status: exitStatus,
+            stdout: (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "",
+            stderr: (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? "")
     }
 }

@@ -7,7 +7,8 @@ public enum Suggestion {
         let limit = max(2, word.count / 3)
         var best: (name: String, distance: Int)?
         for name in names.sorted() {
-            let distance = name.hasPrefix(word) && word.count >= 3 ? 1 : editDistance(word.lowercased(), name.lowercased())
+            let distance =
+                name.hasPrefix(word) && word.count >= 3 ? 1 : editDistance(word.lowercased(), name.lowercased())
             if distance <= limit, distance < (best?.distance ?? Int.max) { best = (name, distance) }
         }
         return best?.name

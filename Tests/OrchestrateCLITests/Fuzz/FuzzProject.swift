@@ -51,7 +51,7 @@ struct FuzzProject {
         }
         let defect = Double.random(in: 0..<1, using: &rng)
         if count > 1, defect < 0.1 {
-            parents[ids[0]] = [ids[count - 1]]                     // a cycle
+            parents[ids[0]] = [ids[count - 1]]  // a cycle
         } else if defect < 0.15 {
             parents[ids.randomElement(using: &rng)!] = ["000_missing"]
         } else if defect < 0.2, let id = ids.randomElement(using: &rng) {
@@ -83,13 +83,18 @@ struct FuzzProject {
         if Double.random(in: 0..<1, using: &rng) < 0.25 { environments.append("broken") }
         var dotEnv = "# local settings\n"
         for name in environments {
-            let url = name == "broken" ? urls[3 + Int.random(in: 0..<5, using: &rng)]
-                : urls[Double.random(in: 0..<1, using: &rng) < 0.8 ? Int.random(in: 0..<3, using: &rng) : Int.random(in: 3..<urls.count, using: &rng)]
+            let url =
+                name == "broken"
+                ? urls[3 + Int.random(in: 0..<5, using: &rng)]
+                : urls[
+                    Double.random(in: 0..<1, using: &rng) < 0.8
+                        ? Int.random(in: 0..<3, using: &rng) : Int.random(in: 3..<urls.count, using: &rng)]
             var text = "# \(name)\n"
             if Bool.random(using: &rng) {
                 let variable = "\(name.uppercased())_DATABASE_URL"
                 text += "database_url = \"${\(variable)}\"\n"
-                dotEnv += Bool.random(using: &rng) ? "export \(variable)=\"\(url)\"\n" : "\(variable)='\(url)'  # comment\n"
+                dotEnv +=
+                    Bool.random(using: &rng) ? "export \(variable)=\"\(url)\"\n" : "\(variable)='\(url)'  # comment\n"
             } else {
                 text += "database_url = \"\(url)\"\n"
             }
@@ -131,8 +136,10 @@ struct FuzzProject {
                 let folder = (path as NSString).deletingLastPathComponent
                 let name = (path as NSString).lastPathComponent
                 let stem = (name as NSString).deletingPathExtension, ext = (name as NSString).pathExtension
-                let renamed = [stem + "." + ext.uppercased(), stem + "é." + ext, "-" + name, "🙂." + ext, name + "~",
-                               String(repeating: "x", count: 240) + "." + ext].randomElement(using: &rng)!
+                let renamed = [
+                    stem + "." + ext.uppercased(), stem + "é." + ext, "-" + name, "🙂." + ext, name + "~",
+                    String(repeating: "x", count: 240) + "." + ext,
+                ].randomElement(using: &rng)!
                 files[folder.isEmpty ? renamed : folder + "/" + renamed] = files.removeValue(forKey: path)
                 mutations.append("\(path): renamed \(renamed)")
             }
@@ -144,7 +151,8 @@ struct FuzzProject {
         let manager = FileManager.default
         for (path, entry) in files {
             let full = root + "/" + path
-            try manager.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try manager.createDirectory(
+                atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             try? manager.removeItem(atPath: full)
             switch entry {
             case .file(let bytes): try Data(bytes).write(to: URL(fileURLWithPath: full))
@@ -156,6 +164,8 @@ struct FuzzProject {
 
     /// Words any refusal must contain one of: a path, a file name or a revision id of the project.
     var names: [String] {
-        files.keys.flatMap { [$0, ($0 as NSString).lastPathComponent] } + revisions + ["migrations/", "environments/", ".env"]
+        files.keys.flatMap { [$0, ($0 as NSString).lastPathComponent] } + revisions + [
+            "migrations/", "environments/", ".env",
+        ]
     }
 }

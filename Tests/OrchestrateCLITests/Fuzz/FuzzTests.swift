@@ -1,7 +1,7 @@
 import Foundation
 import Postgres
-import Testing
 import TestSupport
+import Testing
 
 extension Tag {
     /// The fuzz and fault suite: `swift test --filter 'FuzzTests|FaultTests'`.
@@ -14,9 +14,11 @@ extension Tag {
 /// `scripts/fuzz.sh` runs the same idea on thousands of projects.
 @Suite("fuzz", .tags(.fuzz))
 struct FuzzTests {
-    static let crashMarkers = ["Fatal error", "SIGILL", "SIGSEGV", "SIGTRAP", "Segmentation fault", "Illegal instruction",
-                               "Stack dump", "Current stack trace", "Swift runtime failure", "Unexpectedly found nil",
-                               "Index out of range", "Precondition failed", "Assertion failed"]
+    static let crashMarkers = [
+        "Fatal error", "SIGILL", "SIGSEGV", "SIGTRAP", "Segmentation fault", "Illegal instruction",
+        "Stack dump", "Current stack trace", "Swift runtime failure", "Unexpectedly found nil",
+        "Index out of range", "Precondition failed", "Assertion failed",
+    ]
 
     private static let setUp = Mutex<FuzzServer?>(nil)
 
@@ -28,11 +30,15 @@ struct FuzzTests {
             let port = tcp.flatMap { try? ConnInfo.parse($0).first { $0.keyword == "port" }?.value }.flatMap { Int($0) }
             var server = FuzzServer(port: port ?? 1, database: "orchestrate_fuzz")
             if port == nil { server.database = "nothing_listens" }
-            try TestPostgres.query("postgres", """
+            try TestPostgres.query(
+                "postgres",
+                """
                 DO $$ BEGIN CREATE ROLE \(server.role) LOGIN PASSWORD '\(fuzzPassword)';
                 EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$
                 """)
-            if try TestPostgres.query("postgres", "SELECT 1 FROM pg_database WHERE datname = 'orchestrate_fuzz'").isEmpty {
+            if try TestPostgres.query("postgres", "SELECT 1 FROM pg_database WHERE datname = 'orchestrate_fuzz'")
+                .isEmpty
+            {
                 _ = try? TestPostgres.query("postgres", "CREATE DATABASE orchestrate_fuzz OWNER \(server.role)")
             }
             cached = server
@@ -48,7 +54,8 @@ struct FuzzTests {
         }
         environment.merge([
             "NO_COLOR": "1", "HOME": home, "PGHOSTADDR": "127.0.0.1", "PGPORT": String(server.port),
-            "PGPASSFILE": "/nonexistent/pgpass", "PGSERVICEFILE": "/nonexistent/pg_service.conf", "PGSYSCONFDIR": "/nonexistent",
+            "PGPASSFILE": "/nonexistent/pgpass", "PGSERVICEFILE": "/nonexistent/pg_service.conf",
+            "PGSYSCONFDIR": "/nonexistent",
             "PGGSSENCMODE": "disable", "PGCONNECT_TIMEOUT": "3", "GIT_CONFIG_NOSYSTEM": "1",
         ]) { $1 }
         return environment
@@ -101,14 +108,18 @@ struct FuzzTests {
             }
         }
         if run.output.contains(fuzzPassword) { found.append("the password was printed") }
-        if let marker = crashMarkers.first(where: { run.output.contains($0) }) { found.append("crash message `\(marker)`") }
+        if let marker = crashMarkers.first(where: { run.output.contains($0) }) {
+            found.append("crash message `\(marker)`")
+        }
         return found
     }
 
     /// Runs the five commands on the damaged project and checks every run; returns the runs.
     @discardableResult
-    static func exercise(base: FuzzProject, damaged: FuzzProject, label: String, check: Bool = true,
-                         sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: TimedRun] {
+    static func exercise(
+        base: FuzzProject, damaged: FuzzProject, label: String, check: Bool = true,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> [String: TimedRun] {
         let server = try server()
         let root = try materialize(base: base, damaged: damaged, git: check)
         defer { try? FileManager.default.removeItem(atPath: root) }
@@ -121,7 +132,9 @@ struct FuzzTests {
             let run = try TimedRun.run(arguments, in: root, environment: environment)
             runs[arguments[0]] = run
             let found = problems(run, names: damaged.names)
-            #expect(found.isEmpty, """
+            #expect(
+                found.isEmpty,
+                """
                 \(label): orchestrate \(arguments.joined(separator: " ")): \(found.joined(separator: "; ")) \
                 (\(run.ending); damage: \(damaged.mutations.joined(separator: "; ")))
                 \(run.output.prefix(2_000))
@@ -142,15 +155,17 @@ struct FuzzTests {
         // A sound base, so that what fails is the damage: one root, a chain, a dev environment that connects.
         base = Self.soundBase(base, server: server)
         var damaged = base
-        let path = switch target {
-        case .migration: "migrations/\(base.revisions.last!).sql"
-        case .environment: "environments/dev.toml"
-        case .dotEnv: ".env"
-        }
+        let path =
+            switch target {
+            case .migration: "migrations/\(base.revisions.last!).sql"
+            case .environment: "environments/dev.toml"
+            case .dotEnv: ".env"
+            }
         damaged.mutate(path, mutation, using: &rng)
         // `check` reads migrations from git only: environment files and .env do not concern it.
-        let runs = try Self.exercise(base: base, damaged: damaged, label: "seed \(seed), \(mutation) in \(path)",
-                                     check: target == .migration)
+        let runs = try Self.exercise(
+            base: base, damaged: damaged, label: "seed \(seed), \(mutation) in \(path)",
+            check: target == .migration)
 
         // Bytes that cannot be text are refused when the file is read, naming it.
         if [.nul, .invalidUTF8].contains(mutation) {
@@ -163,14 +178,16 @@ struct FuzzTests {
         if [.crlf, .bom].contains(mutation) {
             for command in ["heads", "graph", "plan"] {
                 let run = try #require(runs[command])
-                #expect(run.ending == .exited(0) || server.port == 1 && command == "plan",
-                        "\(mutation) in \(path): \(command): \(run.output)")
+                #expect(
+                    run.ending == .exited(0) || server.port == 1 && command == "plan",
+                    "\(mutation) in \(path): \(command): \(run.output)")
             }
         }
     }
 
-    @Test("random projects: parent graphs (cycles, missing parents, several roots), links, odd names, several damages",
-          arguments: 0..<16)
+    @Test(
+        "random projects: parent graphs (cycles, missing parents, several roots), links, odd names, several damages",
+        arguments: 0..<16)
     func randomProject(seed: Int) throws {
         var rng = SeededGenerator(seed: 1_000 + UInt64(seed))
         let base = FuzzProject.generate(using: &rng, server: try Self.server())
@@ -181,13 +198,15 @@ struct FuzzTests {
         try Self.exercise(base: base, damaged: damaged, label: "seed \(1_000 + seed)")
     }
 
-    @Test("a malformed URL holding a password is refused by plan and doctor, naming the file, never the password", arguments: [
-        "postgresq://u:\(fuzzPassword)@127.0.0.1/db", "user:\(fuzzPassword)@host/db",
-        "postgresql://u:\(fuzzPassword)@[::1/db", "host=127.0.0.1 password='\(fuzzPassword) dbname=x",
-        // Found by scripts/fuzz.sh: libpq parsed them, with the password in the database name or the port.
-        "postgresql://postgresql://u:\(fuzzPassword)@127.0.0.1/db", "postgresql://u:\(fuzzPassword)",
-        "postgresql://u:\(fuzzPassword)@127.0.0.1/db?connect_timeout=9223372036854775807",
-    ])
+    @Test(
+        "a malformed URL holding a password is refused by plan and doctor, naming the file, never the password",
+        arguments: [
+            "postgresq://u:\(fuzzPassword)@127.0.0.1/db", "user:\(fuzzPassword)@host/db",
+            "postgresql://u:\(fuzzPassword)@[::1/db", "host=127.0.0.1 password='\(fuzzPassword) dbname=x",
+            // Found by scripts/fuzz.sh: libpq parsed them, with the password in the database name or the port.
+            "postgresql://postgresql://u:\(fuzzPassword)@127.0.0.1/db", "postgresql://u:\(fuzzPassword)",
+            "postgresql://u:\(fuzzPassword)@127.0.0.1/db?connect_timeout=9223372036854775807",
+        ])
     func malformedURL(url: String) throws {
         let server = try Self.server()
         var rng = SeededGenerator(seed: 7)
@@ -206,24 +225,29 @@ struct FuzzTests {
         var sound = project
         for (index, id) in project.revisions.enumerated() {
             let parent = index == 0 ? "" : "-- parent: \(project.revisions[index - 1])\n"
-            sound.files["migrations/\(id).sql"] = .file(Array("""
-                \(parent)-- migrate:up
-                CREATE TABLE t_\(index) (id int, note text DEFAULT 'x -- y');
-                -- migrate:down
-                DROP TABLE t_\(index);
+            sound.files["migrations/\(id).sql"] = .file(
+                Array(
+                    """
+                    \(parent)-- migrate:up
+                    CREATE TABLE t_\(index) (id int, note text DEFAULT 'x -- y');
+                    -- migrate:down
+                    DROP TABLE t_\(index);
 
-                """.utf8))
+                    """.utf8))
         }
         sound.files = sound.files.filter { !$0.key.hasPrefix("environments/") || $0.key == "environments/dev.toml" }
         sound.environments = ["dev"]
-        let url = "postgresql://\(server.role):\(fuzzPassword)@127.0.0.1:\(server.port)/\(server.database)?connect_timeout=3"
-        sound.files["environments/dev.toml"] = .file(Array("""
-            # dev
-            database_url = "${DEV_DATABASE_URL}"
-            connect_retries = 0
-            lock_timeout = "2s"
+        let url =
+            "postgresql://\(server.role):\(fuzzPassword)@127.0.0.1:\(server.port)/\(server.database)?connect_timeout=3"
+        sound.files["environments/dev.toml"] = .file(
+            Array(
+                """
+                # dev
+                database_url = "${DEV_DATABASE_URL}"
+                connect_retries = 0
+                lock_timeout = "2s"
 
-            """.utf8))
+                """.utf8))
         sound.files[".env"] = .file(Array("# local\nexport DEV_DATABASE_URL=\"\(url)\"\nOTHER='1' # x\n".utf8))
         return sound
     }

@@ -16,22 +16,32 @@ struct SeededGenerator: RandomNumberGenerator {
 /// The ways a file of a project is damaged. Each names what a user or a tool could really produce.
 enum Mutation: String, CaseIterable, Sendable, CustomStringConvertible {
     case byteFlip, truncation, hugeNumber, nul, crlf, carriageReturn, bom, invalidUTF8, markerNearMiss, duplicatedLine,
-         longLine, unicode, token, deletedRange, empty, randomBytes
+        longLine, unicode, token, deletedRange, empty, randomBytes
 
     var description: String { rawValue }
 
-    static let nearMisses = ["-- migrate: up", "--migrate:up", "-- Migrate:up", "-- migrate:UP", "-- migrate:upp",
-                             "-- migrate :up", "-- migrate:", "\u{2014} migrate:up", "-- Parent: x", "-- parents: x",
-                             "-- transaction: maybe", "-- transactional: false", "--parent:x", "-- parent: ,",
-                             "-- parent: a,,b", "-- migrate:down\n-- migrate:down"]
-    static let tokens = ["${", "${MISSING}", "${A:-", "$$", "\"\"\"", "'''", "[", "[[x]]", "=", "\\u0000", "\\", "\"",
-                         "#", "\n[env]\n", "inf", "nan", "0x10", "1e3", "[1,2]", "{a=1}", "database_url = 1", "\u{0C}",
-                         "\u{1B}[31m", ";", "'", "/*", "$fn$", "BEGIN ATOMIC", "COMMIT;", "%00", "@", "//", "?"]
-    static let hugeNumbers = ["99999999999999999999999999", "9223372036854775807", "9223372036854775808",
-                              "-9223372036854775809", "1e400", "-1", "18446744073709551616", "\"99999999999999999999h\"",
-                              "\"1e300s\"", "\"-5s\"", "\"25h\"", "1_000", "+inf"]
-    static let unicodeSamples = ["é", "漢字", "🙂", "\u{200B}", "\u{202E}", "\u{2028}", "\u{FEFF}", "İ", "\u{0301}", "\u{10FFFF}"]
-    static let invalidSequences: [[UInt8]] = [[0xFF], [0xC3], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0x80]]
+    static let nearMisses = [
+        "-- migrate: up", "--migrate:up", "-- Migrate:up", "-- migrate:UP", "-- migrate:upp",
+        "-- migrate :up", "-- migrate:", "\u{2014} migrate:up", "-- Parent: x", "-- parents: x",
+        "-- transaction: maybe", "-- transactional: false", "--parent:x", "-- parent: ,",
+        "-- parent: a,,b", "-- migrate:down\n-- migrate:down",
+    ]
+    static let tokens = [
+        "${", "${MISSING}", "${A:-", "$$", "\"\"\"", "'''", "[", "[[x]]", "=", "\\u0000", "\\", "\"",
+        "#", "\n[env]\n", "inf", "nan", "0x10", "1e3", "[1,2]", "{a=1}", "database_url = 1", "\u{0C}",
+        "\u{1B}[31m", ";", "'", "/*", "$fn$", "BEGIN ATOMIC", "COMMIT;", "%00", "@", "//", "?",
+    ]
+    static let hugeNumbers = [
+        "99999999999999999999999999", "9223372036854775807", "9223372036854775808",
+        "-9223372036854775809", "1e400", "-1", "18446744073709551616", "\"99999999999999999999h\"",
+        "\"1e300s\"", "\"-5s\"", "\"25h\"", "1_000", "+inf",
+    ]
+    static let unicodeSamples = [
+        "é", "漢字", "🙂", "\u{200B}", "\u{202E}", "\u{2028}", "\u{FEFF}", "İ", "\u{0301}", "\u{10FFFF}",
+    ]
+    static let invalidSequences: [[UInt8]] = [
+        [0xFF], [0xC3], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0x80],
+    ]
 
     /// The damaged bytes.
     func apply(to data: [UInt8], using rng: inout SeededGenerator) -> [UInt8] {

@@ -1,7 +1,8 @@
 import Foundation
 import TestSupport
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One run of the `orchestrate` binary that is killed when it exceeds its time: a hang is a finding, not a stuck test.
@@ -30,13 +31,16 @@ struct TimedRun: Sendable {
 
     /// Runs `orchestrate arguments` in `directory` with `environment` replacing the process environment, its
     /// output going to files (a pipe kept open by a grandchild could not hang us either).
-    static func run(_ arguments: [String], in directory: String, environment: [String: String],
-                    timeout: Double = 10) throws -> TimedRun {
+    static func run(
+        _ arguments: [String], in directory: String, environment: [String: String],
+        timeout: Double = 10
+    ) throws -> TimedRun {
         let base = NSTemporaryDirectory() + "orchestrate-fuzz-run-" + UUID().uuidString.prefix(12)
         let (outPath, errPath) = (base + ".out", base + ".err")
         defer { unlink(outPath); unlink(errPath) }
         guard FileManager.default.createFile(atPath: outPath, contents: nil),
-              FileManager.default.createFile(atPath: errPath, contents: nil) else {
+            FileManager.default.createFile(atPath: errPath, contents: nil)
+        else {
             throw TestSupportError("cannot create \(outPath)")
         }
         let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
@@ -64,10 +68,16 @@ struct TimedRun: Sendable {
             usleep(5_000)
         }
         process.waitUntilExit()
-        let ending: Ending = timedOut ? .timedOut
-            : process.terminationReason == .uncaughtSignal ? .signaled(process.terminationStatus) : .exited(process.terminationStatus)
-        let read = { (path: String) in String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self) }
-        return TimedRun(arguments: arguments, ending: ending, stdout: read(outPath), stderr: read(errPath),
-                        seconds: Date().timeIntervalSince(started))
+        let ending: Ending =
+            timedOut
+            ? .timedOut
+            : process.terminationReason == .uncaughtSignal
+                ? .signaled(process.terminationStatus) : .exited(process.terminationStatus)
+        let read = { (path: String) in
+            String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
+        }
+        return TimedRun(
+            arguments: arguments, ending: ending, stdout: read(outPath), stderr: read(errPath),
+            seconds: Date().timeIntervalSince(started))
     }
 }
