@@ -24,9 +24,11 @@ struct CommandContext {
     let project: Project
 
     /// The writing commands, reporting progress on the console.
-    var orchestrator: Orchestrator { Orchestrator(project: project, progress: Console.progress) }
+    var orchestrator: Orchestrator {
+        Orchestrator(project: project, interruptions: .process, progress: Console.progress)
+    }
     /// The reading commands, reporting progress on the console.
-    var inspector: Inspector { Inspector(project: project, progress: Console.progress) }
+    var inspector: Inspector { Inspector(project: project, interruptions: .process, progress: Console.progress) }
 
     /// Makes Ctrl-C and SIGTERM cancel the running statement and roll back; called right before a command runs
     /// revisions (after any confirmation prompt, which Ctrl-C must simply end).

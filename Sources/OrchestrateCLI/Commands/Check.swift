@@ -48,7 +48,8 @@ struct Check: ParsableCommand {
         var ledgers: [(environment: String, entries: [LedgerEntry])] = []
         if !env.isEmpty {
             let project = try global.loadProject()
-            ledgers = try Inspector(project: project, progress: Console.progress).ledgerEntries(env)
+            ledgers = try Inspector(project: project, interruptions: .process, progress: Console.progress)
+                .ledgerEntries(env)
         }
         try CommittedLinks.refuse(projectRoot: root)
         let report = try PullRequestChecker.run(

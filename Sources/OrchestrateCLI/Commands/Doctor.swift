@@ -15,7 +15,7 @@ struct Doctor: ParsableCommand {
     func run() throws {
         let root = try global.projectRoot()
         let checks = OrchestrateCore.Doctor.run(
-            projectRoot: root, processEnvironment: ProcessInfo.processInfo.environment,
+            projectRoot: root, processEnvironment: ProcessInfo.processInfo.environment, interruptions: .process,
             progress: Console.progress)
         if output.json {
             try Console.json(checks)

@@ -35,12 +35,12 @@ enum EnvironmentDatabase {
     /// Connects, retrying transient failures (a server starting, a serverless database waking up) with backoff.
     static func connect(
         _ environment: EnvironmentConfig, conninfo: String, applicationName: String,
-        retries: Int? = nil, progress: @escaping ProgressHandler
+        retries: Int? = nil, interruptions: Interruptions, progress: @escaping ProgressHandler
     ) throws(OrchestrateError) -> Connection {
         let attempts = (retries ?? environment.connectRetries) + 1
         var delay = 0.5
         for attempt in 1...attempts {
-            try Interruption.check("while connecting to `\(environment.name)`; nothing was run")
+            try interruptions.check("while connecting to `\(environment.name)`; nothing was run")
             do {
                 let name = environment.name
                 // Server notices (RAISE NOTICE in a migration, "… does not exist, skipping") are shown as progress,
@@ -57,7 +57,7 @@ enum EnvironmentDatabase {
                             "environment `\(environment.name)`: cannot connect yet (\(error.message)); attempt \(attempt + 1) of \(attempts) in \(delay)s"
                         ))
                     let deadline = Date().addingTimeInterval(delay)
-                    while Date() < deadline, Interruption.signal == nil {
+                    while Date() < deadline, interruptions.signal == nil {
                         Thread.sleep(forTimeInterval: min(0.05, max(0, deadline.timeIntervalSinceNow)))
                     }
                     delay = min(delay * 2, 8)

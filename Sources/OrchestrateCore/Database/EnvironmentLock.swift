@@ -60,14 +60,14 @@ final class EnvironmentLock {
     /// once and then every five seconds. Exits with `.locked` (4) naming the holder when the time is up.
     static func acquire(
         on connection: Connection, environment: EnvironmentConfig, ledgerExists: () -> Bool,
-        progress: ProgressHandler
+        interruptions: Interruptions, progress: ProgressHandler
     ) throws(OrchestrateError) -> EnvironmentLock {
         let key = key(schema: environment.ledgerSchema)
         let start = Date()
         var lastReport: Date?
         var pollInterval = 0.05
         while true {
-            try Interruption.check("while waiting for the lock of `\(environment.name)`; nothing was run")
+            try interruptions.check("while waiting for the lock of `\(environment.name)`; nothing was run")
             do {
                 if try connection.tryAdvisoryLock(key) {
                     return EnvironmentLock(connection: connection, key: key)

@@ -51,7 +51,7 @@ enum OrphanedWork {
     /// role, or pg_signal_backend); without it, warns and lets the run meet their locks with its usual retries.
     static func end(
         on connection: Connection, environment: EnvironmentConfig, wait: Double = 10,
-        progress: ProgressHandler
+        interruptions: Interruptions, progress: ProgressHandler
     ) {
         guard let orphans = try? find(on: connection), !orphans.isEmpty else { return }
         for orphan in orphans {
@@ -70,7 +70,7 @@ enum OrphanedWork {
                 continue
             }
             let deadline = Date().addingTimeInterval(wait)
-            while Date() < deadline, Interruption.signal == nil {
+            while Date() < deadline, interruptions.signal == nil {
                 let alive =
                     (try? connection.query(
                         "SELECT 1 FROM pg_stat_activity WHERE pid = $1::integer", [.integer(Int(orphan.pid))]))?

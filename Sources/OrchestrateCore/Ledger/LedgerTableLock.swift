@@ -99,12 +99,12 @@ extension EnvironmentDatabase {
     /// `lock_timeout` (see `SessionSettings.ledger`).
     static func connectForReading(
         _ environment: EnvironmentConfig, conninfo: String, applicationName: String,
-        retries: Int? = nil,
+        retries: Int? = nil, interruptions: Interruptions,
         progress: @escaping ProgressHandler
     ) throws(OrchestrateError) -> Connection {
         let connection = try connect(
             environment, conninfo: conninfo, applicationName: applicationName, retries: retries,
-            progress: progress)
+            interruptions: interruptions, progress: progress)
         do throws(PostgresError) {
             try connection.execute(SessionSettings.ledger(environment))
         } catch {

@@ -18,7 +18,7 @@ public struct DoctorCheck: Sendable, Codable {
 public enum Doctor {
     /// Runs every check; a failed one never stops the others.
     public static func run(
-        projectRoot: String, processEnvironment: [String: String],
+        projectRoot: String, processEnvironment: [String: String], interruptions: Interruptions = .never,
         progress: @escaping ProgressHandler
     ) -> [DoctorCheck] {
         var checks: [DoctorCheck] = [DoctorCheck(subject: "project", outcome: .ok, detail: projectRoot)]
@@ -113,7 +113,7 @@ public enum Doctor {
                 index,
                 checkDatabase(
                     environments[index], projectRoot: projectRoot, fileParents: parents,
-                    progress: progress))
+                    interruptions: interruptions, progress: progress))
         }
         for index in environments.indices { checks += results.get(index) ?? [] }
         return checks
@@ -121,7 +121,7 @@ public enum Doctor {
 
     private static func checkDatabase(
         _ environment: EnvironmentConfig, projectRoot: String,
-        fileParents: [String: [String]],
+        fileParents: [String: [String]], interruptions: Interruptions,
         progress: @escaping ProgressHandler
     ) -> [DoctorCheck] {
         let subject = "database \(environment.name)"
@@ -131,7 +131,7 @@ public enum Doctor {
             let connection = try EnvironmentDatabase.connectForReading(
                 environment, conninfo: conninfo,
                 applicationName: "orchestrate doctor", retries: 0,
-                progress: progress)
+                interruptions: interruptions, progress: progress)
             defer { connection.close() }
             let version = (try? connection.query("SHOW server_version").rows.first?.first) ?? nil
             var checks = [

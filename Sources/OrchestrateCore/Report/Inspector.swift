@@ -10,9 +10,13 @@ public struct Inspector: Sendable {
     /// Where notices go (starting the sandbox, for instance).
     public let progress: ProgressHandler
 
+    /// Where Ctrl-C and SIGTERM come from: the command line passes `.process`; the default never interrupts.
+    public let interruptions: Interruptions
+
     /// Makes an inspector over `project`.
-    public init(project: Project, progress: @escaping ProgressHandler) {
+    public init(project: Project, interruptions: Interruptions = .never, progress: @escaping ProgressHandler) {
         self.project = project
+        self.interruptions = interruptions
         self.progress = progress
     }
 
@@ -103,7 +107,7 @@ public struct Inspector: Sendable {
         let connection = try EnvironmentDatabase.connectForReading(
             environment, conninfo: conninfo,
             applicationName: "orchestrate status", retries: 0,
-            progress: progress)
+            interruptions: interruptions, progress: progress)
         defer { connection.close() }
         let ledger: Ledger
         do throws(PostgresError) { ledger = try Ledger(connection: connection, schema: environment.ledgerSchema) } catch
@@ -249,7 +253,7 @@ public struct Inspector: Sendable {
         let connection = try EnvironmentDatabase.connectForReading(
             environment, conninfo: conninfo,
             applicationName: "orchestrate audit", retries: 0,
-            progress: progress)
+            interruptions: interruptions, progress: progress)
         defer { connection.close() }
         let ledger: Ledger
         do throws(PostgresError) { ledger = try Ledger(connection: connection, schema: environment.ledgerSchema) } catch

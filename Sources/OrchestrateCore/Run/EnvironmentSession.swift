@@ -21,7 +21,9 @@ final class EnvironmentSession {
     /// The work connection, once `work()` opened it.
     private(set) var openedWork: Connection?
     private var closed = false
-    /// The work connection's registration with `Interruption`.
+    /// Where Ctrl-C and SIGTERM come from (the command line's `.process`, or `.never`).
+    let interruptions: Interruptions
+    /// The work connection's registration with `interruptions`.
     private var cancelToken: Int?
     /// The lock connection's registration with `Interruption`: a ledger read or write waiting for a table lock
     /// stops on Ctrl-C too.
@@ -29,8 +31,10 @@ final class EnvironmentSession {
 
     private init(
         environment: EnvironmentConfig, lockConnection: Connection, lockCancelToken: Int?, conninfo: String,
-        lock: EnvironmentLock, ledger: Ledger, run: RunContext, progress: @escaping ProgressHandler
+        lock: EnvironmentLock, ledger: Ledger, run: RunContext, interruptions: Interruptions,
+        progress: @escaping ProgressHandler
     ) {
+        self.interruptions = interruptions
         self.environment = environment
         self.lockConnection = lockConnection
         self.lockCancelToken = lockCancelToken
@@ -44,22 +48,22 @@ final class EnvironmentSession {
     /// Connects to `environment`, takes its lock and prepares the ledger; `command` names the run everywhere.
     static func open(
         _ environment: EnvironmentConfig, projectRoot: String, command: String, actor: Actor,
-        provenance: Provenance?, checkFreeze: Bool = true,
+        provenance: Provenance?, checkFreeze: Bool = true, interruptions: Interruptions,
         progress: @escaping ProgressHandler
     ) throws(OrchestrateError) -> EnvironmentSession {
         let conninfo = try EnvironmentDatabase.conninfo(for: environment, projectRoot: projectRoot, progress: progress)
         let lockConnection = try EnvironmentDatabase.connect(
             environment, conninfo: conninfo, applicationName: "orchestrate \(command)",
-            progress: progress)
+            interruptions: interruptions, progress: progress)
         // A client host that vanishes without closing its socket would otherwise keep the lock for hours.
         _ = try? lockConnection.execute(
             (SessionSettings.lockConnection + [SessionSettings.ledger(environment)]).joined(separator: "; "))
-        let lockCancelToken = Interruption.register(lockConnection)
+        let lockCancelToken = interruptions.register(lockConnection)
         let ledger: Ledger
         do {
             ledger = try Ledger(connection: lockConnection, schema: environment.ledgerSchema)
         } catch {
-            Interruption.unregister(lockCancelToken)
+            interruptions.unregister(lockCancelToken)
             lockConnection.close()
             throw .operation("environment `\(environment.name)`: \(error.description)")
         }
@@ -67,9 +71,10 @@ final class EnvironmentSession {
         do {
             lock = try EnvironmentLock.acquire(
                 on: lockConnection, environment: environment,
-                ledgerExists: { ((try? ledger.installedVersion()) ?? nil) != nil }, progress: progress)
+                ledgerExists: { ((try? ledger.installedVersion()) ?? nil) != nil }, interruptions: interruptions,
+                progress: progress)
         } catch {
-            Interruption.unregister(lockCancelToken)
+            interruptions.unregister(lockCancelToken)
             RunRefusal.recordLockedOut(
                 on: lockConnection, ledger: ledger, environment: environment, projectRoot: projectRoot,
                 command: command, actor: actor, provenance: provenance, error: error)
@@ -82,10 +87,11 @@ final class EnvironmentSession {
         let session = EnvironmentSession(
             environment: environment, lockConnection: lockConnection,
             lockCancelToken: lockCancelToken, conninfo: conninfo, lock: lock, ledger: ledger,
-            run: run, progress: progress)
+            run: run, interruptions: interruptions, progress: progress)
         do throws(OrchestrateError) {
             try detectPooler(lockConnection, environment: environment)
-            OrphanedWork.end(on: lockConnection, environment: environment, progress: progress)
+            OrphanedWork.end(
+                on: lockConnection, environment: environment, interruptions: interruptions, progress: progress)
             do throws(OrchestrateError) { try ledger.ensure(for: environment) } catch {
                 RunRefusal.record(error, on: session, projectRoot: projectRoot)
                 throw error
@@ -118,7 +124,7 @@ final class EnvironmentSession {
         let work = try EnvironmentDatabase.connect(
             environment, conninfo: conninfo,
             applicationName: OrphanedWork.applicationName(command: run.command, lockPID: lockConnection.backendPID),
-            retries: 0, progress: progress)
+            retries: 0, interruptions: interruptions, progress: progress)
         do throws(PostgresError) {
             // One round trip for all settings: it matters on a remote database.
             try work.execute(
@@ -128,7 +134,7 @@ final class EnvironmentSession {
             throw .operation("environment `\(environment.name)`: cannot set timeouts: \(error.description)")
         }
         openedWork = work
-        cancelToken = Interruption.register(work)
+        cancelToken = interruptions.register(work)
         return work
     }
 
@@ -187,6 +193,9 @@ final class EnvironmentSession {
             run: run, action: action, revision: revision, outcome: outcome, message: message,
             durationMilliseconds: durationMilliseconds)
         if lockConnection.isOpen, (try? ledger.record(event)) != nil { return }
+        // After Ctrl-C the statements of every registered connection are cancelled; a cancel that reaches the idle
+        // lock connection late cancels the next statement there instead, which may be this insert: try it once more.
+        if lockConnection.isOpen, interruptions.signal != nil, (try? ledger.record(event)) != nil { return }
         if !lockConnection.isOpen, let work = openedWork, work.isOpen, work.transactionStatus == .idle,
             let fallback = try? Ledger(connection: work, schema: ledger.schema)
         {
@@ -213,8 +222,8 @@ final class EnvironmentSession {
     func close() {
         guard !closed else { return }
         closed = true
-        Interruption.unregister(cancelToken)
-        Interruption.unregister(lockCancelToken)
+        interruptions.unregister(cancelToken)
+        interruptions.unregister(lockCancelToken)
         openedWork?.close()
         lock.release()
         lockConnection.close()

@@ -55,6 +55,38 @@ public enum Interruption {
     }
 }
 
+/// Where the core learns about Ctrl-C and SIGTERM. The command line hands `.process` (the signals `Interruption`
+/// watches) to `Orchestrator` and `Inspector`, which pass it down to every wait and connection; no core code reads the
+/// process-wide state itself, so a test or a library caller can run the core with `.never`.
+public struct Interruptions: Sendable {
+    private let received: @Sendable () -> Int32?
+    private let registering: @Sendable (Connection) -> Int?
+    private let unregistering: @Sendable (Int?) -> Void
+
+    /// The process's SIGINT and SIGTERM, as `Interruption.install` watches them.
+    public static let process = Interruptions(
+        received: { Interruption.signal }, registering: { Interruption.register($0) },
+        unregistering: { Interruption.unregister($0) })
+    /// Never interrupted: nothing is watched and nothing is cancelled.
+    public static let never = Interruptions(received: { nil }, registering: { _ in nil }, unregistering: { _ in })
+
+    /// The first signal received, if any.
+    var signal: Int32? { received() }
+
+    /// Throws `.interrupted` when a signal was received; `doing` names what was about to happen.
+    func check(_ doing: @autoclosure () -> String) throws(OrchestrateError) {
+        if let signal = received() {
+            throw .interrupted(signal: signal, "interrupted by \(Interruption.signalName(signal)) \(doing())")
+        }
+    }
+
+    /// Registers `connection` so that a signal cancels the statement running on it.
+    func register(_ connection: Connection) -> Int? { registering(connection) }
+
+    /// Forgets a connection registered with `register`.
+    func unregister(_ token: Int?) { unregistering(token) }
+}
+
 /// The shared state behind `Interruption`, guarded by a lock.
 private final class InterruptionState: @unchecked Sendable {
     private let lock = NSLock()

@@ -18,7 +18,7 @@ extension Orchestrator {
             isFirstStage: project.pipeline?.isFirstStage(name) ?? true, progress: progress)
         let session = try EnvironmentSession.open(
             environment, projectRoot: project.root, command: "\(command) \(name)",
-            actor: actor, provenance: provenance, progress: progress)
+            actor: actor, provenance: provenance, interruptions: interruptions, progress: progress)
         return (reason, session)
     }
 
@@ -54,6 +54,6 @@ extension Orchestrator {
         }
         return try EnvironmentSession.open(
             environment, projectRoot: project.root, command: name,
-            actor: actor, provenance: nil, progress: progress)
+            actor: actor, provenance: nil, interruptions: interruptions, progress: progress)
     }
 }

@@ -96,7 +96,7 @@ extension Orchestrator {
         let connection = try EnvironmentDatabase.connectForReading(
             environment, conninfo: conninfo,
             applicationName: "orchestrate plan \(name) (read)",
-            progress: progress)
+            interruptions: interruptions, progress: progress)
         defer { connection.close() }
         // Belt and braces: nothing below writes, and the server refuses if something ever tried.
         _ = try? connection.execute("SET default_transaction_read_only = on")

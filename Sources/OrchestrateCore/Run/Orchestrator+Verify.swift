@@ -248,7 +248,7 @@ extension Orchestrator {
     ) throws(OrchestrateError) {
         let connection = try EnvironmentDatabase.connect(
             environment, conninfo: scratch.conninfo,
-            applicationName: "orchestrate \(command) (read)", progress: progress)
+            applicationName: "orchestrate \(command) (read)", interruptions: interruptions, progress: progress)
         defer { connection.close() }
         let existing: SchemaSnapshot
         do throws(PostgresError) {

@@ -13,11 +13,17 @@ public final class Orchestrator: Sendable {
     public let actor: Actor
     /// Where progress goes.
     public let progress: ProgressHandler
+    /// Where Ctrl-C and SIGTERM come from: the command line passes `.process`; the default never interrupts.
+    public let interruptions: Interruptions
 
     /// Makes an orchestrator for `project`.
-    public init(project: Project, actor: Actor = .current(), progress: @escaping ProgressHandler) {
+    public init(
+        project: Project, actor: Actor = .current(), interruptions: Interruptions = .never,
+        progress: @escaping ProgressHandler
+    ) {
         self.project = project
         self.actor = actor
+        self.interruptions = interruptions
         self.progress = progress
     }
 
@@ -44,7 +50,7 @@ public final class Orchestrator: Sendable {
     ) throws(OrchestrateError) -> RunReport {
         let session = try EnvironmentSession.open(
             environment, projectRoot: project.root, command: "\(action) \(environment.name)",
-            actor: actor, provenance: nil, progress: progress)
+            actor: actor, provenance: nil, interruptions: interruptions, progress: progress)
         defer { session.close() }
         let prepared: PreparedRun
         do throws(OrchestrateError) {
@@ -224,7 +230,7 @@ public final class Orchestrator: Sendable {
         }
         let session = try EnvironmentSession.open(
             environment, projectRoot: project.root, command: "downgrade \(name)",
-            actor: actor, provenance: nil, progress: progress)
+            actor: actor, provenance: nil, interruptions: interruptions, progress: progress)
         defer { session.close() }
         let prepared: PreparedRun
         do throws(OrchestrateError) {
@@ -272,7 +278,7 @@ public final class Orchestrator: Sendable {
             progress: { _ in })
         let session = try EnvironmentSession.open(
             environment, projectRoot: project.root, command: "lock \(name)", actor: actor,
-            provenance: provenance ?? nil, checkFreeze: false, progress: progress)
+            provenance: provenance ?? nil, checkFreeze: false, interruptions: interruptions, progress: progress)
         defer { session.close() }
         let existing: Freeze?
         do throws(PostgresError) { existing = try session.ledger.freeze() } catch {
@@ -297,7 +303,7 @@ public final class Orchestrator: Sendable {
         let environment = try project.environment(name)
         let session = try EnvironmentSession.open(
             environment, projectRoot: project.root, command: "unlock \(name)", actor: actor,
-            provenance: nil, checkFreeze: false, progress: progress)
+            provenance: nil, checkFreeze: false, interruptions: interruptions, progress: progress)
         defer { session.close() }
         let existing: Freeze?
         do throws(PostgresError) { existing = try session.ledger.freeze() } catch {
@@ -442,7 +448,7 @@ public final class Orchestrator: Sendable {
         let connection = try EnvironmentDatabase.connectForReading(
             environment, conninfo: conninfo,
             applicationName: "orchestrate \(command) (read)",
-            progress: progress)
+            interruptions: interruptions, progress: progress)
         defer { connection.close() }
         let ledger: Ledger
         do throws(PostgresError) {

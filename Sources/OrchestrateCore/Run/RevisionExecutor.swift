@@ -243,7 +243,7 @@ struct RevisionExecutor {
     private func checkInterrupt(
         source: SQLSource, direction: String, progress: StatementProgress?
     ) throws(OrchestrateError) {
-        guard let signal = Interruption.signal else { return }
+        guard let signal = session.interruptions.signal else { return }
         rollback()
         throw interrupted(
             source: source, direction: direction, signal: signal, progress: progress, location: source.path)
@@ -341,7 +341,7 @@ struct RevisionExecutor {
                         reason:
                             "lock_timeout (ddl_lock_timeout = \(environment.ddlLockTimeout)) waiting for a table lock"))
                 let deadline = Date().addingTimeInterval(delay)
-                while Date() < deadline, Interruption.signal == nil {
+                while Date() < deadline, session.interruptions.signal == nil {
                     Thread.sleep(forTimeInterval: min(0.05, max(0, deadline.timeIntervalSinceNow)))
                 }
                 delay = min(delay * 2, 10)
@@ -387,7 +387,8 @@ struct RevisionExecutor {
         } else if sql != nil {
             location += ":\(sqlStartLine)"
         }
-        if let signal = Interruption.signal, error.sqlState == .queryCanceled || error.kind == .connectionLost {
+        if let signal = session.interruptions.signal, error.sqlState == .queryCanceled || error.kind == .connectionLost
+        {
             return interrupted(
                 source: source, direction: direction, signal: signal, progress: progress, location: location)
         }
