@@ -34,6 +34,25 @@ enum RevisionsTable {
             baselined,
         ])
 
+    /// A revision row's values that come from its file, in column order (with the row's state).
+    static func fileValues(_ file: MigrationFile, state: AppliedRevision.State) -> [(LedgerColumn, SQLValue)] {
+        [
+            (revision, .bound(.text(file.revision))), (parents, .bound(.textArray(file.parents))),
+            (checksum, .bound(.text(file.checksum))), (upSQL, .bound(.text(file.up))),
+            (downSQL, .bound(.text(file.down))),
+            (transactional, .bound(.boolean(file.transactional))), (self.state, .bound(.text(state.rawValue))),
+        ]
+    }
+
+    /// A revision row's values that come from the run that writes it: where, who, and from which commit.
+    static func runValues(_ run: RunContext) -> [(LedgerColumn, SQLValue)] {
+        [
+            (environment, .bound(.text(run.environment))), (osUser, .bound(.text(run.actor.osUser))),
+            (host, .bound(.text(run.actor.host))), (gitCommit, .bound(.text(run.git?.commit))),
+            (gitBranch, .bound(.text(run.git?.branch))), (gitDirty, .bound(.boolean(run.git?.isDirty))),
+        ]
+    }
+
     /// A row read by `Ledger.appliedRevisions` (every column but the SQL texts, and whether a down section exists).
     static func decode(_ row: QueryResult.Record) -> AppliedRevision {
         AppliedRevision(
@@ -114,24 +133,16 @@ extension Ledger {
                 SQLCommand.build { builder in
                     let row = revisions.insert(
                         schema: quoted,
-                        [
-                            (columns.revision, .bound(.text(file.revision))),
-                            (columns.parents, .bound(.textArray(file.parents))),
-                            (columns.checksum, .bound(.text(file.checksum))), (columns.upSQL, .bound(.text(file.up))),
-                            (columns.downSQL, .bound(.text(file.down))),
-                            (columns.transactional, .bound(.boolean(file.transactional))),
-                            (columns.state, .bound(.text(state.rawValue))),
-                            (columns.statementsTotal, .bound(.integer(statements))),
-                            (columns.statementsDone, .bound(.integer(statements.map { _ in 0 }))),
-                            (columns.environment, .bound(.text(run.environment))),
-                            (columns.osUser, .bound(.text(run.actor.osUser))),
-                            (columns.host, .bound(.text(run.actor.host))),
-                            (columns.gitCommit, .bound(.text(run.git?.commit))),
-                            (columns.gitBranch, .bound(.text(run.git?.branch))),
-                            (columns.gitDirty, .bound(.boolean(run.git?.isDirty))),
-                            (columns.duration, .bound(.integer(state == .applied ? durationMilliseconds : nil))),
-                            (columns.promotedFrom, .bound(.text(promotedFrom))),
-                        ], builder: &builder)
+                        RevisionsTable.fileValues(file, state: state)
+                            + [
+                                (columns.statementsTotal, .bound(.integer(statements))),
+                                (columns.statementsDone, .bound(.integer(statements.map { _ in 0 }))),
+                            ]
+                            + RevisionsTable.runValues(run)
+                            + [
+                                (columns.duration, .bound(.integer(state == .applied ? durationMilliseconds : nil))),
+                                (columns.promotedFrom, .bound(.text(promotedFrom))),
+                            ], builder: &builder)
                     let eventInsert = EventsTable.insert(
                         event, schema: quoted, revision: .expression(columns.revision.name),
                         from: "inserted", builder: &builder)
@@ -221,20 +232,8 @@ extension Ledger {
         return SQLCommand.build { builder in
             RevisionsTable.table.insert(
                 schema: quoted,
-                [
-                    (columns.revision, .bound(.text(file.revision))),
-                    (columns.parents, .bound(.textArray(file.parents))),
-                    (columns.checksum, .bound(.text(file.checksum))), (columns.upSQL, .bound(.text(file.up))),
-                    (columns.downSQL, .bound(.text(file.down))),
-                    (columns.transactional, .bound(.boolean(file.transactional))),
-                    (columns.state, .bound(.text(AppliedRevision.State.applied.rawValue))),
-                    (columns.environment, .bound(.text(run.environment))),
-                    (columns.osUser, .bound(.text(run.actor.osUser))),
-                    (columns.host, .bound(.text(run.actor.host))), (columns.gitCommit, .bound(.text(run.git?.commit))),
-                    (columns.gitBranch, .bound(.text(run.git?.branch))),
-                    (columns.gitDirty, .bound(.boolean(run.git?.isDirty))),
-                    (columns.baselined, .bound(.boolean(true))),
-                ], builder: &builder)
+                RevisionsTable.fileValues(file, state: .applied) + RevisionsTable.runValues(run)
+                    + [(columns.baselined, .bound(.boolean(true)))], builder: &builder)
         }
     }
 
