@@ -43,11 +43,11 @@ struct Repair: ProjectCommand {
             return .done
         }
         switch report.outcome {
-        case "accepted":
+        case .accepted:
             Console.out(
                 "\(environment): \(report.revision) now recorded with checksum \(report.newChecksum?.prefix(12) ?? "") (was \(report.oldChecksum?.prefix(12) ?? ""))"
             )
-        case "unchanged":
+        case .unchanged:
             Console.out("\(environment): \(report.revision) already matches its file; nothing to repair")
         default:
             Console.out("\(environment): \(report.revision) marked \(report.outcome)")

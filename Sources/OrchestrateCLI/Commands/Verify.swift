@@ -53,7 +53,7 @@ struct Verify: ProjectCommand {
         Console.out("verify: \(report.revisions.count) revision(s) on \(place)")
         let width = min(48, report.revisions.map(\.count).max() ?? 0)
         for check in report.checks {
-            let phase = check.phase.padding(toLength: 8, withPad: " ", startingAt: 0)
+            let phase = check.phase.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)
             let revision = check.revision.padding(
                 toLength: max(width, check.revision.count), withPad: " ", startingAt: 0)
             guard !check.ok else {
@@ -80,8 +80,8 @@ struct Verify: ProjectCommand {
                     + " \(report.database) keeps \(left); give a new database to run verify again")
         }
         let total = report.revisions.count
-        if report.mode == "up only" {
-            let applied = report.checks.filter { $0.phase == "up" && $0.ok }.count
+        if report.mode == .upOnly {
+            let applied = report.checks.filter { $0.phase == .up && $0.ok }.count
             if report.problemCount == 0 {
                 Console.out(
                     "verify: " + Console.style("ok", .green)

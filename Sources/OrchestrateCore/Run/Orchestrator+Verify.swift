@@ -2,12 +2,27 @@ import Foundation
 import Migrations
 import Postgres
 
+/// A step of `verify`'s round trip; the JSON value is the raw value.
+public enum VerifyPhase: String, Sendable, Codable {
+    case up
+    case down
+    case upAgain = "up again"
+}
+
+/// How `verify` checks; the JSON value is the raw value.
+public enum VerifyMode: String, Sendable, Codable {
+    /// Up, down, up again.
+    case roundTrip = "round trip"
+    /// Every revision applies; nothing is reverted.
+    case upOnly = "up only"
+}
+
 /// What `verify` found.
 public struct VerifyReport: Sendable, Codable {
     /// One step of the round trip.
     public struct Check: Sendable, Codable {
         /// `up`, `down` or `up again`.
-        public var phase: String
+        public var phase: VerifyPhase
         /// The revision whose section ran.
         public var revision: String
         /// Whether the step ran and left the schema it should.
@@ -29,7 +44,7 @@ public struct VerifyReport: Sendable, Codable {
     /// round-tripped).
     public var stoppedAtIrreversible: String?
     /// `round trip` (up, down, up again) or `up only` (every revision applies; the schema after each is recorded).
-    public var mode: String
+    public var mode: VerifyMode
     /// The revisions whose down section ran and whose up section ran again, both checked.
     public var roundTripped: [String]
     /// The revisions in range that were not round-tripped (an irreversible revision on the way down, the revisions
@@ -45,7 +60,7 @@ public struct VerifyReport: Sendable, Codable {
 
     /// Whether everything asked for was checked and passed: no failed step and, in round-trip mode, every revision
     /// in range round-tripped.
-    public var passed: Bool { problemCount == 0 && (mode == "up only" || notRoundTripped.isEmpty) }
+    public var passed: Bool { problemCount == 0 && (mode == .upOnly || notRoundTripped.isEmpty) }
 }
 
 extension Orchestrator {
@@ -104,7 +119,7 @@ extension Orchestrator {
         var report = VerifyReport(
             database: scratch.display, createdScratchDatabase: scratch.created,
             revisions: plan.revisions, checks: [], stoppedAtIrreversible: nil,
-            mode: upOnly ? "up only" : "round trip", roundTripped: [],
+            mode: upOnly ? .upOnly : .roundTrip, roundTripped: [],
             notRoundTripped: plan.revisions, schema: [], leftBehind: nil)
         if url != nil {
             report.leftBehind = "the revisions verify applied, and its ledger (schema \(environment.ledgerSchema))"
@@ -118,12 +133,12 @@ extension Orchestrator {
                 if error.category == .interrupted { throw error }
                 report.checks.append(
                     .init(
-                        phase: "up", revision: file.revision, ok: false,
+                        phase: .up, revision: file.revision, ok: false,
                         problem: "the up section failed: \(error.message)", differences: []))
                 return report
             }
             states.append(try snapshot())
-            report.checks.append(.init(phase: "up", revision: file.revision, ok: true, problem: nil, differences: []))
+            report.checks.append(.init(phase: .up, revision: file.revision, ok: true, problem: nil, differences: []))
         }
         report.schema = states.last.map { $0.objects.keys.sorted() } ?? []
         if upOnly { return report }
@@ -150,7 +165,7 @@ extension Orchestrator {
                 if error.category == .interrupted { throw error }
                 report.checks.append(
                     .init(
-                        phase: "down", revision: file.revision, ok: false,
+                        phase: .down, revision: file.revision, ok: false,
                         problem: "the down section failed: \(error.message)", differences: []))
                 return report
             }
@@ -159,7 +174,7 @@ extension Orchestrator {
                 expected.differences(to: try snapshot()), drift: states[index + 1], before)
             report.checks.append(
                 .init(
-                    phase: "down", revision: file.revision, ok: differences.isEmpty,
+                    phase: .down, revision: file.revision, ok: differences.isEmpty,
                     problem: differences.isEmpty ? nil : "its down section does not undo what its up section did",
                     differences: differences))
             reverted.append(index)
@@ -175,7 +190,7 @@ extension Orchestrator {
                 if error.category == .interrupted { throw error }
                 report.checks.append(
                     .init(
-                        phase: "up again", revision: file.revision, ok: false,
+                        phase: .upAgain, revision: file.revision, ok: false,
                         problem: "the up section failed after its down section ran: \(error.message)",
                         differences: []))
                 return report
@@ -184,7 +199,7 @@ extension Orchestrator {
             let differences = Self.attributable(expected.differences(to: try snapshot()), drift: states[index], before)
             report.checks.append(
                 .init(
-                    phase: "up again", revision: file.revision, ok: differences.isEmpty,
+                    phase: .upAgain, revision: file.revision, ok: differences.isEmpty,
                     problem: differences.isEmpty
                         ? nil : "applied again after its down section, it gives a different schema than the first time",
                     differences: differences))

@@ -76,7 +76,7 @@ public struct RepairReport: Sendable, Codable {
     /// The revision whose ledger row was settled.
     public var revision: String
     /// `accepted` (the file's checksum), `applied` or `reverted` (an interrupted revision settled), or `unchanged`.
-    public var outcome: String
+    public var outcome: EventOutcome
     /// The checksum the ledger held before.
     public var oldChecksum: String?
     /// The checksum it holds now, when the file's was accepted.
@@ -121,7 +121,7 @@ extension Orchestrator {
             throw error
         }
         var report = RepairReport(
-            environment: name, revision: row.revision, outcome: "unchanged", oldChecksum: row.checksum,
+            environment: name, revision: row.revision, outcome: .unchanged, oldChecksum: row.checksum,
             newChecksum: nil, reason: reason)
         let ledger = session.ledger
         var statements: [SQLCommand] = []
@@ -136,7 +136,7 @@ extension Orchestrator {
         case .acceptFile(let old, let new):
             let file = files.files[row.revision]!
             statements.append(ledger.acceptFile(file))
-            report.outcome = "accepted"
+            report.outcome = .accepted
             report.newChecksum = new
             message = "accepted the edited \(file.path): checksum \(old) -> \(new); reason: \(reason)"
         case .markApplied:
@@ -145,12 +145,12 @@ extension Orchestrator {
                 throw session.ledger.failure(error, environment: environment)
             }
             statements.append(ledger.settleApplied(row.revision, statements: SQLSplitter.split(up).count))
-            report.outcome = "applied"
+            report.outcome = .applied
             message =
                 "marked applied (was \(row.state == .running ? "interrupted while applying" : "interrupted while reverting") at statement \((row.statementsDone ?? 0) + 1) of \(row.statementsTotal ?? 0)); reason: \(reason)"
         case .markReverted:
             statements.append(ledger.deleteRevision(row.revision))
-            report.outcome = "reverted"
+            report.outcome = .reverted
             message =
                 "marked reverted, its ledger row removed (was \(row.state == .running ? "interrupted while applying" : "interrupted while reverting") at statement \((row.statementsDone ?? 0) + 1) of \(row.statementsTotal ?? 0)); reason: \(reason)"
         }
@@ -158,7 +158,7 @@ extension Orchestrator {
             ledger.eventInsert(
                 NewEvent(
                     run: session.run, action: .repair, revision: row.revision,
-                    outcome: EventOutcome(rawValue: report.outcome), message: message)))
+                    outcome: report.outcome, message: message)))
         try commitAuditedEdit(
             statements, session: session, action: .repair, revision: row.revision,
             what: "repair \(row.revision)")

@@ -67,4 +67,6 @@ public struct EventOutcome: LedgerWord {
     public static let reverted = EventOutcome(rawValue: "reverted")
     /// `repair` accepted an edited file's checksum.
     public static let accepted = EventOutcome(rawValue: "accepted")
+    /// `repair` found nothing to do (never written to the event log).
+    public static let unchanged = EventOutcome(rawValue: "unchanged")
 }
