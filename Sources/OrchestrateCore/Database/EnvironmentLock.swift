@@ -103,20 +103,22 @@ final class EnvironmentLock {
         let classID = String(bits >> 32), objectID = String(bits & 0xffff_ffff)
         let result = try connection.query(
             """
-            SELECT a.pid, coalesce(a.application_name, ''), coalesce(a.usename::text, ''), a.client_addr::text,
-                   \(Ledger.isoTime("a.backend_start")), a.backend_start
+            SELECT a.pid, coalesce(a.application_name, '') AS application_name,
+                   coalesce(a.usename::text, '') AS database_user, a.client_addr::text AS client_address,
+                   \(Ledger.isoTime("a.backend_start")) AS since, a.backend_start
             FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
             WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
               AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
               AND l.classid = $1::oid AND l.objid = $2::oid
             LIMIT 1
             """, [.text(classID), .text(objectID)])
-        guard let row = result.rows.first, let pid = row[0].flatMap({ Int32($0) }) else { return nil }
+        guard let row = result.records.first, let pid = row["pid"].flatMap({ Int32($0) }) else { return nil }
         var holder = LockHolder(
-            pid: pid, applicationName: row[1] ?? "", databaseUser: row[2] ?? "",
-            clientAddress: row[3], since: row[4] ?? "")
+            pid: pid, applicationName: row["application_name"] ?? "", databaseUser: row["database_user"] ?? "",
+            clientAddress: row["client_address"], since: row["since"] ?? "")
         if let ledgerSchema,
-            let event = try Ledger(connection: connection, schema: ledgerSchema).lastEvent(lockPID: pid, since: row[5])
+            let event = try Ledger(connection: connection, schema: ledgerSchema).lastEvent(
+                lockPID: pid, since: row["backend_start"])
         {
             holder.command = event.command
             holder.osUser = event.osUser

@@ -29,7 +29,8 @@ enum OrphanedWork {
     static func find(on connection: Connection) throws(PostgresError) -> [Session] {
         let result = try connection.query(
             """
-            SELECT w.pid, w.application_name, coalesce(w.state, ''), coalesce(\(Ledger.isoTime("w.xact_start")), \(Ledger.isoTime("w.query_start")), '')
+            SELECT w.pid, w.application_name, coalesce(w.state, '') AS state,
+                   coalesce(\(Ledger.isoTime("w.xact_start")), \(Ledger.isoTime("w.query_start")), '') AS running_since
             FROM pg_stat_activity w
             WHERE w.datname = current_database() AND w.pid <> pg_backend_pid()
               AND w.application_name ~ '^orchestrate .* \\(work of [0-9]+\\)$'
@@ -40,9 +41,11 @@ enum OrphanedWork {
                   AND l.pid = substring(w.application_name FROM '\\(work of ([0-9]+)\\)$')::integer)
             ORDER BY w.pid
             """)
-        return result.rows.compactMap { row in
-            guard let pid = row[0].flatMap({ Int32($0) }) else { return nil }
-            return Session(pid: pid, applicationName: row[1] ?? "", state: row[2] ?? "", runningSince: row[3] ?? "")
+        return result.records.compactMap { row in
+            guard let pid = row["pid"].flatMap({ Int32($0) }) else { return nil }
+            return Session(
+                pid: pid, applicationName: row["application_name"] ?? "", state: row["state"] ?? "",
+                runningSince: row["running_since"] ?? "")
         }
     }
 
