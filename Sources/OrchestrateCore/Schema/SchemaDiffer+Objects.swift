@@ -217,7 +217,15 @@ extension SchemaDiff {
             var a = existing, b = sequence
             (a.ownedBy, a.comment, b.ownedBy, b.comment) = (nil, nil, nil, nil)
             if a != b {
-                add("sequence \(key)", .alter, ["ALTER SEQUENCE \(key) \(Self.sequenceParameters(sequence));"])
+                // A narrower range may not hold the sequence's current value, which the model does not know.
+                let narrower = sequence.minValue > existing.minValue || sequence.maxValue < existing.maxValue
+                add(
+                    "sequence \(key)", .alter,
+                    ["ALTER SEQUENCE \(key) \(Self.sequenceParameters(sequence))\(narrower ? " RESTART" : "");"],
+                    destroysData: narrower,
+                    note: narrower
+                        ? "its range narrows: it restarts at its start value, and may hand out values already used"
+                        : nil)
             }
         }
     }

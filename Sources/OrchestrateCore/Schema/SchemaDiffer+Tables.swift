@@ -213,7 +213,7 @@ extension SchemaDiff {
         var sql: [String] = []
         var destroys = false
         var note: String?
-        if current.generated != nil {
+        if current.generated != nil, after.generated == nil {
             sql.append("\(alter) DROP EXPRESSION;")
             current.generated = nil
             current.defaultExpression = nil
