@@ -151,6 +151,20 @@ enum SchemaCorpus {
                 CREATE VIEW reads_b AS SELECT a AS b FROM t;
                 """),
         SchemaPair(
+            name: "views over views, ordered by what they read, not by name",
+            a: """
+                CREATE TABLE t (a int, b text);
+                CREATE VIEW z_base AS SELECT a, b FROM t;
+                CREATE VIEW m_middle AS SELECT a FROM z_base;
+                CREATE MATERIALIZED VIEW a_top AS SELECT count(*) AS n FROM m_middle;
+                """,
+            b: """
+                CREATE TABLE t (a numeric(12,2), b text);
+                CREATE VIEW z_base AS SELECT a, b FROM t;
+                CREATE VIEW m_middle AS SELECT a FROM z_base;
+                CREATE MATERIALIZED VIEW a_top AS SELECT count(*) AS n FROM m_middle;
+                """),
+        SchemaPair(
             name: "materialized views and their indexes",
             a: """
                 CREATE TABLE t (a int, b text);

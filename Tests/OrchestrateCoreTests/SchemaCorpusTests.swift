@@ -16,7 +16,7 @@ struct SchemaCorpusTests {
         try Self.prove(pair)
     }
 
-    @Test("generated pairs, both ways", arguments: SchemaCorpus.generated(count: 12, seed: 16))
+    @Test("generated pairs, both ways", arguments: SchemaCorpus.generated(count: 16, seed: 16))
     func generated(_ pair: SchemaPair) throws {
         try Self.prove(pair)
     }
@@ -49,7 +49,8 @@ struct SchemaCorpusTests {
     }
 
     /// Runs every statement of `changes` on its own (a value added to an enum must be committed before it is used).
-    static func apply(_ changes: [SchemaChange], on connection: Connection, pair: SchemaPair, direction: String) throws {
+    static func apply(_ changes: [SchemaChange], on connection: Connection, pair: SchemaPair, direction: String) throws
+    {
         for change in changes {
             for statement in change.sql {
                 do {

@@ -116,8 +116,12 @@ extension SchemaDiff {
         for key in ordered {
             let recreated = new.tables[key] != nil
             let note: String?
-            if recreated {
+            if recreated, old.tables[key]?.partitionKey != new.tables[key]?.partitionKey {
                 note = "PostgreSQL cannot change a table's partitioning in place: it is dropped and created again"
+            } else if recreated {
+                note =
+                    "a partition whose bound changes, or whose partitioned table is created again, is dropped and "
+                    + "created again"
             } else if !created.isEmpty {
                 note = "renames are not guessed: a dropped and an added table"
             } else {

@@ -251,7 +251,7 @@ struct SchemaDiff {
             for (key, view) in old.views where !droppedViews.contains(key) {
                 let reads =
                     view.dependsOnColumns.contains { changedColumns.contains($0) }
-                    || view.dependsOnRelations.contains { droppedTables.contains($0) || droppedViews.contains($0) }
+                    || view.readsRelations.contains { droppedTables.contains($0) || droppedViews.contains($0) }
                     || view.dependsOnFunctions.contains { droppedFunctions.contains($0) }
                 if reads {
                     droppedViews.insert(key)
