@@ -5,7 +5,8 @@
 /// with `BEGIN ATOMIC` bodies, foreign keys, then other constraints, indexes, columns, tables); then schemas,
 /// extensions, types, sequences, functions and tables are created or altered; then what nothing uses any more goes
 /// (sequences, functions, types, extensions, schemas); then sequence ownership, constraints (foreign keys last),
-/// indexes, views in dependency order, atomic functions, triggers, policies and comments. A view (or materialized
+/// views in dependency order, indexes (a materialized view's need it), atomic functions, triggers, policies and
+/// comments. A view (or materialized
 /// view) that reads a column whose type changes, or a dropped column, table, view or function, is dropped and
 /// created again.
 ///
