@@ -298,3 +298,83 @@ private final class ResultsBox<T: Sendable>: @unchecked Sendable {
 
     func values() -> [T] { lock.withLock { results.map { $0! } } }
 }
+
+/// What `plan` finds on each selected target of a fleet.
+public struct FleetPlanReport: Sendable, Codable {
+    /// One target's plan, or why it cannot be planned.
+    public struct Entry: Sendable, Codable {
+        /// The target's name.
+        public var target: String
+        /// Its plan, when it could be made.
+        public var plan: PlanReport?
+        /// Why not, otherwise.
+        public var error: String?
+        /// What to do about it.
+        public var hint: String?
+        var category: OrchestrateError.Category?
+
+        init(
+            target: String, plan: PlanReport? = nil, error: String? = nil, hint: String? = nil,
+            category: OrchestrateError.Category? = nil
+        ) {
+            self.target = target
+            self.plan = plan
+            self.error = error
+            self.hint = hint
+            self.category = category
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case target, plan, error, hint
+        }
+    }
+
+    /// The fleet environment.
+    public var environment: String
+    /// How many targets the environment has.
+    public var fleetSize: Int
+    /// The selected targets, in the fleet's order.
+    public var targets: [Entry]
+
+    /// The error `plan` exits with after printing: the class of the first target's error (the run would be refused
+    /// the same way there), nil when every target could be planned.
+    public var failure: OrchestrateError? {
+        let failed = targets.filter { $0.error != nil }
+        guard let first = failed.first else { return nil }
+        return OrchestrateError(
+            first.category ?? .operation,
+            "\(environment): \(failed.count) of \(targets.count) target(s) cannot be planned (first: `\(first.target)`)",
+            hint: first.hint)
+    }
+}
+
+extension Orchestrator {
+    /// `plan` on every selected target of a fleet, `parallel` at a time; the files and the source stage are read once.
+    public func planFleet(
+        _ name: String, _ request: PlanRequest, options: RunOptions = RunOptions(), sql: Bool = false,
+        ledger: Bool = true, selection: TargetSelection = .all
+    ) throws(OrchestrateError) -> FleetPlanReport {
+        let (environment, all, selected) = try fleetTargets(name, selection: selection)
+        let pipeline = try project.validPipeline()
+        let contexts: (upgrade: UpgradeContext?, promote: PromoteContext?)?
+        if case .forward(let target) = request {
+            contexts =
+                pipeline.isFirstStage(name)
+                ? (try upgradeContext(name, to: target), nil) : (nil, try promoteContext(name, to: target))
+        } else {
+            contexts = nil
+        }
+        let entries = FleetRunner.concurrentMap(selected, width: environment.fleet?.parallel ?? 4) {
+            (target) -> FleetPlanReport.Entry in
+            do throws(OrchestrateError) {
+                let plan = try self.targetOrchestrator(environment.forTarget(target)).plan(
+                    name, request, options: options, sql: sql, ledger: ledger, contexts: contexts)
+                return FleetPlanReport.Entry(target: target.name, plan: plan)
+            } catch {
+                return FleetPlanReport.Entry(
+                    target: target.name, error: error.message, hint: error.hint, category: error.category)
+            }
+        }
+        return FleetPlanReport(environment: name, fleetSize: all.count, targets: entries)
+    }
+}
