@@ -171,11 +171,11 @@ extension Orchestrator {
     /// checksum), read `parallel` targets at a time. A target that cannot be read makes that unknown: refused, naming
     /// it. Revisions only some targets run are reported, and not promoted.
     func fleetSourceRunning(
-        _ source: EnvironmentConfig, command: String
+        _ source: EnvironmentConfig, command: String, width: Int? = nil
     ) throws(OrchestrateError) -> FleetSourceState {
         let targets = try FleetTargets.resolve(
             source, projectRoot: project.root, interruptions: interruptions, progress: progress)
-        let parallel = source.fleet?.parallel ?? 4
+        let parallel = min(source.fleet?.parallel ?? 4, width ?? Int.max)
         let reads = FleetRunner.concurrentMap(targets, width: parallel) {
             (target) -> Result<[AppliedRevision], OrchestrateError> in
             let config = source.forTarget(target)
