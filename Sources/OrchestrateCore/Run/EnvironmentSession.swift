@@ -121,6 +121,19 @@ final class EnvironmentSession {
     /// process dies), registered for cancellation on a signal, with the run's timeouts set.
     func work() throws(OrchestrateError) -> Connection {
         if let openedWork { return openedWork }
+        if environment.singleConnection {
+            // A fleet target runs on its lock connection: one connection per running target (DESIGN §7). Events
+            // are then written between revisions, outside their transactions, as on the lock connection anyway.
+            do throws(PostgresError) {
+                try lockConnection.execute(
+                    SessionSettings.work(environment, serverVersion: lockConnection.serverVersionNumber)
+                        .joined(separator: "; "))
+            } catch {
+                throw .operation("\(environment.displayName): cannot set timeouts: \(error.description)")
+            }
+            openedWork = lockConnection
+            return lockConnection
+        }
         let work = try EnvironmentDatabase.connect(
             environment, conninfo: conninfo,
             applicationName: OrphanedWork.applicationName(command: run.command, lockPID: lockConnection.backendPID),
@@ -226,7 +239,7 @@ final class EnvironmentSession {
         closed = true
         interruptions.unregister(cancelToken)
         interruptions.unregister(lockCancelToken)
-        openedWork?.close()
+        if openedWork !== lockConnection { openedWork?.close() }
         lock.release()
         lockConnection.close()
     }
