@@ -137,6 +137,11 @@ extension Orchestrator {
             try refuseDamaged(applied, ledger: ledger, environment: name, versionRow: versionRow)
         }
         try refuseDamaged(applied, ledger: ledger, environment: name)
+        if case .forward = request,
+            let foreign = try unadoptedForeignLedger(on: connection, environment: name, recorded: applied.count)
+        {
+            blockers.append("environment `\(name)` is \(foreign.notice(environment: name))")
+        }
 
         let prepared: PreparedRun
         switch request {

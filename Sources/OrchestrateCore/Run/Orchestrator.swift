@@ -398,16 +398,25 @@ public final class Orchestrator: Sendable {
     /// Refuses a run on a database another tool manages while orchestrate's ledger records nothing: its first
     /// `CREATE TABLE` would fail on a table that exists; `baseline` records the position first.
     func refuseForeign(_ session: EnvironmentSession, recorded: Int) throws(OrchestrateError) {
-        let foreign: ForeignLedger?
-        do throws(PostgresError) {
-            foreign = try ForeignLedgers.unadopted(on: session.lockConnection, recorded: recorded)
-        } catch {
-            throw .operation("environment `\(session.environment.name)`: cannot read the other tools' tables", error)
-        }
-        guard let foreign else { return }
+        let name = session.environment.name
+        guard
+            let foreign = try unadoptedForeignLedger(on: session.lockConnection, environment: name, recorded: recorded)
+        else { return }
         throw .policy(
-            "environment `\(session.environment.name)` is \(foreign.notice(environment: session.environment.name)); nothing was run",
+            "environment `\(name)` is \(foreign.notice(environment: name)); nothing was run",
             hint: "baseline records what the database already runs; then upgrade or promote apply the rest")
+    }
+
+    /// Another tool's ledger in the database while orchestrate's records nothing (`recorded` rows): what
+    /// `refuseForeign` refuses a run for, and `plan` reports as a blocker.
+    func unadoptedForeignLedger(
+        on connection: Connection, environment name: String, recorded: Int
+    ) throws(OrchestrateError) -> ForeignLedger? {
+        do throws(PostgresError) {
+            return try ForeignLedgers.unadopted(on: connection, recorded: recorded)
+        } catch {
+            throw .operation("environment `\(name)`: cannot read the other tools' tables", error)
+        }
     }
 
     /// The rows of the session's ledger; refuses a damaged ledger.
