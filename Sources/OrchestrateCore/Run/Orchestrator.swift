@@ -422,7 +422,10 @@ public final class Orchestrator: Sendable {
     /// The rows of the session's ledger; refuses a damaged ledger.
     func readApplied(_ session: EnvironmentSession) throws(OrchestrateError) -> [AppliedRevision] {
         let rows: [AppliedRevision]
-        do throws(PostgresError) { rows = try session.ledger.appliedRevisions() } catch {
+        // The session ensured the ledger: it is at the current layout.
+        do throws(PostgresError) {
+            rows = try session.ledger.appliedRevisions(knownVersion: Ledger.currentVersion)
+        } catch {
             throw session.ledger.failure(error, environment: session.environment)
         }
         try refuseDamaged(rows, ledger: session.ledger, environment: session.environment.name)
