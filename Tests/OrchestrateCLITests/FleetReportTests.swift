@@ -109,7 +109,7 @@ struct FleetReportTests {
         // --targets: one line per target.
         let listed = try project.run(["status", "tenants", "--targets"])
         #expect(listed.exitCode == 0)
-        let targetLines = listed.stdout.split(separator: "\n").filter { $0.hasPrefix("  t") && $0.contains(" at ") }
+        let targetLines = listed.stdout.split(separator: "\n").filter { $0.hasPrefix("  t") && !$0.hasPrefix("  targets") }
         #expect(targetLines.count == 20, "\(listed.stdout)")
         #expect(listed.stdout.contains("t01  at 003_c (3 applied)"), "\(listed.stdout)")
         #expect(listed.stdout.contains("t05  at 002_b (2 applied); 1 pending; last upgrade failed"), "\(listed.stdout)")
@@ -265,7 +265,7 @@ struct FleetReportTests {
         let locked = try waitUntil(timeout: 30) { try project.run(["status", "prod"]).stdout.contains("1 locked") }
         #expect(locked)
         let during = try project.run(["status", "prod"])
-        #expect(during.stdout.contains("locked      s04: by orchestrate promote prod"), "\(during.stdout)")
+        #expect(during.stdout.contains("locked      s04: by promote prod by "), "\(during.stdout)")
         try blocker.execute("ROLLBACK")
         let finished = holder.wait(timeout: 60)
         #expect(finished.exitCode == 0, "\(finished.output)")

@@ -87,11 +87,13 @@ extension Inspector {
     func fleetStatus(
         _ environment: EnvironmentConfig, selection: TargetSelection, source: Result<Snapshot, SourceUnknown>?,
         sourceName: String?, migrations: MigrationSet, git: GitView
-    ) -> EnvironmentStatus {
+    ) throws(OrchestrateError) -> EnvironmentStatus {
         let read: FleetRead
         do {
             read = try readFleet(environment, selection: selection)
         } catch {
+            // A bad --target or --shard is the command line's mistake: exit 2, as in the writing commands.
+            if !selection.isAll, error.category == .usage { throw error }
             return .unreachable(
                 environment, name: environment.name, promotesFrom: sourceName, placeKnown: true,
                 error: error.description)

@@ -56,7 +56,7 @@ public struct Inspector: Sendable {
             if let environment = project.environments[name] { snapshots[name] = fleetRunning(environment) }
         }
         let git = GitView(projectRoot: project.root)
-        return selected.map { name in
+        return try selected.map { (name) throws(OrchestrateError) -> EnvironmentStatus in
             let sourceName = project.pipeline?.source(of: name)
             let placeKnown = !project.stagesOfUnknownPlace.contains(name)
             guard let environment = project.environments[name] else {
@@ -79,7 +79,7 @@ public struct Inspector: Sendable {
                 }
             }
             if environment.isFleet {
-                return fleetStatus(
+                return try fleetStatus(
                     environment, selection: selection, source: source, sourceName: sourceName,
                     migrations: migrations, git: git)
             }
