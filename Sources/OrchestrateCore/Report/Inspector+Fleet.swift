@@ -36,25 +36,99 @@ extension Inspector {
             environment, projectRoot: project.root, interruptions: interruptions, progress: progress)
         let selected = try selection.select(all, environment: environment.name)
         let claims = DigestClaims()
-        let reads = FleetRunner.concurrentMap(selected, width: environment.fleet?.parallel ?? 4) { target in
-            self.readTarget(environment.forTarget(target), claims: claims)
+        let configs = selected.map { environment.forTarget($0) }
+        let units = Self.readingUnits(configs, width: environment.fleet?.parallel ?? 4)
+        let unitReads = Self.concurrentMap(units, width: environment.fleet?.parallel ?? 4) { unit in
+            self.readTargets(unit.map { configs[$0] }, claims: claims)
+        }
+        var reads = [TargetRead](repeating: .unreachable("not read"), count: selected.count)
+        for (unit, found) in zip(units, unitReads) {
+            for (index, read) in zip(unit, found) { reads[index] = read }
         }
         return FleetRead(all: all, selected: selected, reads: reads, rows: claims.rows())
     }
 
-    /// One target: a connection, the summary (one round trip), the rows when its digest is new, the lock holder when
-    /// the lock is held; no ledger (or a damaged one) is read in full.
-    private func readTarget(_ config: EnvironmentConfig, claims: DigestClaims) -> TargetRead {
-        let opened: (connection: Connection, ledger: Ledger)
-        do {
-            opened = try EnvironmentDatabase.openLedgerForReading(
-                config, projectRoot: project.root, applicationName: "orchestrate status", retries: 0,
-                interruptions: interruptions, progress: progress)
-        } catch {
-            return .unreachable(error.description)
+    /// The targets read on one connection each time: a database target alone; the schema targets of one database
+    /// shared among `width` connections (reading a ledger needs no `search_path`, and a connection costs the server
+    /// far more than a query).
+    static func readingUnits(_ configs: [EnvironmentConfig], width: Int) -> [[Int]] {
+        var byDatabase: [String: [Int]] = [:]
+        var order: [String] = []
+        var units: [[Int]] = []
+        for (index, config) in configs.enumerated() {
+            guard config.sessionSettings.contains(where: { $0.name == "search_path" }) else {
+                units.append([index])
+                continue
+            }
+            if byDatabase[config.databaseURL] == nil { order.append(config.databaseURL) }
+            byDatabase[config.databaseURL, default: []].append(index)
         }
-        let (connection, ledger) = opened
+        for database in order {
+            let members = byDatabase[database] ?? []
+            let size = max(1, (members.count + width - 1) / max(1, width))
+            units += stride(from: 0, to: members.count, by: size).map {
+                Array(members[$0..<min($0 + size, members.count)])
+            }
+        }
+        return units.sorted { ($0.first ?? 0) < ($1.first ?? 0) }
+    }
+
+    /// `body` over `items`, `width` at a time on their own threads (libpq is blocking), results in order.
+    static func concurrentMap<Item: Sendable, T: Sendable>(
+        _ items: [Item], width: Int, _ body: @escaping @Sendable (Item) -> T
+    ) -> [T] {
+        let results = ResultBox<T>(count: items.count)
+        let next = ResultBox<Int>(count: 1)
+        next.set(0, 0)
+        let lock = NSLock()
+        let group = DispatchGroup()
+        for _ in 0..<max(1, min(width, items.count)) {
+            DispatchQueue.global().async(group: group) {
+                while true {
+                    let index: Int = lock.withLock {
+                        let value = next.get(0) ?? 0
+                        next.set(0, value + 1)
+                        return value
+                    }
+                    guard index < items.count else { return }
+                    results.set(index, body(items[index]))
+                }
+            }
+        }
+        group.wait()
+        return (0..<items.count).map { results.get($0)! }
+    }
+
+    /// Targets of one database on one connection, in order; when it cannot be opened, each is unreachable.
+    private func readTargets(_ configs: [EnvironmentConfig], claims: DigestClaims) -> [TargetRead] {
+        guard let first = configs.first else { return [] }
+        let connection: Connection
+        do {
+            connection = try EnvironmentDatabase.openLedgerForReading(
+                first, projectRoot: project.root, applicationName: "orchestrate status", retries: 0,
+                interruptions: interruptions, progress: progress
+            ).connection
+        } catch {
+            // The error names the first target; each target of the unit gets it under its own name.
+            return configs.map { config in
+                .unreachable(error.description.replacingOccurrences(of: first.displayName, with: config.displayName))
+            }
+        }
         defer { connection.close() }
+        return configs.map { config in
+            do throws(PostgresError) {
+                return readTarget(
+                    config, ledger: try Ledger(connection: connection, schema: config.ledgerSchema), claims: claims)
+            } catch {
+                return .unreachable(OrchestrateError.operation("\(config.displayName)", error).description)
+            }
+        }
+    }
+
+    /// One target on an open connection: the summary (one round trip), the rows when its digest is new, the lock
+    /// holder when the lock is held; no ledger (or a damaged one) is read in full.
+    private func readTarget(_ config: EnvironmentConfig, ledger: Ledger, claims: DigestClaims) -> TargetRead {
+        let connection = ledger.connection
         let key = EnvironmentLock.key(schema: config.ledgerSchema)
         do throws(OrchestrateError) {
             let summary: LedgerSummary
