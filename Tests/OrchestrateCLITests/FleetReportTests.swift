@@ -109,7 +109,9 @@ struct FleetReportTests {
         // --targets: one line per target.
         let listed = try project.run(["status", "tenants", "--targets"])
         #expect(listed.exitCode == 0)
-        let targetLines = listed.stdout.split(separator: "\n").filter { $0.hasPrefix("  t") && !$0.hasPrefix("  targets") }
+        let targetLines = listed.stdout.split(separator: "\n").filter {
+            $0.hasPrefix("  t") && !$0.hasPrefix("  targets")
+        }
         #expect(targetLines.count == 20, "\(listed.stdout)")
         #expect(listed.stdout.contains("t01  at 003_c (3 applied)"), "\(listed.stdout)")
         #expect(listed.stdout.contains("t05  at 002_b (2 applied); 1 pending; last upgrade failed"), "\(listed.stdout)")
