@@ -277,4 +277,34 @@ struct FleetConfigTests {
             try FleetConfig.checkUnique(duplicate, ledgerSchema: "orchestrate", path: "environments/prod.toml")
         }
     }
+
+    static func row(_ revision: String, checksum: String = "c") -> AppliedRevision {
+        AppliedRevision(
+            revision: revision, parents: [], checksum: checksum, transactional: true, state: .applied,
+            statementsDone: nil, statementsTotal: nil, appliedAt: "2026-01-01T00:00:00Z", databaseUser: "app",
+            osUser: nil, host: nil, gitCommit: nil, gitBranch: nil, gitDirty: nil, durationMilliseconds: nil,
+            promotedFrom: nil, isReversible: true)
+    }
+
+    @Test("a source fleet runs what every target runs with the same checksum; the rest is named and refused with --to")
+    func sourceFleet() {
+        var warnings: [String] = []
+        let state = FleetSourceState(
+            targets: ["s1", "s2", "s3"],
+            rows: [
+                [Self.row("a"), Self.row("b"), Self.row("c"), Self.row("d")],
+                [Self.row("a"), Self.row("b"), Self.row("d", checksum: "other")],
+                [Self.row("a"), Self.row("b"), Self.row("d")],
+            ], warn: { warnings.append($0) })
+        #expect(state.running.map(\.revision) == ["a", "b"])
+        #expect(state.missing["c"] == ["s2", "s3"])
+        #expect(state.missing["d"] == [])
+        #expect(warnings.contains("revision c runs on 1 of 3 source targets (not on `s2`, `s3`); it is not promoted"))
+        #expect(warnings.contains { $0.contains("revision d runs with different checksums") })
+        #expect(throws: OrchestrateError.self) { try state.refuseMissing("c", source: "staging", destination: "prod") }
+        #expect(throws: Never.self) { try state.refuseMissing("a", source: "staging", destination: "prod") }
+        // A target with no ledger runs nothing: nothing is common.
+        let empty = FleetSourceState(targets: ["s1", "s2"], rows: [[Self.row("a")], []], warn: { _ in })
+        #expect(empty.running.isEmpty)
+    }
 }

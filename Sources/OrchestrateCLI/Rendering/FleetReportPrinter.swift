@@ -88,4 +88,45 @@ enum FleetReportPrinter {
         }
         return lines
     }
+
+    /// A fleet's plan: the targets grouped by what they would run (with `--sql`, each target's script under a
+    /// comment naming it), then each target that cannot be planned, with why.
+    static func planLines(_ report: FleetPlanReport, sql: Bool) -> [String] {
+        var lines: [String] = []
+        let plans = report.targets.compactMap { entry in entry.plan.map { (entry.target, $0) } }
+        if sql {
+            for (target, plan) in plans {
+                lines.append("-- target \(target)")
+                for blocker in plan.blockers { lines.append("-- the run would be refused now: \(blocker)") }
+                lines.append(String((plan.sql ?? "\n").dropLast()))
+            }
+        } else {
+            var groups: [(key: [String], action: String, targets: [String])] = []
+            for (target, plan) in plans {
+                let key = plan.steps.map { "\($0.direction) \($0.revision)" }
+                if let index = groups.firstIndex(where: { $0.key == key }) {
+                    groups[index].targets.append(target)
+                } else {
+                    groups.append((key, plan.action, [target]))
+                }
+            }
+            let of = report.targets.count == report.fleetSize ? "" : " (of \(report.fleetSize) in the fleet)"
+            lines.append("\(report.environment): plan for \(report.targets.count) target(s)\(of):")
+            for group in groups {
+                let names = group.targets.prefix(10).joined(separator: ", ") + (group.targets.count > 10 ? ", …" : "")
+                let what =
+                    group.key.isEmpty
+                    ? "nothing to run"
+                    : "\(group.action) would run \(group.key.count) revision(s): \(group.key.joined(separator: ", "))"
+                lines.append("  \(group.targets.count) target(s): \(what) (\(names))")
+            }
+            for (target, plan) in plans {
+                for blocker in plan.blockers { lines.append("  \(target): the run would be refused now: \(blocker)") }
+            }
+        }
+        for entry in report.targets where entry.error != nil {
+            lines.append("  cannot plan \(entry.target): \(entry.error ?? "")")
+        }
+        return lines
+    }
 }

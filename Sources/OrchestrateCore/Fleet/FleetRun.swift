@@ -104,6 +104,12 @@ struct FleetRunner: Sendable {
         var revisions: [String]
     }
 
+    /// When a phase starts no more targets. A locked or frozen target says nothing about the revisions: with
+    /// `on_error = "stop"` the others go on; a locked canary, though, tested nothing, so the run stops.
+    enum StopRule: Sendable {
+        case never, onFailed, onFailedOrLocked
+    }
+
     /// Runs `work` on `targets` and reports each.
     func run(
         _ targets: [FleetTarget], action: String, fleetSize: Int,
@@ -112,7 +118,8 @@ struct FleetRunner: Sendable {
         let state = RunState(count: targets.count)
         let canaries = min(fleet.canary, targets.count)
         if canaries > 0 {
-            runPhase(targets, range: 0..<canaries, stopOnFailure: true, state: state, work: work)
+            // A canary that fails, or that is locked or frozen (it tested nothing), starts no other target.
+            runPhase(targets, range: 0..<canaries, stop: .onFailedOrLocked, state: state, work: work)
             if state.failedCount > 0 {
                 state.stopReason =
                     "a canary failed: the \(targets.count - canaries) other target(s) were not started"
@@ -120,8 +127,8 @@ struct FleetRunner: Sendable {
         }
         if state.stopReason == nil {
             runPhase(
-                targets, range: canaries..<targets.count, stopOnFailure: fleet.onError == .stop, state: state,
-                work: work)
+                targets, range: canaries..<targets.count, stop: fleet.onError == .stop ? .onFailed : .never,
+                state: state, work: work)
         }
         if state.stopReason == nil, interruptions.signal != nil, state.results.contains(where: { $0 == nil }) {
             state.stopReason = "interrupted: no new target was started"
@@ -138,7 +145,7 @@ struct FleetRunner: Sendable {
     }
 
     private func runPhase(
-        _ targets: [FleetTarget], range: Range<Int>, stopOnFailure: Bool, state: RunState,
+        _ targets: [FleetTarget], range: Range<Int>, stop: StopRule, state: RunState,
         work: @escaping @Sendable (FleetTarget) throws(OrchestrateError) -> Outcome
     ) {
         guard !range.isEmpty else { return }
@@ -149,7 +156,7 @@ struct FleetRunner: Sendable {
             DispatchQueue.global().async(group: group) {
                 while let index = state.take(before: range.upperBound, interrupted: interruptions.signal != nil) {
                     let result = runOne(targets[index], work: work)
-                    let counts = state.finish(index, result, stopOnFailure: stopOnFailure)
+                    let counts = state.finish(index, result, stop: stop)
                     progress(
                         .targetFinished(
                             FleetProgress(
@@ -162,8 +169,11 @@ struct FleetRunner: Sendable {
             }
         }
         group.wait()
-        if stopOnFailure, state.failedCount > 0, state.stopReason == nil, state.results.contains(where: { $0 == nil }) {
-            state.stopReason = "on_error = \"stop\": no target was started after the first failure"
+        if state.stopped, state.stopReason == nil, state.results.contains(where: { $0 == nil }) {
+            state.stopReason =
+                interruptions.signal != nil
+                ? "interrupted: no new target was started"
+                : "on_error = \"stop\": no target was started after the first failure"
         }
     }
 
@@ -190,7 +200,8 @@ private final class RunState: @unchecked Sendable {
     private let lock = NSLock()
     var next = 0
     private(set) var results: [FleetReport.TargetResult?]
-    private var stopped = false
+    private var _stopped = false
+    var stopped: Bool { lock.withLock { _stopped } }
     private var _stopReason: String?
     private var counts = (done: 0, unchanged: 0, failed: 0, locked: 0)
 
@@ -206,14 +217,14 @@ private final class RunState: @unchecked Sendable {
     /// The next target to start, nil once the phase is over, stopped or interrupted.
     func take(before end: Int, interrupted: Bool) -> Int? {
         lock.withLock {
-            guard !stopped, !interrupted, next < end else { return nil }
+            guard !_stopped, !interrupted, next < end else { return nil }
             defer { next += 1 }
             return next
         }
     }
 
     func finish(
-        _ index: Int, _ result: FleetReport.TargetResult, stopOnFailure: Bool
+        _ index: Int, _ result: FleetReport.TargetResult, stop: FleetRunner.StopRule
     ) -> (done: Int, unchanged: Int, failed: Int, locked: Int) {
         lock.withLock {
             results[index] = result
@@ -224,8 +235,11 @@ private final class RunState: @unchecked Sendable {
             case .locked: counts.locked += 1
             case .skipped: break
             }
-            if stopOnFailure, result.status == .failed || result.status == .locked { stopped = true }
-            if result.category == .interrupted { stopped = true }
+            switch (stop, result.status) {
+            case (.onFailed, .failed), (.onFailedOrLocked, .failed), (.onFailedOrLocked, .locked): _stopped = true
+            default: break
+            }
+            if result.category == .interrupted { _stopped = true }
             return counts
         }
     }

@@ -171,11 +171,11 @@ extension Orchestrator {
     /// checksum), read `parallel` targets at a time. A target that cannot be read makes that unknown: refused, naming
     /// it. Revisions only some targets run are reported, and not promoted.
     func fleetSourceRunning(
-        _ source: EnvironmentConfig, command: String
+        _ source: EnvironmentConfig, command: String, width: Int? = nil
     ) throws(OrchestrateError) -> FleetSourceState {
         let targets = try FleetTargets.resolve(
             source, projectRoot: project.root, interruptions: interruptions, progress: progress)
-        let parallel = source.fleet?.parallel ?? 4
+        let parallel = min(source.fleet?.parallel ?? 4, width ?? Int.max)
         let reads = FleetRunner.concurrentMap(targets, width: parallel) {
             (target) -> Result<[AppliedRevision], OrchestrateError> in
             let config = source.forTarget(target)
@@ -297,4 +297,84 @@ private final class ResultsBox<T: Sendable>: @unchecked Sendable {
     func store(_ index: Int, _ value: T) { lock.withLock { results[index] = value } }
 
     func values() -> [T] { lock.withLock { results.map { $0! } } }
+}
+
+/// What `plan` finds on each selected target of a fleet.
+public struct FleetPlanReport: Sendable, Codable {
+    /// One target's plan, or why it cannot be planned.
+    public struct Entry: Sendable, Codable {
+        /// The target's name.
+        public var target: String
+        /// Its plan, when it could be made.
+        public var plan: PlanReport?
+        /// Why not, otherwise.
+        public var error: String?
+        /// What to do about it.
+        public var hint: String?
+        var category: OrchestrateError.Category?
+
+        init(
+            target: String, plan: PlanReport? = nil, error: String? = nil, hint: String? = nil,
+            category: OrchestrateError.Category? = nil
+        ) {
+            self.target = target
+            self.plan = plan
+            self.error = error
+            self.hint = hint
+            self.category = category
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case target, plan, error, hint
+        }
+    }
+
+    /// The fleet environment.
+    public var environment: String
+    /// How many targets the environment has.
+    public var fleetSize: Int
+    /// The selected targets, in the fleet's order.
+    public var targets: [Entry]
+
+    /// The error `plan` exits with after printing: the class of the first target's error (the run would be refused
+    /// the same way there), nil when every target could be planned.
+    public var failure: OrchestrateError? {
+        let failed = targets.filter { $0.error != nil }
+        guard let first = failed.first else { return nil }
+        return OrchestrateError(
+            first.category ?? .operation,
+            "\(environment): \(failed.count) of \(targets.count) target(s) cannot be planned (first: `\(first.target)`)",
+            hint: first.hint)
+    }
+}
+
+extension Orchestrator {
+    /// `plan` on every selected target of a fleet, `parallel` at a time; the files and the source stage are read once.
+    public func planFleet(
+        _ name: String, _ request: PlanRequest, options: RunOptions = RunOptions(), sql: Bool = false,
+        ledger: Bool = true, selection: TargetSelection = .all
+    ) throws(OrchestrateError) -> FleetPlanReport {
+        let (environment, all, selected) = try fleetTargets(name, selection: selection)
+        let pipeline = try project.validPipeline()
+        let contexts: (upgrade: UpgradeContext?, promote: PromoteContext?)?
+        if case .forward(let target) = request {
+            contexts =
+                pipeline.isFirstStage(name)
+                ? (try upgradeContext(name, to: target), nil) : (nil, try promoteContext(name, to: target))
+        } else {
+            contexts = nil
+        }
+        let entries = FleetRunner.concurrentMap(selected, width: environment.fleet?.parallel ?? 4) {
+            (target) -> FleetPlanReport.Entry in
+            do throws(OrchestrateError) {
+                let plan = try self.targetOrchestrator(environment.forTarget(target)).plan(
+                    name, request, options: options, sql: sql, ledger: ledger, contexts: contexts)
+                return FleetPlanReport.Entry(target: target.name, plan: plan)
+            } catch {
+                return FleetPlanReport.Entry(
+                    target: target.name, error: error.message, hint: error.hint, category: error.category)
+            }
+        }
+        return FleetPlanReport(environment: name, fleetSize: all.count, targets: entries)
+    }
 }

@@ -167,7 +167,8 @@ public final class Orchestrator: Sendable {
         let source = try project.environment(sourceName)
         let migrations = try project.loadMigrations()
         let fleetSource: FleetSourceState? =
-            source.isFleet ? try fleetSourceRunning(source, command: "promote \(name)") : nil
+            source.isFleet
+            ? try fleetSourceRunning(source, command: "promote \(name)", width: environment.fleet?.parallel) : nil
         let sourceApplied: [AppliedRevision]
         if let fleetSource {
             sourceApplied = fleetSource.running
