@@ -592,6 +592,8 @@ class Bench:
         self.verdicts: list[tuple[str, str, str, str]] = []     # (target, measured, verdict, note)
         self.projects: dict[int, tuple[list[Revision], Schema]] = {}
         self.alembic = VENV / "bin" / "alembic"
+        self.fleet_results: list[Result] = []                   # the fleet scenario (Benchmarks/fleet.py)
+        self.fleet_verdicts: list[tuple[str, str, str, str]] = []
 
     # projects -----------------------------------------------------------------------------------------------------
 
@@ -733,6 +735,8 @@ class Bench:
         if len(document) != 3 or any(item.get("reachable") is not True or item.get("appliedCount") != count
                                      or item.get("pending") != [] for item in document):
             raise BenchError(f"status --json: expected three environments with nothing pending, got:\n{status.stdout[:2000]}")
+        import fleet  # the fleet scenario, in a tiny form
+        fleet.smoke(self, sys.modules[__name__])
 
     def full_run(self, skip_sqitch_huge: bool, quick: bool = False) -> None:
         """The issue's measurements. `quick` rehearses every step with small sizes and one repetition."""
@@ -1098,6 +1102,9 @@ def report(bench: Bench, server: Server, started: datetime.datetime, load_before
         head += ["## Targets (issue 5)", "", verdict_table(bench.verdicts), ""]
     if not bench.smoke:
         head += [NOTES.replace("CLUSTER_PARENT", str(server.dir.parent))]
+    if bench.fleet_results:
+        import fleet
+        head += ["", fleet.section(bench, sys.modules[__name__])]
     return "\n".join(head)
 
 
@@ -1111,6 +1118,9 @@ def main() -> int:
     parser.add_argument("--profile-tool", choices=["callgrind", "massif"], default="callgrind",
                         help="with --profile: callgrind (instructions, the default) or massif (heap at its peak)")
     parser.add_argument("--quick", action="store_true", help="rehearse every step of the full run with small sizes; writes nothing")
+    parser.add_argument("--fleet", action="store_true",
+                        help="only the fleet scenario (issue 15, Benchmarks/fleet.py); replaces its section of results.md "
+                             "(with --quick: small sizes, writes nothing)")
     parser.add_argument("--output", default=str(BENCH / "results.md"), help="where the full run writes its table")
     args = parser.parse_args()
     if not BINARY.exists():
@@ -1127,11 +1137,18 @@ def main() -> int:
         if args.profile:
             print(profile(bench, args.profile, args.profile_tool))
             return 0
-        if args.smoke:
+        if args.fleet:
+            import fleet
+            fleet.run(bench, sys.modules[__name__], quick=args.quick)
+            text = fleet.section(bench, sys.modules[__name__])
+        elif args.smoke:
             bench.smoke_run()
         else:
             bench.full_run(args.skip_sqitch_5000, quick=args.quick)
-        text = report(bench, server, started, load_before, peers=not args.smoke)
+            import fleet
+            fleet.run(bench, sys.modules[__name__], quick=args.quick)
+        if not args.fleet:
+            text = report(bench, server, started, load_before, peers=not args.smoke)
     except BenchError as error:
         log(f"benchmark FAILED: {error}")
         return 1
@@ -1142,6 +1159,11 @@ def main() -> int:
         log("smoke: orchestrate produced the expected schema in every database")
     elif args.quick:
         log("quick rehearsal: nothing written")
+    elif args.fleet:
+        output = Path(args.output)
+        import fleet
+        output.write_text(fleet.splice(output.read_text() if output.exists() else "", text))
+        log(f"wrote the fleet section of {args.output}")
     else:
         Path(args.output).write_text(text)
         log(f"wrote {args.output}")

@@ -8,16 +8,21 @@ struct Status: ProjectCommand {
         abstract: "Which revision each environment runs, what is pending, drift, freezes and lock holders.",
         discussion: """
             Exits 3 when an environment could not be read or its ledger is damaged, or when a later stage's pending list is unknown because its \
-            source stage could not be read, after reporting all of them. Drift and pending revisions do not change the \
+            source stage could not be read, after reporting all of them. A fleet is summed up in one line (how many targets stand at which \
+            revision, failed, locked, frozen, unreachable), unreachable targets are named; --targets lists every target, --json has them all; \
+            an unreachable target exits 3. Drift and pending revisions do not change the \
             exit code.
             """)
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var output: OutputOptions
+    @OptionGroup var fleet: FleetOptions
+    @Flag(name: .long, help: "For a fleet: one line per target after the aggregate (--json always has every target).")
+    var targets = false
     @Argument(help: "Environments to report (default: all, in pipeline order).") var environments: [String] = []
 
     func execute(_ context: CommandContext) throws -> CommandOutcome {
-        let statuses = try context.inspector.status(environments)
+        let statuses = try context.inspector.status(environments, selection: try fleet.selection())
         if output.json {
             try Console.json(statuses)
         } else {
@@ -37,6 +42,10 @@ struct Status: ProjectCommand {
         title += "  \(status.database)"
         if status.isProtected { title += "  protected" }
         Console.out(title)
+        if status.reachable, let fleet = status.fleet {
+            FleetStatusPrinter.render(status, fleet, listTargets: targets)
+            return
+        }
         guard status.reachable else {
             Console.out(
                 "  " + Console.style("unreachable", .red) + ": "

@@ -55,10 +55,9 @@ public enum Doctor {
                     DoctorCheck(subject: "environments/\(name).toml", outcome: .failed, detail: error.description))
             } else if let environment = project.environments[name] {
                 let stage = environment.promotesFrom.map { "promotes from \($0)" } ?? "first stage"
-                checks.append(
-                    DoctorCheck(
-                        subject: environment.path, outcome: .ok,
-                        detail: "\(stage); database \(EnvironmentDatabase.display(environment))"))
+                let database =
+                    environment.fleet.map(fleetDescription) ?? "database \(EnvironmentDatabase.display(environment))"
+                checks.append(DoctorCheck(subject: environment.path, outcome: .ok, detail: "\(stage); \(database)"))
             }
         }
         if let error = project.pipelineError {
@@ -109,11 +108,16 @@ public enum Doctor {
         let results = ResultBox<[DoctorCheck]>(count: environments.count)
         let parents = fileParents
         DispatchQueue.concurrentPerform(iterations: environments.count) { index in
+            let environment = environments[index]
             results.set(
                 index,
-                checkDatabase(
-                    environments[index], projectRoot: projectRoot, fileParents: parents,
-                    interruptions: interruptions, progress: progress))
+                environment.isFleet
+                    ? checkFleet(
+                        environment, project: project, fileParents: parents, interruptions: interruptions,
+                        progress: progress)
+                    : checkDatabase(
+                        environment, projectRoot: projectRoot, fileParents: parents,
+                        interruptions: interruptions, progress: progress))
         }
         for index in environments.indices { checks += results.get(index) ?? [] }
         return checks

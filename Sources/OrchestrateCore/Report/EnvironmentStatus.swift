@@ -82,6 +82,10 @@ public struct EnvironmentStatus: Sendable, Codable {
     public var baselinedCount: Int = 0
     /// Another tool manages the database and orchestrate's ledger records nothing yet: what to do about it.
     public var foreignLedger: String? = nil
+    /// For a fleet (DESIGN §7): every selected target and the aggregate. The fields above that describe one database
+    /// are then empty, except `pending` (what the next run would apply on at least one target, in order),
+    /// `pendingKnown` (false when any target's is unknown) and `sourceError`.
+    public var fleet: FleetStatus? = nil
 
     /// An environment that could not be inspected (`environment` is nil when its file does not load).
     static func unreachable(

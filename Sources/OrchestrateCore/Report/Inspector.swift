@@ -22,36 +22,47 @@ public struct Inspector: Sendable {
 
     // MARK: - status
 
-    /// The status of `names` (all environments when empty), in pipeline order.
-    public func status(_ names: [String]) throws(OrchestrateError) -> [EnvironmentStatus] {
+    /// The status of `names` (all environments when empty), in pipeline order; a fleet is read target by target,
+    /// the `selection` of it (`--target`, `--shard`, which need the fleet named).
+    public func status(
+        _ names: [String], selection: TargetSelection = .all
+    ) throws(OrchestrateError) -> [EnvironmentStatus] {
         let selected = names.isEmpty ? project.environmentNames : names
         for name in selected where project.environments[name] == nil && project.brokenEnvironments[name] == nil {
             _ = try project.environment(name)
         }
+        if !selection.isAll {
+            guard !names.isEmpty else {
+                throw .usage(
+                    "--target and --shard select targets of a fleet: name it",
+                    hint: "`orchestrate status ENV --target NAME` (or --shard I/N)")
+            }
+            for name in names where project.environments[name]?.isFleet != true {
+                throw .usage(
+                    "environment `\(name)` is one database, not a fleet: --target and --shard select a fleet's targets",
+                    hint: "name only fleets with --target/--shard, or drop them")
+            }
+        }
         let migrations = try project.loadMigrations()
         // Later stages need their source's applied set for "pending", so sources are read too.
-        var needed = selected
+        var sources: [String] = []
         for name in selected {
-            if let source = project.pipeline?.source(of: name), !needed.contains(source) { needed.append(source) }
+            if let source = project.pipeline?.source(of: name), !sources.contains(source) { sources.append(source) }
         }
-        let snapshots = readSnapshots(needed)
+        let isFleet = { (name: String) in project.environments[name]?.isFleet == true }
+        var snapshots = readSnapshots((selected + sources.filter { !selected.contains($0) }).filter { !isFleet($0) })
+        // A source fleet's state is what every one of its targets runs.
+        for name in sources where isFleet(name) {
+            if let environment = project.environments[name] { snapshots[name] = fleetRunning(environment) }
+        }
         let git = GitView(projectRoot: project.root)
-        return selected.map { name in
+        return try selected.map { (name) throws(OrchestrateError) -> EnvironmentStatus in
             let sourceName = project.pipeline?.source(of: name)
             let placeKnown = !project.stagesOfUnknownPlace.contains(name)
             guard let environment = project.environments[name] else {
                 return .unreachable(
                     nil, name: name, promotesFrom: sourceName, placeKnown: placeKnown,
                     error: project.brokenEnvironments[name]?.description ?? "unknown")
-            }
-            guard let snapshot = snapshots[name], case .success(let state) = snapshot else {
-                if case .failure(let error) = snapshots[name] {
-                    return .unreachable(
-                        environment, name: name, promotesFrom: sourceName, placeKnown: true,
-                        error: error.description)
-                }
-                return .unreachable(
-                    environment, name: name, promotesFrom: sourceName, placeKnown: true, error: "not inspected")
             }
             // A later stage's pending list comes from its source: when the source cannot be read, it is unknown.
             var source: Result<Snapshot, SourceUnknown>?
@@ -66,6 +77,20 @@ public struct Inspector: Sendable {
                     let why = project.brokenEnvironments[sourceName]?.description ?? "it was not read"
                     source = .failure(SourceUnknown(reason: why))
                 }
+            }
+            if environment.isFleet {
+                return try fleetStatus(
+                    environment, selection: selection, source: source, sourceName: sourceName,
+                    migrations: migrations, git: git)
+            }
+            guard let snapshot = snapshots[name], case .success(let state) = snapshot else {
+                if case .failure(let error) = snapshots[name] {
+                    return .unreachable(
+                        environment, name: name, promotesFrom: sourceName, placeKnown: true,
+                        error: error.description)
+                }
+                return .unreachable(
+                    environment, name: name, promotesFrom: sourceName, placeKnown: true, error: "not inspected")
             }
             return describe(
                 environment, state, source: source, sourceName: sourceName, migrations: migrations, git: git)
@@ -107,9 +132,15 @@ public struct Inspector: Sendable {
             environment, projectRoot: project.root, applicationName: "orchestrate status", retries: 0,
             interruptions: interruptions, progress: progress)
         defer { connection.close() }
+        return try snapshot(of: ledger, environment: environment)
+    }
+
+    /// Reads `ledger` in full (every row but the SQL), on its open connection.
+    func snapshot(of ledger: Ledger, environment: EnvironmentConfig) throws(OrchestrateError) -> Snapshot {
+        let connection = ledger.connection
         do throws(PostgresError) {
             let layout = try ledger.layout()
-            let server = try connection.query("SHOW server_version").rows.first?.first ?? nil
+            let server = connection.parameterStatus("server_version")
             let holder = try EnvironmentLock.findHolder(
                 on: connection, key: EnvironmentLock.key(schema: environment.ledgerSchema),
                 ledgerSchema: layout == .absent ? nil : environment.ledgerSchema)
@@ -138,7 +169,7 @@ public struct Inspector: Sendable {
     }
 
     /// The ledger's damage; the files are read only when there is some, for the exact SQL of the way out.
-    private func health(
+    func health(
         _ rows: [AppliedRevision], versionRow: LedgerHealth.VersionRow, schema: String
     ) -> [LedgerDamage] {
         guard !LedgerHealth.damage(rows: rows, versionRow: versionRow, schema: schema).isEmpty else { return [] }
@@ -146,7 +177,7 @@ public struct Inspector: Sendable {
         return LedgerHealth.damage(rows: rows, versionRow: versionRow, schema: schema, fileParents: fileParents)
     }
 
-    private func describe(
+    func describe(
         _ environment: EnvironmentConfig, _ state: Snapshot, source: Result<Snapshot, SourceUnknown>?,
         sourceName: String?, migrations: MigrationSet, git: GitView
     ) -> EnvironmentStatus {
@@ -241,7 +272,11 @@ public struct Inspector: Sendable {
 
     /// The newest `limit` events of `name`, newest first.
     public func audit(_ name: String, limit: Int) throws(OrchestrateError) -> [LedgerEvent] {
-        let environment = try project.environment(name)
+        try audit(try project.environment(name), limit: limit)
+    }
+
+    /// The newest `limit` events of `environment` (one database, or one target of a fleet), newest first.
+    func audit(_ environment: EnvironmentConfig, limit: Int) throws(OrchestrateError) -> [LedgerEvent] {
         let (connection, ledger) = try EnvironmentDatabase.openLedgerForReading(
             environment, projectRoot: project.root, applicationName: "orchestrate audit", retries: 0,
             interruptions: interruptions, progress: progress)

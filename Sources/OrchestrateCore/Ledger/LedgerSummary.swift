@@ -1,0 +1,117 @@
+import Postgres
+
+/// What `status` needs of one fleet target's ledger, read in one statement whose result does not grow with the
+/// history: the version, counts, a digest of the rows, the heads, the unfinished rows, the freeze, whether the
+/// environment lock is held, and how the last run ended. Two ledgers with the same `digest` record the same revisions
+/// with the same parents, checksums and states, so the rows themselves are read once per digest, not per target.
+struct LedgerSummary: Sendable, Hashable {
+    /// The layout version; nil when `ledger_meta` has no row (the ledger is then damaged: read it in full).
+    var version: Int?
+    /// How many rows `revisions` holds, interrupted ones included.
+    var rowCount: Int
+    /// How many of them are fully applied.
+    var appliedCount: Int
+    /// md5 of every row's revision, parents, checksum and state, in revision order.
+    var digest: String
+    /// The fully applied revisions none of whose children are fully applied, sorted.
+    var heads: [String]
+    /// The rows not fully applied (non-transactional revisions caught between statements), in revision order.
+    var unfinished: [Unfinished]
+    /// When the newest applied revision was applied (UTC, ISO 8601).
+    var lastAppliedAt: String?
+    /// The active freeze.
+    var freeze: Freeze?
+    /// Whether a session holds the environment lock now.
+    var lockHeld: Bool
+    /// The last upgrade, promote or downgrade that ended (succeeded, failed or interrupted).
+    var lastRun: LastRun?
+
+    /// A revision row caught between statements.
+    struct Unfinished: Sendable, Hashable {
+        var revision: String
+        var state: AppliedRevision.State
+        var statementsDone: Int
+        var statementsTotal: Int
+    }
+
+    /// How the last run ended.
+    struct LastRun: Sendable, Hashable {
+        var action: RunAction
+        var outcome: EventOutcome
+        var at: String
+        var message: String?
+    }
+}
+
+extension Ledger {
+    /// The ledger's summary in one round trip (see `LedgerSummary`); `lockKey` is the environment lock's key.
+    ///
+    /// - Throws: `undefinedTable` when a ledger table is missing (no ledger yet, or a damaged one): read it with
+    ///   `layout()` then.
+    func summary(lockKey: Int64) throws(PostgresError) -> LedgerSummary {
+        let revisions = table(RevisionsTable.table), meta = table(LedgerSchema.meta)
+        let events = table(EventsTable.table), freezes = FreezesTable.self
+        let bits = UInt64(bitPattern: lockKey)
+        let runActions = [RunAction.upgrade, .promote, .downgrade].map(\.rawValue)
+        let runEnds = [EventOutcome.succeeded, .failed, .interrupted].map(\.rawValue)
+        let result = try connection.query(
+            """
+            WITH r AS (SELECT revision, parents, checksum, state, statements_done, statements_total, applied_at
+                       FROM \(revisions)),
+                 a AS (SELECT revision, parents, applied_at FROM r WHERE state = 'applied')
+            SELECT (SELECT version FROM \(meta) LIMIT 1) AS version,
+                   (SELECT count(*) FROM r) AS row_count,
+                   (SELECT count(*) FROM a) AS applied_count,
+                   (SELECT md5(coalesce(string_agg(revision || ' ' || array_to_string(parents, ',') || ' ' || checksum
+                                                   || ' ' || state, E'\\n' ORDER BY revision, checksum, state), ''))
+                    FROM r) AS digest,
+                   (SELECT string_agg(revision, ',' ORDER BY revision)
+                    FROM (SELECT revision FROM a EXCEPT SELECT unnest(parents) FROM a) h) AS heads,
+                   (SELECT string_agg(revision || ' ' || state || ' ' || coalesce(statements_done, 0) || ' '
+                                      || coalesce(statements_total, 0), ',' ORDER BY revision)
+                    FROM r WHERE state <> 'applied') AS unfinished,
+                   (SELECT \(Ledger.isoTime("max(applied_at)")) FROM a) AS last_applied_at,
+                   EXISTS (SELECT FROM pg_locks l
+                           WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+                             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                             AND l.classid = $1::oid AND l.objid = $2::oid) AS lock_held,
+                   f.\(freezes.reason.name) AS freeze_reason, \(Ledger.isoTime("f.\(freezes.frozenAt.name)")) AS frozen_at,
+                   f.\(freezes.databaseUser.name) AS freeze_db_user, f.\(freezes.osUser.name) AS freeze_os_user,
+                   f.\(freezes.host.name) AS freeze_host, f.\(freezes.gitCommit.name) AS freeze_git_commit,
+                   e.action AS run_action, e.outcome AS run_outcome, \(Ledger.isoTime("e.at")) AS run_at,
+                   e.message AS run_message
+            FROM (SELECT) one
+            LEFT JOIN \(table(freezes.table)) f ON true
+            LEFT JOIN LATERAL (SELECT action, outcome, at, message FROM \(events)
+                               WHERE action = ANY($3::text[]) AND outcome = ANY($4::text[])
+                               ORDER BY id DESC LIMIT 1) e ON true
+            """,
+            [.text(String(bits >> 32)), .text(String(bits & 0xffff_ffff)), .textArray(runActions), .textArray(runEnds)])
+        let row = result.records[0]
+        let unfinished = RevisionsTable.splitParents(row["unfinished"]).compactMap {
+            item -> LedgerSummary.Unfinished? in
+            let parts = item.split(separator: " ")
+            guard parts.count == 4, let state = AppliedRevision.State(rawValue: String(parts[1])) else { return nil }
+            return LedgerSummary.Unfinished(
+                revision: String(parts[0]), state: state, statementsDone: Int(parts[2]) ?? 0,
+                statementsTotal: Int(parts[3]) ?? 0)
+        }
+        let freeze = row["freeze_reason"].map { reason in
+            Freeze(
+                frozenAt: row["frozen_at"] ?? "", databaseUser: row["freeze_db_user"] ?? "",
+                osUser: row["freeze_os_user"], host: row["freeze_host"], gitCommit: row["freeze_git_commit"],
+                reason: reason)
+        }
+        let lastRun = row["run_outcome"].map { outcome in
+            LedgerSummary.LastRun(
+                action: RunAction(rawValue: row["run_action"] ?? ""), outcome: EventOutcome(rawValue: outcome),
+                at: row["run_at"] ?? "", message: row["run_message"])
+        }
+        return LedgerSummary(
+            version: row.integer("version"), rowCount: row.integer("row_count") ?? 0,
+            appliedCount: row.integer("applied_count") ?? 0, digest: row["digest"] ?? "",
+            heads: RevisionsTable.splitParents(row["heads"]), unfinished: unfinished,
+            lastAppliedAt: row["last_applied_at"], freeze: freeze, lockHeld: row.boolean("lock_held") ?? false,
+            lastRun: lastRun)
+    }
+}
