@@ -71,8 +71,9 @@ extension TableReader {
                 hint: "list the targets (targets = [\"postgresql://…/tenant_1\", …]) or remove the key")
         }
         var entries: [TargetEntry] = []
+        let lines = entryLines(count: array.count)
         for (offset, element) in array.enumerated() {
-            let place = "\(path):\(entryLine(offset)): `targets` entry \(offset + 1)"
+            let place = "\(path):\(lines[offset]): `targets` entry \(offset + 1)"
             if let text = element.string {
                 let url = try expander.expand(text, file: place, key: "targets")
                 try checkConnectionString(url, key: "targets", at: place)
@@ -139,29 +140,32 @@ extension TableReader {
         }
     }
 
-    /// The line of the `index`-th entry of `targets`: its `[[targets]]` header, or in an inline array the
-    /// `index`-th line from `targets =` on that starts an entry (a best effort: TOMLKit keeps no positions).
-    func entryLine(_ index: Int) -> Int {
+    /// The line of each of the `count` entries of `targets`: its `[[targets]]` header, or in an inline array the
+    /// line from `targets =` on where the entry starts (a best effort: TOMLKit keeps no positions). One pass over the
+    /// file for all of them: a fleet of a thousand targets is a thousand entries.
+    func entryLines(count: Int) -> [Int] {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-        let headers = lines.enumerated().filter {
-            $0.element.trimmingCharacters(in: .whitespaces).hasPrefix("[[targets]]")
+        let headers = lines.enumerated().compactMap { line in
+            line.element.trimmingCharacters(in: .whitespaces).hasPrefix("[[targets]]") ? line.offset + 1 : nil
         }
-        if !headers.isEmpty { return index < headers.count ? headers[index].offset + 1 : headers[0].offset + 1 }
+        if !headers.isEmpty { return (0..<count).map { $0 < headers.count ? headers[$0] : headers[0] } }
         let start = line(of: "targets")
-        var seen = 0
-        for number in start...max(start, lines.count) where number - 1 < lines.count {
+        var result: [Int] = []
+        result.reserveCapacity(count)
+        var number = start
+        while number - 1 < lines.count, result.count < count {
             var body = Substring(lines[number - 1])
             if number == start, let equals = body.firstIndex(of: "=") { body = body[body.index(after: equals)...] }
             let trimmed = body.drop(while: { $0 == " " || $0 == "\t" || $0 == "[" })
             if trimmed.hasPrefix("{") || trimmed.hasPrefix("\"") || trimmed.hasPrefix("'") {
                 // Several entries on one line: count them all.
                 let starts = trimmed.filter { $0 == "{" }.count
-                let count = max(1, starts > 0 ? starts : trimmed.filter({ $0 == "," }).count + 1)
-                if index < seen + count { return number }
-                seen += count
+                let entries = max(1, starts > 0 ? starts : trimmed.filter({ $0 == "," }).count + 1)
+                result += repeatElement(number, count: min(entries, count - result.count))
             }
+            number += 1
         }
-        return start
+        return result + repeatElement(start, count: count - result.count)
     }
 
     /// `session_settings`: a table of PostgreSQL settings (`[session_settings]` with
