@@ -70,11 +70,8 @@ struct Status: ProjectCommand {
             row("foreign", Console.style(foreign, .yellow))
         }
         let source = status.promotesFrom ?? "migrations/"
-        if let why = status.sourceError {
-            row(
-                "pending",
-                Console.style("unknown", .red) + ": \(source) could not be read: "
-                    + why.replacingOccurrences(of: "\n", with: "\n           "))
+        if let unreadable = status.unreadableSource(indent: 11) {
+            row("pending", unreadable)
         } else if !status.damage.isEmpty {
             row("pending", Console.style("unknown", .red) + ": the ledger is damaged")
         } else if status.pending.isEmpty {

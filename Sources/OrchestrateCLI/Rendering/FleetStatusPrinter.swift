@@ -15,11 +15,8 @@ enum FleetStatusPrinter {
         }
         row("targets", fleet.summaryLine)
         let source = status.promotesFrom ?? "migrations/"
-        if let why = status.sourceError {
-            row(
-                "pending",
-                Console.style("unknown", .red) + ": \(source) could not be read: "
-                    + why.replacingOccurrences(of: "\n", with: "\n              "))
+        if let unreadable = status.unreadableSource(indent: 14) {
+            row("pending", unreadable)
         } else if fleet.counts.behind == 0 {
             let unknown = fleet.counts.pendingUnknown
             row(

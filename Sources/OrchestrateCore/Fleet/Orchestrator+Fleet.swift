@@ -63,17 +63,10 @@ extension Orchestrator {
         selection: TargetSelection = .all
     ) throws(OrchestrateError) -> FleetReport {
         let context = try upgradeContext(name, to: target)
-        let (environment, all, selected) = try fleetTargets(name, selection: selection)
-        return runner(environment).run(selected, action: "upgrade", fleetSize: all.count) {
-            (fleetTarget) throws(OrchestrateError) in
-            var own = context
-            own.environment = environment.forTarget(fleetTarget)
-            let orchestrator = self.targetOrchestrator(own.environment)
-            let report = try orchestrator.locked(own.environment, action: .upgrade, isFirstStage: true) {
-                (applied) throws(OrchestrateError) in
-                try orchestrator.prepareUpgrade(own, applied: applied, options: options)
-            }
-            return Self.outcome(report)
+        let fleet = try fleetTargets(name, selection: selection)
+        return applyOnFleet(fleet, context: context, action: .upgrade, isFirstStage: true) {
+            (orchestrator, own, applied) throws(OrchestrateError) in
+            try orchestrator.prepareUpgrade(own, applied: applied, options: options)
         }
     }
 
@@ -83,16 +76,30 @@ extension Orchestrator {
         _ name: String, to target: Target = .head, options: RunOptions = RunOptions(),
         selection: TargetSelection = .all
     ) throws(OrchestrateError) -> FleetReport {
-        let (environment, all, selected) = try fleetTargets(name, selection: selection)
+        let fleet = try fleetTargets(name, selection: selection)  // a bad selection is refused before the source is read
         let context = try promoteContext(name, to: target)
-        return runner(environment).run(selected, action: "promote", fleetSize: all.count) {
+        return applyOnFleet(fleet, context: context, action: .promote, isFirstStage: false) {
+            (orchestrator, own, applied) throws(OrchestrateError) in
+            try orchestrator.preparePromote(own, applied: applied, options: options)
+        }
+    }
+
+    /// An applying run (upgrade or promote) on every selected target: the context read once, given each target's
+    /// configuration, and the single-database run (`locked` and `prepare`) on each.
+    private func applyOnFleet<Context: FleetRunContext>(
+        _ fleet: (environment: EnvironmentConfig, all: [FleetTarget], selected: [FleetTarget]), context: Context,
+        action: RunAction, isFirstStage: Bool,
+        prepare: @escaping @Sendable (Orchestrator, Context, [AppliedRevision]) throws(OrchestrateError) -> PreparedRun
+    ) -> FleetReport {
+        let (environment, all, selected) = fleet
+        return runner(environment).run(selected, action: action.rawValue, fleetSize: all.count) {
             (fleetTarget) throws(OrchestrateError) in
             var own = context
             own.environment = environment.forTarget(fleetTarget)
             let orchestrator = self.targetOrchestrator(own.environment)
-            let report = try orchestrator.locked(own.environment, action: .promote, isFirstStage: false) {
+            let report = try orchestrator.locked(own.environment, action: action, isFirstStage: isFirstStage) {
                 (applied) throws(OrchestrateError) in
-                try orchestrator.preparePromote(own, applied: applied, options: options)
+                try prepare(orchestrator, own, applied)
             }
             return Self.outcome(report)
         }
@@ -378,3 +385,11 @@ extension Orchestrator {
         return FleetPlanReport(environment: name, fleetSize: all.count, targets: entries)
     }
 }
+
+/// What an applying run knows before it touches a database, with the environment each target replaces.
+protocol FleetRunContext: Sendable {
+    var environment: EnvironmentConfig { get set }
+}
+
+extension Orchestrator.UpgradeContext: FleetRunContext {}
+extension Orchestrator.PromoteContext: FleetRunContext {}
