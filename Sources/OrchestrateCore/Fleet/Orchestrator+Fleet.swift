@@ -33,7 +33,7 @@ extension Orchestrator {
         let label = "\(config.name)/\(config.targetName ?? "?")"
         let outer = progress
         return Orchestrator(
-            project: project, actor: actor, interruptions: interruptions,
+            project: project, actor: actor, interruptions: interruptions, memo: memo,
             progress: { event in
                 switch event {
                 case .warning(let text): outer(.warning("\(label): \(text)"))

@@ -1,6 +1,7 @@
 import Foundation
 import Migrations
 import Postgres
+import Synchronization
 
 /// The writing commands: upgrade, promote, downgrade, freeze and thaw, repair.
 ///
@@ -16,14 +17,25 @@ public final class Orchestrator: Sendable {
     /// Where Ctrl-C and SIGTERM come from: the command line passes `.process`; the default never interrupts.
     public let interruptions: Interruptions
 
+    /// What this orchestrator (and the ones it makes for a fleet's targets) read from git once for all of them.
+    let memo: RunMemo
+
     /// Makes an orchestrator for `project`.
-    public init(
+    public convenience init(
         project: Project, actor: Actor = .current(), interruptions: Interruptions = .never,
+        progress: @escaping ProgressHandler
+    ) {
+        self.init(project: project, actor: actor, interruptions: interruptions, memo: RunMemo(), progress: progress)
+    }
+
+    init(
+        project: Project, actor: Actor, interruptions: Interruptions, memo: RunMemo,
         progress: @escaping ProgressHandler
     ) {
         self.project = project
         self.actor = actor
         self.interruptions = interruptions
+        self.memo = memo
         self.progress = progress
     }
 
@@ -74,9 +86,12 @@ public final class Orchestrator: Sendable {
     ) throws(OrchestrateError) {
         guard !prepared.plan.isEmpty else { return }
         do {
-            session.run.git = try GitProvenance.current(
-                projectRoot: project.root, environment: session.environment,
-                isFirstStage: isFirstStage, progress: progress)
+            // The same for every target of a fleet: HEAD does not move during a run.
+            session.run.git = try memo.provenance(isFirstStage: isFirstStage) { () throws(OrchestrateError) in
+                try GitProvenance.current(
+                    projectRoot: project.root, environment: session.environment,
+                    isFirstStage: isFirstStage, progress: progress)
+            }
         } catch {
             recordRefusal(session, action: prepared.action, error)
             throw error
@@ -491,5 +506,24 @@ public final class Orchestrator: Sendable {
         RunDecision.planError(
             error, environment: environment, source: source,
             sourceIsFirstStage: source.map { project.pipeline?.isFirstStage($0) ?? false } ?? false)
+    }
+}
+
+/// What one command reads from git once, however many targets of a fleet use it: the provenance its runs record.
+/// The first target to need it reads it (the others wait for it); a refusal is remembered as well.
+final class RunMemo: Sendable {
+    private let provenances = Mutex<[Bool: Result<Provenance?, OrchestrateError>]>([:])
+
+    /// The provenance of a run on a first stage (`isFirstStage`) or a later one, read by `read` the first time.
+    func provenance(
+        isFirstStage: Bool, _ read: () throws(OrchestrateError) -> Provenance?
+    ) throws(OrchestrateError) -> Provenance? {
+        try provenances.withLock { cache throws(OrchestrateError) -> Provenance? in
+            if let known = cache[isFirstStage] { return try known.get() }
+            let result: Result<Provenance?, OrchestrateError>
+            do throws(OrchestrateError) { result = .success(try read()) } catch { result = .failure(error) }
+            cache[isFirstStage] = result
+            return try result.get()
+        }
     }
 }
