@@ -65,49 +65,6 @@ extension Repository {
         return true
     }
 
-    /// The upstream of the current branch as a short name (`origin/main`), or nil when HEAD is
-    /// detached or the branch has no upstream configured.
-    ///
-    /// The name comes from the branch's `branch.<name>.remote`/`.merge` config; the remote-tracking
-    /// branch it names may not have been fetched yet (resolving it then throws `.notFound`).
-    public func upstreamOfCurrentBranch() throws(GitError) -> String? {
-        guard let branch = try head().branch else { return nil }
-        var buffer = git_buf()
-        defer { git_buf_dispose(&buffer) }
-        do throws(GitError) {
-            try LibGit2.call(
-                "git_branch_upstream_name",
-                "cannot read the upstream of branch '\(branch)' in the repository at \(location)"
-            ) {
-                git_branch_upstream_name(&buffer, handle, Self.branchPrefix + branch)
-            }
-        } catch  where error.code == .notFound {
-            return nil
-        }
-        return LibGit2.string(buffer.ptr).map(Self.shortReferenceName)
-    }
-
-    /// The default base for comparing the current branch: its upstream, else the branch `origin/HEAD`
-    /// points to (`origin/main`), else `main`.
-    ///
-    /// The result is a name for `resolve(_:)`; `main` is returned even when no such branch exists, so
-    /// resolving it gives the usual not-found error.
-    public func defaultBase() throws(GitError) -> String {
-        if let upstream = try upstreamOfCurrentBranch() { return upstream }
-        var reference: OpaquePointer?
-        git_error_clear()
-        if git_reference_lookup(&reference, handle, Self.remoteBranchPrefix + "origin/HEAD") == 0 {
-            defer { git_reference_free(reference) }
-            if git_reference_type(reference) == GIT_REFERENCE_SYMBOLIC,
-                let target = LibGit2.string(git_reference_symbolic_target(reference))
-            {
-                return Self.shortReferenceName(target)
-            }
-            return "origin/HEAD"
-        }
-        return "main"
-    }
-
     /// The branch `origin/HEAD` points to, as a short name (`origin/main`); `origin/HEAD` itself when it is not a
     /// symbolic reference.
     public func defaultBranchOfOrigin() throws(GitError) -> String {

@@ -52,13 +52,13 @@ enum Console {
                 style("waiting:", .yellow, forStderr: true)
                     + " `\(environment)` is locked by \(who) (\(Int(waited))s so far)")
         case .revisionStarted(let environment, let revision, let direction):
-            RevisionTicker.shared.start("\(environment): \(direction == "up" ? "applying" : "reverting") \(revision)")
+            RevisionTicker.shared.start("\(environment): \(direction == .up ? "applying" : "reverting") \(revision)")
         case .revisionFinished(let environment, let revision, let direction, let milliseconds, let committed):
             RevisionTicker.shared.stop()
-            let verb = !committed ? "ran     " : direction == "up" ? "applied " : "reverted"
+            let verb = !committed ? "ran     " : direction == .up ? "applied " : "reverted"
             let pending = committed ? "" : ", not committed until the single transaction commits"
             err(
-                "\(environment): \(style(verb, !committed ? .dim : direction == "up" ? .green : .yellow, forStderr: true)) \(revision) (\(formatDuration(milliseconds))\(pending))"
+                "\(environment): \(style(verb, !committed ? .dim : direction == .up ? .green : .yellow, forStderr: true)) \(revision) (\(formatDuration(milliseconds))\(pending))"
             )
         case .transactionCommitted(let environment, let count):
             err(

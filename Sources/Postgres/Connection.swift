@@ -293,27 +293,26 @@ public final class Connection {
     /// Quotes an identifier for SQL text (PQescapeIdentifier): `my schema` becomes `"my schema"`, `a"b` becomes
     /// `"a""b"`. Prefer parameters for values; use this for names that cannot be parameters.
     public func quoteIdentifier(_ name: String) throws(PostgresError) -> String {
-        let handle = try openHandle()
-        try LibPQ.requireNoNUL(name, "the identifier")
-        guard let escaped = PQescapeIdentifier(handle, name, name.utf8.count) else {
-            throw PostgresError(kind: .usage, message: "could not quote an identifier: \(LibPQ.errorMessage(handle))")
-        }
-        defer { PQfreemem(escaped) }
-        return String(cString: escaped)
+        try escape(name, "identifier", PQescapeIdentifier)
     }
 
     /// Quotes a literal for SQL text (PQescapeLiteral): `it's` becomes `'it''s'`, and a value with backslashes
     /// becomes ` E'…'`. Prefer `query(_:_:)` parameters; use this only where SQL text must carry the value.
     public func quoteLiteral(_ value: String) throws(PostgresError) -> String {
+        try escape(value, "literal", PQescapeLiteral)
+    }
+
+    /// Runs one of libpq's escaping functions on `text`, called `what` (`identifier`) in errors.
+    private func escape(
+        _ text: String, _ what: String,
+        _ function: (OpaquePointer?, UnsafePointer<CChar>?, Int) -> UnsafeMutablePointer<CChar>?
+    ) throws(PostgresError) -> String {
         let handle = try openHandle()
-        try LibPQ.requireNoNUL(value, "the literal")
-        guard let escaped = PQescapeLiteral(handle, value, value.utf8.count) else {
-            throw PostgresError(kind: .usage, message: "could not quote a literal: \(LibPQ.errorMessage(handle))")
+        try LibPQ.requireNoNUL(text, "the \(what)")
+        guard let escaped = function(handle, text, text.utf8.count) else {
+            throw PostgresError(kind: .usage, message: "could not quote the \(what): \(LibPQ.errorMessage(handle))")
         }
         defer { PQfreemem(escaped) }
         return String(cString: escaped)
     }
 }
-
-@available(*, unavailable)
-extension Connection: Sendable {}

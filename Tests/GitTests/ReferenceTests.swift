@@ -75,22 +75,16 @@ private struct ClonedRepositories {
         #expect(error.message.contains(unknown.hex))
     }
 
-    @Test func upstreamAndDefaultBase() throws {
+    @Test func defaultBranchOfOrigin() throws {
         let setup = try ClonedRepositories()
         let clone = try Repository.discover(from: setup.work)
-        #expect(try clone.upstreamOfCurrentBranch() == "origin/main")
-        #expect(try clone.defaultBase() == "origin/main")
+        #expect(try clone.defaultBranchOfOrigin() == "origin/main")
 
         try setup.fixture.git("checkout", "-q", "-b", "topic", in: setup.work)
-        #expect(try clone.upstreamOfCurrentBranch() == nil)
-        #expect(try clone.defaultBase() == "origin/main")  // from origin/HEAD
-
-        try setup.fixture.git("checkout", "-q", "--detach", in: setup.work)
-        #expect(try clone.upstreamOfCurrentBranch() == nil)
+        #expect(try clone.defaultBranchOfOrigin() == "origin/main")
 
         let source = try Repository.discover(from: setup.fixture.repo)
-        #expect(try source.upstreamOfCurrentBranch() == nil)
-        #expect(try source.defaultBase() == "main")
+        #expect(try source.defaultBranchOfOrigin() == "origin/HEAD")  // no origin: the name itself
     }
 
     @Test func referenceExistence() throws {

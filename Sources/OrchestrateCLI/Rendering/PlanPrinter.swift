@@ -16,7 +16,7 @@ enum PlanPrinter {
             let width = min(48, report.steps.map(\.revision.count).max() ?? 0)
             for (index, step) in report.steps.enumerated() {
                 var line =
-                    "  \(index + 1). \(step.direction == "up" ? "up  " : "down") \(step.revision.padding(toLength: max(width, step.revision.count), withPad: " ", startingAt: 0))  \(step.path)"
+                    "  \(index + 1). \(step.direction == .up ? "up  " : "down") \(step.revision.padding(toLength: max(width, step.revision.count), withPad: " ", startingAt: 0))  \(step.path)"
                 if let count = step.statements {
                     line += Console.style(
                         "  (non-transactional: \(count) statement(s), each committed on its own)", .yellow)

@@ -59,9 +59,7 @@ public enum DbmateImport {
         }
         guard let up else { return nil }
         var entry = LinearImport.Entry(
-            stem: stem, version: [version], description: description, source: file.path,
-            up: ForeignSQL.trimmedBlankLines(up.joined(separator: "\n")),
-            down: down.map { ForeignSQL.trimmedBlankLines($0.joined(separator: "\n")) })
+            stem: stem, version: version, description: description, source: file.path, upLines: up, downLines: down)
         if !noTransaction.isEmpty {
             entry.transactional = false
             entry.conversions.append(

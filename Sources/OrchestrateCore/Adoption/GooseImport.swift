@@ -69,9 +69,7 @@ public enum GooseImport {
         }
         guard let up else { return nil }
         var entry = LinearImport.Entry(
-            stem: stem, version: [version], description: description, source: file.path,
-            up: ForeignSQL.trimmedBlankLines(up.joined(separator: "\n")),
-            down: down.map { ForeignSQL.trimmedBlankLines($0.joined(separator: "\n")) })
+            stem: stem, version: version, description: description, source: file.path, upLines: up, downLines: down)
         entry.placeholders = placeholders
         if noTransaction {
             entry.transactional = false

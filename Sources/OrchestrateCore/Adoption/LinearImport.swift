@@ -19,6 +19,27 @@ enum LinearImport {
         var conversions: [String] = []
         /// Placeholders the tool would replace at run time (`${schema}`), which orchestrate does not.
         var placeholders: [String] = []
+
+        init(stem: String, version: [String], description: String, source: String, up: String, down: String? = nil) {
+            self.stem = stem
+            self.version = version
+            self.description = description
+            self.source = source
+            self.up = up
+            self.down = down
+        }
+
+        /// An entry from a file's up and down lines (down nil when the file has no down section), with the blank
+        /// lines around each section trimmed.
+        init(
+            stem: String, version: String, description: String, source: String, upLines: [Substring],
+            downLines: [Substring]?
+        ) {
+            self.init(
+                stem: stem, version: [version], description: description, source: source,
+                up: ForeignSQL.trimmedBlankLines(upLines.joined(separator: "\n")),
+                down: downLines.map { ForeignSQL.trimmedBlankLines($0.joined(separator: "\n")) })
+        }
     }
 
     /// Whether version `a` comes before `b`: parts compared as numbers, trailing zero parts ignored (`1.0` is `1`).

@@ -63,8 +63,6 @@ public struct Project: Sendable {
 
     /// `root/migrations`.
     public var migrationsDirectory: String { root + "/migrations" }
-    /// `root/environments`.
-    public var environmentsDirectory: String { root + "/environments" }
 
     /// Finds the project root: `explicit` if given, else the first folder from `directory` upward that holds
     /// `environments/`.

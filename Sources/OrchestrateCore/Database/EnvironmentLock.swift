@@ -73,8 +73,7 @@ final class EnvironmentLock {
                     return EnvironmentLock(connection: connection, key: key)
                 }
             } catch {
-                throw .operation(
-                    "environment `\(environment.name)`: cannot take the environment lock: \(error.description)")
+                throw .operation("environment `\(environment.name)`: cannot take the environment lock", error)
             }
             let waited = Date().timeIntervalSince(start)
             let holder = try? findHolder(

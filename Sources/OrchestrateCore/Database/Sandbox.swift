@@ -128,7 +128,7 @@ public struct Sandbox: Sendable {
             connection = try Connection(
                 conninfo: conninfo(database: "postgres"), applicationName: "orchestrate sandbox")
         } catch {
-            throw .operation("sandbox: cannot connect: \(error.description)", hint: "run `orchestrate sandbox status`")
+            throw .operation("sandbox: cannot connect", error, hint: "run `orchestrate sandbox status`")
         }
         defer { connection.close() }
         do {
@@ -138,7 +138,7 @@ public struct Sandbox: Sendable {
         } catch let error where error.sqlState == .duplicateDatabase || error.sqlState == .uniqueViolation {
             return
         } catch {
-            throw .operation("sandbox: cannot create database `\(name)`: \(error.description)")
+            throw .operation("sandbox: cannot create database `\(name)`", error)
         }
     }
 

@@ -109,8 +109,25 @@ extension EnvironmentDatabase {
             try connection.execute(SessionSettings.ledger(environment))
         } catch {
             connection.close()
-            throw .operation("environment `\(environment.name)`: cannot set lock_timeout: \(error.description)")
+            throw .operation("environment `\(environment.name)`: cannot set lock_timeout", error)
         }
         return connection
+    }
+
+    /// A read-only look at `environment`'s ledger: a reading connection (the caller closes it) and the ledger on it.
+    static func openLedgerForReading(
+        _ environment: EnvironmentConfig, projectRoot: String, applicationName: String, retries: Int? = nil,
+        interruptions: Interruptions, progress: @escaping ProgressHandler
+    ) throws(OrchestrateError) -> (connection: Connection, ledger: Ledger) {
+        let conninfo = try conninfo(for: environment, projectRoot: projectRoot, progress: progress)
+        let connection = try connectForReading(
+            environment, conninfo: conninfo, applicationName: applicationName, retries: retries,
+            interruptions: interruptions, progress: progress)
+        do throws(PostgresError) {
+            return (connection, try Ledger(connection: connection, schema: environment.ledgerSchema))
+        } catch {
+            connection.close()
+            throw .operation("environment `\(environment.name)`", error)
+        }
     }
 }

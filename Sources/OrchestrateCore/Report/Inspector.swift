@@ -103,17 +103,10 @@ public struct Inspector: Sendable {
     }
 
     private func readSnapshot(_ environment: EnvironmentConfig) throws(OrchestrateError) -> Snapshot {
-        let conninfo = try EnvironmentDatabase.conninfo(for: environment, projectRoot: project.root, progress: progress)
-        let connection = try EnvironmentDatabase.connectForReading(
-            environment, conninfo: conninfo,
-            applicationName: "orchestrate status", retries: 0,
+        let (connection, ledger) = try EnvironmentDatabase.openLedgerForReading(
+            environment, projectRoot: project.root, applicationName: "orchestrate status", retries: 0,
             interruptions: interruptions, progress: progress)
         defer { connection.close() }
-        let ledger: Ledger
-        do throws(PostgresError) { ledger = try Ledger(connection: connection, schema: environment.ledgerSchema) } catch
-        {
-            throw .operation("environment `\(environment.name)`: \(error.description)")
-        }
         do throws(PostgresError) {
             let layout = try ledger.layout()
             let server = try connection.query("SHOW server_version").rows.first?.first ?? nil
@@ -249,17 +242,10 @@ public struct Inspector: Sendable {
     /// The newest `limit` events of `name`, newest first.
     public func audit(_ name: String, limit: Int) throws(OrchestrateError) -> [LedgerEvent] {
         let environment = try project.environment(name)
-        let conninfo = try EnvironmentDatabase.conninfo(for: environment, projectRoot: project.root, progress: progress)
-        let connection = try EnvironmentDatabase.connectForReading(
-            environment, conninfo: conninfo,
-            applicationName: "orchestrate audit", retries: 0,
+        let (connection, ledger) = try EnvironmentDatabase.openLedgerForReading(
+            environment, projectRoot: project.root, applicationName: "orchestrate audit", retries: 0,
             interruptions: interruptions, progress: progress)
         defer { connection.close() }
-        let ledger: Ledger
-        do throws(PostgresError) { ledger = try Ledger(connection: connection, schema: environment.ledgerSchema) } catch
-        {
-            throw .operation("environment `\(name)`: \(error.description)")
-        }
         do throws(PostgresError) {
             // A ledger whose version row was lost still has its event log: the way to mend it.
             guard try ledger.layout() != .absent else { return [] }

@@ -65,7 +65,7 @@ final class EnvironmentSession {
         } catch {
             interruptions.unregister(lockCancelToken)
             lockConnection.close()
-            throw .operation("environment `\(environment.name)`: \(error.description)")
+            throw .operation("environment `\(environment.name)`", error)
         }
         let lock: EnvironmentLock
         do {
@@ -131,7 +131,7 @@ final class EnvironmentSession {
                 SessionSettings.work(environment, serverVersion: work.serverVersionNumber).joined(separator: "; "))
         } catch {
             work.close()
-            throw .operation("environment `\(environment.name)`: cannot set timeouts: \(error.description)")
+            throw .operation("environment `\(environment.name)`: cannot set timeouts", error)
         }
         openedWork = work
         cancelToken = interruptions.register(work)
@@ -155,6 +155,8 @@ final class EnvironmentSession {
             reported = a
         } catch let error as OrchestrateError {
             throw error
+        } catch let error as PostgresError {
+            throw .operation("environment `\(environment.name)`", error)
         } catch {
             throw .operation("environment `\(environment.name)`: \(error)")
         }
@@ -214,7 +216,7 @@ final class EnvironmentSession {
         do throws(PostgresError) {
             try ledger.record(event)
         } catch {
-            throw .operation("environment `\(environment.name)`: cannot write the event log: \(error.description)")
+            throw .operation("environment `\(environment.name)`: cannot write the event log", error)
         }
     }
 

@@ -179,7 +179,7 @@ extension Orchestrator {
         do throws(PostgresError) {
             return (try SchemaSnapshot.read(from: work, excludedSchemas: [environment.ledgerSchema]), scratch.display)
         } catch {
-            throw .operation("baseline: cannot read the catalog of \(scratch.display): \(error.description)")
+            throw .operation("baseline: cannot read the catalog of \(scratch.display)", error)
         }
     }
 }

@@ -16,8 +16,8 @@ public struct PlanReport: Sendable, Codable {
     public struct Step: Sendable, Codable {
         /// The revision id.
         public var revision: String
-        /// `up` or `down`.
-        public var direction: String
+        /// `up` or `down` (the same strings in `--json`).
+        public var direction: Plan.Direction
         /// The migration file, or where the ledger keeps the down SQL.
         public var path: String
         /// Whether it runs in a transaction (with its ledger row).
@@ -92,19 +92,12 @@ extension Orchestrator {
             action = "downgrade"
         }
 
-        let conninfo = try EnvironmentDatabase.conninfo(for: environment, projectRoot: project.root, progress: progress)
-        let connection = try EnvironmentDatabase.connectForReading(
-            environment, conninfo: conninfo,
-            applicationName: "orchestrate plan \(name) (read)",
+        let (connection, ledger) = try EnvironmentDatabase.openLedgerForReading(
+            environment, projectRoot: project.root, applicationName: "orchestrate plan \(name) (read)",
             interruptions: interruptions, progress: progress)
         defer { connection.close() }
         // Belt and braces: nothing below writes, and the server refuses if something ever tried.
         _ = try? connection.execute("SET default_transaction_read_only = on")
-        let ledger: Ledger
-        do throws(PostgresError) { ledger = try Ledger(connection: connection, schema: environment.ledgerSchema) } catch
-        {
-            throw .operation("environment `\(name)`: \(error.description)")
-        }
         let layout: Ledger.Layout
         var installed: Int?
         var applied: [AppliedRevision] = []
@@ -169,12 +162,12 @@ extension Orchestrator {
                     database: EnvironmentDatabase.display(environment)
                 ).render()
             } catch {
-                throw .operation("environment `\(name)`: cannot render the script: \(error.description)")
+                throw .operation("environment `\(name)`: cannot render the script", error)
             }
         }
         let steps = prepared.items.map { item in
             PlanReport.Step(
-                revision: item.revision, direction: prepared.plan.direction.rawValue, path: item.path,
+                revision: item.revision, direction: prepared.plan.direction, path: item.path,
                 transactional: item.transactional,
                 statements: item.transactional
                     ? nil

@@ -112,7 +112,7 @@ extension Orchestrator {
             do throws(PostgresError) {
                 return try SchemaSnapshot.read(from: work, excludedSchemas: [environment.ledgerSchema])
             } catch {
-                throw .operation("verify: cannot read the catalog of \(scratch.display): \(error.description)")
+                throw .operation("verify: cannot read the catalog of \(scratch.display)", error)
             }
         }
 
@@ -149,7 +149,7 @@ extension Orchestrator {
             rows = Dictionary(
                 try session.ledger.appliedRevisions().map { ($0.revision, $0) }, uniquingKeysWith: { a, _ in a })
         } catch {
-            throw .operation("verify: cannot read the ledger: \(error.description)")
+            throw .operation("verify: cannot read the ledger", error)
         }
         var reverted: [Int] = []
         for index in files.indices.reversed() {
@@ -229,7 +229,7 @@ extension Orchestrator {
             rows = Dictionary(
                 try session.ledger.appliedRevisions().map { ($0.revision, $0) }, uniquingKeysWith: { a, _ in a })
         } catch {
-            throw .operation("verify: cannot read the ledger: \(error.description)")
+            throw .operation("verify: cannot read the ledger", error)
         }
         for file in files.reversed() {
             guard let down = file.down, let row = rows[file.revision] else { continue }
@@ -239,8 +239,7 @@ extension Orchestrator {
         do throws(PostgresError) {
             try work.execute("DROP SCHEMA IF EXISTS \(try work.quoteIdentifier(ledgerSchema)) CASCADE")
         } catch {
-            throw .operation(
-                "verify: cannot drop its ledger (schema \(ledgerSchema)) in \(display): \(error.description)")
+            throw .operation("verify: cannot drop its ledger (schema \(ledgerSchema)) in \(display)", error)
         }
     }
 
@@ -269,7 +268,7 @@ extension Orchestrator {
         do throws(PostgresError) {
             existing = try SchemaSnapshot.read(from: connection, excludedSchemas: [environment.ledgerSchema])
         } catch {
-            throw .operation("\(command): cannot read the catalog of \(scratch.display): \(error.description)")
+            throw .operation("\(command): cannot read the catalog of \(scratch.display)", error)
         }
         let objects = existing.objects.keys.filter { $0 != "schema public" }.sorted()
         if !objects.isEmpty {

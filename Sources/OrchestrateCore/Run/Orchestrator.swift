@@ -444,18 +444,10 @@ public final class Orchestrator: Sendable {
         _ environment: EnvironmentConfig, command: String,
         _ body: (Ledger?) throws(OrchestrateError) -> T
     ) throws(OrchestrateError) -> T {
-        let conninfo = try EnvironmentDatabase.conninfo(for: environment, projectRoot: project.root, progress: progress)
-        let connection = try EnvironmentDatabase.connectForReading(
-            environment, conninfo: conninfo,
-            applicationName: "orchestrate \(command) (read)",
+        let (connection, ledger) = try EnvironmentDatabase.openLedgerForReading(
+            environment, projectRoot: project.root, applicationName: "orchestrate \(command) (read)",
             interruptions: interruptions, progress: progress)
         defer { connection.close() }
-        let ledger: Ledger
-        do throws(PostgresError) {
-            ledger = try Ledger(connection: connection, schema: environment.ledgerSchema)
-        } catch {
-            throw .operation("environment `\(environment.name)`: \(error.description)")
-        }
         let layout: Ledger.Layout
         do throws(PostgresError) { layout = try ledger.layout() } catch {
             throw ledger.failure(error, environment: environment)

@@ -1,3 +1,5 @@
+import Migrations
+
 /// What a running command reports while it works; the command line renders these on stderr.
 public enum ProgressEvent: Sendable {
     /// Something worth knowing that needs no action.
@@ -7,10 +9,11 @@ public enum ProgressEvent: Sendable {
     /// Waiting for the environment lock, held by `holder` (nil when unknown).
     case waitingForLock(environment: String, holder: LockHolder?, waitedSeconds: Double)
     /// A revision is about to run.
-    case revisionStarted(environment: String, revision: String, direction: String)
+    case revisionStarted(environment: String, revision: String, direction: Plan.Direction)
     /// A revision finished. `committed` is false inside a single-transaction run, where nothing is committed until
     /// `transactionCommitted` (and everything is rolled back if the run then fails).
-    case revisionFinished(environment: String, revision: String, direction: String, milliseconds: Int, committed: Bool)
+    case revisionFinished(
+        environment: String, revision: String, direction: Plan.Direction, milliseconds: Int, committed: Bool)
     /// The single transaction of a run committed `count` revisions.
     case transactionCommitted(environment: String, count: Int)
     /// A revision is retried after a lock timeout.

@@ -25,45 +25,41 @@ struct RevisionExecutor {
     /// Applies `file`, recording it (with `promotedFrom` for a promote). Returns the duration in milliseconds.
     @discardableResult
     func apply(_ file: MigrationFile, promotedFrom: String?) throws(OrchestrateError) -> Int {
-        session.progress(.revisionStarted(environment: environment.name, revision: file.revision, direction: "up"))
-        let started = DispatchTime.now()
-        let steps = RevisionSteps.apply(file, promotedFrom: promotedFrom, ownTransaction: !insideBatch)
-        let source = SQLSource(revision: file.revision, path: file.path)
-        if file.transactional && !insideBatch {
-            try withLockRetries(revision: file.revision) { () throws(OrchestrateError) in
-                try perform(steps, source: source, direction: "up", started: started)
-            }
-        } else {
-            try perform(steps, source: source, direction: "up", started: started)
-        }
-        let milliseconds = elapsed(since: started)
-        session.progress(
-            .revisionFinished(
-                environment: environment.name, revision: file.revision, direction: "up",
-                milliseconds: milliseconds, committed: !insideBatch))
-        return milliseconds
+        try run(
+            RevisionSteps.apply(file, promotedFrom: promotedFrom, ownTransaction: !insideBatch),
+            source: SQLSource(revision: file.revision, path: file.path), transactional: file.transactional,
+            direction: .up)
     }
 
     /// Reverts `revision` with the down SQL recorded in the ledger, removing its row.
     @discardableResult
     func revert(_ applied: AppliedRevision, down: String, displayPath: String) throws(OrchestrateError) -> Int {
-        session.progress(.revisionStarted(environment: environment.name, revision: applied.revision, direction: "down"))
+        try run(
+            RevisionSteps.revert(
+                revision: applied.revision, down: down, transactional: applied.transactional,
+                ownTransaction: !insideBatch),
+            source: SQLSource(revision: applied.revision, path: displayPath), transactional: applied.transactional,
+            direction: .down)
+    }
+
+    /// Runs one revision's steps, retrying a transactional one after a lock timeout, with its progress events.
+    private func run(
+        _ steps: [RunStep], source: SQLSource, transactional: Bool, direction: Plan.Direction
+    ) throws(OrchestrateError) -> Int {
+        session.progress(
+            .revisionStarted(environment: environment.name, revision: source.revision, direction: direction))
         let started = DispatchTime.now()
-        let steps = RevisionSteps.revert(
-            revision: applied.revision, down: down, transactional: applied.transactional,
-            ownTransaction: !insideBatch)
-        let source = SQLSource(revision: applied.revision, path: displayPath)
-        if applied.transactional && !insideBatch {
-            try withLockRetries(revision: applied.revision) { () throws(OrchestrateError) in
-                try perform(steps, source: source, direction: "down", started: started)
+        if transactional && !insideBatch {
+            try withLockRetries(revision: source.revision) { () throws(OrchestrateError) in
+                try perform(steps, source: source, direction: direction.rawValue, started: started)
             }
         } else {
-            try perform(steps, source: source, direction: "down", started: started)
+            try perform(steps, source: source, direction: direction.rawValue, started: started)
         }
         let milliseconds = elapsed(since: started)
         session.progress(
             .revisionFinished(
-                environment: environment.name, revision: applied.revision, direction: "down",
+                environment: environment.name, revision: source.revision, direction: direction,
                 milliseconds: milliseconds, committed: !insideBatch))
         return milliseconds
     }
