@@ -9,15 +9,31 @@ struct Status: ProjectCommand {
         discussion: """
             Exits 3 when an environment could not be read or its ledger is damaged, or when a later stage's pending list is unknown because its \
             source stage could not be read, after reporting all of them. Drift and pending revisions do not change the \
-            exit code.
+            exit code. --drift adds a `schema` line per environment: no schema drift, how many objects differ, or unknown \
+            and why (then the exit code is 3).
             """)
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var output: OutputOptions
     @Argument(help: "Environments to report (default: all, in pipeline order).") var environments: [String] = []
+    @Flag(
+        name: .long,
+        help:
+            "Also compare each schema with what its applied revisions produce (replayed on the sandbox, or cached); see `orchestrate diff`."
+    )
+    var drift = false
 
     func execute(_ context: CommandContext) throws -> CommandOutcome {
-        let statuses = try context.inspector.status(environments)
+        var statuses = try context.inspector.status(environments)
+        if drift {
+            let summaries = context.orchestrator.schemaDrift(statuses.filter(\.reachable).map(\.name))
+            for index in statuses.indices {
+                let name = statuses[index].name
+                statuses[index].schemaDrift =
+                    summaries[name]
+                    ?? SchemaDriftSummary(environment: name, state: .unknown, cause: "its database cannot be read")
+            }
+        }
         if output.json {
             try Console.json(statuses)
         } else {
@@ -26,7 +42,8 @@ struct Status: ProjectCommand {
                 render(status)
             }
         }
-        return statuses.contains(where: { !$0.reachable || !$0.pendingKnown }) ? .unreadable : .done
+        return statuses.contains(where: { !$0.reachable || !$0.pendingKnown || $0.schemaDrift?.state == .unknown })
+            ? .unreadable : .done
     }
 
     private func render(_ status: EnvironmentStatus) {
@@ -41,10 +58,14 @@ struct Status: ProjectCommand {
             Console.out(
                 "  " + Console.style("unreachable", .red) + ": "
                     + (status.error ?? "unknown error").replacingOccurrences(of: "\n", with: "\n  "))
+            if let schema = status.schemaDrift { Console.out("  schema   " + Console.style(schema.description, .red)) }
             return
         }
         func row(_ label: String, _ text: String) {
             Console.out("  " + label.padding(toLength: 9, withPad: " ", startingAt: 0) + text)
+        }
+        if let schema = status.schemaDrift {
+            row("schema", schema.state == .none ? schema.description : Console.style(schema.description, .red))
         }
         if status.ledgerVersion == nil {
             row("at", "nothing applied (no ledger yet)")

@@ -82,6 +82,8 @@ public struct EnvironmentStatus: Sendable, Codable {
     public var baselinedCount: Int = 0
     /// Another tool manages the database and orchestrate's ledger records nothing yet: what to do about it.
     public var foreignLedger: String? = nil
+    /// The schema compared with what the applied revisions produce (`status --drift`); nil when not asked.
+    public var schemaDrift: SchemaDriftSummary? = nil
 
     /// An environment that could not be inspected (`environment` is nil when its file does not load).
     static func unreachable(
