@@ -95,7 +95,7 @@ struct DriftTests {
         #expect(status.exitCode == 0, "\(status.output)")
         #expect(
             status.stdout.contains("schema drift: 2 objects differ (run orchestrate diff staging)"), "\(status.output)")
-        #expect(!(try project.run(["status", "staging"])).stdout.contains("schema"))
+        #expect(!(try project.run(["status", "staging"])).stdout.contains("schema drift"))
         let statusJSON = try JSONSerialization.jsonObject(
             with: Data(try project.run(["status", "staging", "--drift", "--json"]).stdout.utf8))
         let entry = try #require((statusJSON as? [[String: Any]])?.first)

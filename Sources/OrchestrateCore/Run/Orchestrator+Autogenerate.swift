@@ -76,18 +76,25 @@ extension Orchestrator {
                 let source = "environment `\(value)` (\(EnvironmentDatabase.display(environment)))"
                 return (try readTarget(connection, excluded: [environment.ledgerSchema], source: source), source)
             }
+            let names = project.environmentNames
+            let notConninfo = { (why: String) -> OrchestrateError in
+                .usage(
+                    "--from-db: \(why)\(Suggestion.didYouMean(value, among: names)); nothing was written",
+                    hint:
+                        "give a URI (postgresql://user@host:5432/db), key=value pairs (host=... dbname=...), or an environment's name (\(names.joined(separator: ", ")))"
+                )
+            }
+            // A bare word is meant as an environment's name (libpq would take it for a database name).
+            guard value.contains("=") || value.contains("://") else {
+                throw notConninfo("`\(value)` is not an environment of this project nor a connection string")
+            }
             let display = ConnInfo.redacted(value)
             let connection: Connection
             do throws(PostgresError) {
                 connection = try Connection(conninfo: value, applicationName: "orchestrate new (read)")
             } catch {
                 if error.kind == .invalidConnectionString {
-                    let names = project.environmentNames
-                    throw .usage(
-                        "--from-db `\(display)` is neither a connection string nor an environment of this project\(Suggestion.didYouMean(value, among: names)): \(error.message); nothing was written",
-                        hint:
-                            "give a URI (postgresql://user@host:5432/db) or key=value pairs, or an environment name (\(names.joined(separator: ", ")))"
-                    )
+                    throw notConninfo("not a valid connection string: \(error.message)")
                 }
                 throw .operation(
                     "--from-db \(display): cannot connect: \(error.message); nothing was written",
