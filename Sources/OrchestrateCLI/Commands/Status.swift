@@ -64,9 +64,6 @@ struct Status: ProjectCommand {
         func row(_ label: String, _ text: String) {
             Console.out("  " + label.padding(toLength: 9, withPad: " ", startingAt: 0) + text)
         }
-        if let schema = status.schemaDrift {
-            row("schema", schema.state == .none ? schema.description : Console.style(schema.description, .red))
-        }
         if status.ledgerVersion == nil {
             row("at", "nothing applied (no ledger yet)")
         } else {
@@ -94,6 +91,9 @@ struct Status: ProjectCommand {
         } else {
             let shown = Listing.items(status.pending, limit: 8, counted: false)
             row("pending", Console.style("\(status.pending.count)", .yellow) + " from \(source): \(shown)")
+        }
+        if let schema = status.schemaDrift {
+            row("schema", schema.state == .none ? schema.description : Console.style(schema.description, .red))
         }
         if !status.multipleHeads.isEmpty {
             row(

@@ -6,6 +6,9 @@ enum DriftPrinter {
         let name = report.environment
         let revisions = "\(report.applied.count) applied revision\(report.applied.count == 1 ? "" : "s")"
         Console.out("\(name): \(report.database), compared with its \(revisions) (\(origin(report.replay)))")
+        if let left = report.replay.leftBehind {
+            Console.out(Console.style("note:", .yellow) + " \(report.replay.scratch ?? "the scratch database") keeps \(left)")
+        }
         guard report.drifted else {
             Console.out(Console.style("no schema drift", .green) + ": the schema is what its revisions produce")
             return
@@ -30,9 +33,7 @@ enum DriftPrinter {
     /// Where the expected schema came from.
     static func origin(_ replay: ReplaySource) -> String {
         if replay.cached { return "from the cache \(replay.cacheFile ?? "")" }
-        var text = "replayed on \(replay.scratch ?? "a scratch database")"
-        if let left = replay.leftBehind { text += ", which keeps \(left)" }
-        return text
+        return "replayed on \(replay.scratch ?? "a scratch database")"
     }
 
     /// `- column public.users.nickname: only in staging`.
