@@ -80,7 +80,7 @@ struct SchemaSnapshotTests {
         #expect(objects["index app.users_name"] == "CREATE INDEX users_name ON app.users USING btree (name)")
         #expect(objects["view app.names"]?.contains("SELECT users.name") == true)
         #expect(objects["function app.one()"]?.contains("SELECT 1") == true)
-        #expect(objects["sequence app.users_id_seq"]?.contains("owned by users.id") == true)
+        #expect(objects["sequence app.users_id_seq"]?.contains("owned by app.users.id") == true)
         #expect(objects["enum app.mood"] == "'sad', 'ok'")
         #expect(objects["schema app"] != nil)
         #expect(!objects.keys.contains { $0.contains("ledger") })

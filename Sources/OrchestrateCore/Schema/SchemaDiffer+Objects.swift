@@ -217,7 +217,15 @@ extension SchemaDiff {
             var a = existing, b = sequence
             (a.ownedBy, a.comment, b.ownedBy, b.comment) = (nil, nil, nil, nil)
             if a != b {
-                add("sequence \(key)", .alter, ["ALTER SEQUENCE \(key) \(Self.sequenceParameters(sequence));"])
+                // A narrower range may not hold the sequence's current value, which the model does not know.
+                let narrower = sequence.minValue > existing.minValue || sequence.maxValue < existing.maxValue
+                add(
+                    "sequence \(key)", .alter,
+                    ["ALTER SEQUENCE \(key) \(Self.sequenceParameters(sequence))\(narrower ? " RESTART" : "");"],
+                    destroysData: narrower,
+                    note: narrower
+                        ? "its range narrows: it restarts at its start value, and may hand out values already used"
+                        : nil)
             }
         }
     }
@@ -293,7 +301,8 @@ extension SchemaDiff {
 
     mutating func dropViews() {
         // Dependents first: the reverse of the creation order.
-        let ordered = Self.dependencyOrder(droppedViews) { key in old.views[key]?.dependsOnRelations ?? [] }
+        let ordered = Self.dependencyOrder(droppedViews) { key in old.views[key].map { Array($0.readsRelations) } ?? []
+        }
         for key in ordered.reversed() {
             guard let view = old.views[key] else { continue }
             let kind = view.materialized ? "MATERIALIZED VIEW" : "VIEW"
@@ -305,7 +314,8 @@ extension SchemaDiff {
     }
 
     mutating func createViews() {
-        let ordered = Self.dependencyOrder(createdViews) { key in new.views[key]?.dependsOnRelations ?? [] }
+        let ordered = Self.dependencyOrder(createdViews) { key in new.views[key].map { Array($0.readsRelations) } ?? []
+        }
         for key in ordered {
             guard let view = new.views[key] else { continue }
             var query = view.definition
@@ -313,7 +323,7 @@ extension SchemaDiff {
             let options = view.options.isEmpty ? "" : " WITH (\(view.options.joined(separator: ", ")))"
             let statement =
                 view.materialized
-                ? "CREATE MATERIALIZED VIEW \(key)\(options) AS\n\(query)\nWITH DATA;"
+                ? "CREATE MATERIALIZED VIEW \(key)\(options) AS\n\(query)\n\(view.populated ? "WITH DATA" : "WITH NO DATA");"
                 : "CREATE VIEW \(key)\(options) AS\n\(query);"
             add(Self.viewKey(view), .create, [statement])
         }

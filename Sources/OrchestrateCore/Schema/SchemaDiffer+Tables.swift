@@ -116,8 +116,12 @@ extension SchemaDiff {
         for key in ordered {
             let recreated = new.tables[key] != nil
             let note: String?
-            if recreated {
+            if recreated, old.tables[key]?.partitionKey != new.tables[key]?.partitionKey {
                 note = "PostgreSQL cannot change a table's partitioning in place: it is dropped and created again"
+            } else if recreated {
+                note =
+                    "a partition whose bound changes, or whose partitioned table is created again, is dropped and "
+                    + "created again"
             } else if !created.isEmpty {
                 note = "renames are not guessed: a dropped and an added table"
             } else {
@@ -213,7 +217,7 @@ extension SchemaDiff {
         var sql: [String] = []
         var destroys = false
         var note: String?
-        if current.generated != nil {
+        if current.generated != nil, after.generated == nil {
             sql.append("\(alter) DROP EXPRESSION;")
             current.generated = nil
             current.defaultExpression = nil

@@ -5,7 +5,8 @@
 /// with `BEGIN ATOMIC` bodies, foreign keys, then other constraints, indexes, columns, tables); then schemas,
 /// extensions, types, sequences, functions and tables are created or altered; then what nothing uses any more goes
 /// (sequences, functions, types, extensions, schemas); then sequence ownership, constraints (foreign keys last),
-/// indexes, views in dependency order, atomic functions, triggers, policies and comments. A view (or materialized
+/// views in dependency order, indexes (a materialized view's need it), atomic functions, triggers, policies and
+/// comments. A view (or materialized
 /// view) that reads a column whose type changes, or a dropped column, table, view or function, is dropped and
 /// created again.
 ///
@@ -98,8 +99,8 @@ struct SchemaDiff {
         setSequenceOwnership()
         createConstraints(foreignKeys: false)
         createConstraints(foreignKeys: true)
-        createIndexes()
         createViews()
+        createIndexes()
         createFunctions(atomic: true)
         createTriggers()
         createPolicies()
@@ -251,7 +252,7 @@ struct SchemaDiff {
             for (key, view) in old.views where !droppedViews.contains(key) {
                 let reads =
                     view.dependsOnColumns.contains { changedColumns.contains($0) }
-                    || view.dependsOnRelations.contains { droppedTables.contains($0) || droppedViews.contains($0) }
+                    || view.readsRelations.contains { droppedTables.contains($0) || droppedViews.contains($0) }
                     || view.dependsOnFunctions.contains { droppedFunctions.contains($0) }
                 if reads {
                     droppedViews.insert(key)

@@ -149,10 +149,11 @@ extension SchemaModel {
             let schema = row["schema"] ?? "", name = row["name"] ?? ""
             switch row["kind"] {
             case "v", "m":
-                let view = View(
+                var view = View(
                     schema: schema, name: name, materialized: row["kind"] == "m",
                     definition: row["view_definition"] ?? "",
                     options: decode([String].self, row["options"]) ?? [], comment: row["comment"])
+                view.populated = row.boolean("populated") ?? true
                 model.views[view.qualifiedName] = view
             case "f":
                 model.unsupported["foreign table \(schema).\(name)"] = row["foreign_definition"] ?? ""
@@ -266,7 +267,7 @@ private enum CatalogQueries {
                     JOIN pg_namespace pn ON pn.oid = pc.relnamespace WHERE i.inhrelid = c.oid LIMIT 1) END AS parent,
                CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END AS partition_bound,
                CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END AS view_definition,
-               array_to_json(c.reloptions)::text AS options,
+               array_to_json(c.reloptions)::text AS options, c.relispopulated AS populated,
                CASE WHEN c.relkind = 'f' THEN
                    (SELECT 'server ' || quote_ident(s.srvname) || coalesce(' options ' || ft.ftoptions::text, '')
                     FROM pg_foreign_table ft JOIN pg_foreign_server s ON s.oid = ft.ftserver

@@ -352,6 +352,8 @@ extension SchemaModel {
         public var definition: String
         /// `reloptions`, such as `security_barrier=true`, `check_option=cascaded`.
         public var options: [String]
+        /// False for a materialized view created `WITH NO DATA` and not refreshed since.
+        public var populated: Bool = true
         /// Qualified names of the tables and views its query reads.
         public var dependsOnRelations: [String]
         /// `schema.table.column` of each column its query reads.
@@ -377,6 +379,11 @@ extension SchemaModel {
         }
 
         public var qualifiedName: String { "\(schema).\(name)" }
+
+        /// Every table and view its query reads, whole or by column.
+        public var readsRelations: Set<String> {
+            Set(dependsOnRelations).union(dependsOnColumns.map(SchemaSQL.tableOf(column:)))
+        }
     }
 
     /// A function or procedure.
