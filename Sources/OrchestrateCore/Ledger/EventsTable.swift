@@ -45,14 +45,6 @@ enum EventsTable {
         ]
     }
 
-    /// The INSERT of `event` whose revision is `revision` (an expression over `source`), selected from `source`.
-    static func insert(
-        _ event: NewEvent, schema: String, revision: SQLValue, from source: String,
-        builder: inout SQLCommand.Builder
-    ) -> String {
-        table.insert(schema: schema, values(event, revision: revision), from: source, builder: &builder)
-    }
-
     /// A row read with `selectList` (every column but `lock_pid`).
     static func decode(_ row: QueryResult.Record) -> LedgerEvent {
         LedgerEvent(

@@ -118,6 +118,12 @@ enum SQLValue {
     /// An SQL expression written as it is (`clock_timestamp()`, a CTE's column): never user data.
     case expression(String)
 
+    /// The bound value; nil for an expression.
+    var parameter: SQLParameter? {
+        if case .bound(let parameter) = self { return parameter }
+        return nil
+    }
+
     func sql(for column: LedgerColumn, builder: inout SQLCommand.Builder) -> String {
         switch self {
         case .bound(let parameter): return builder.bind(parameter, as: column.cast)

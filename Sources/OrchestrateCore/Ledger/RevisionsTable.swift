@@ -129,24 +129,26 @@ extension Ledger {
                 run: run, action: action, revision: file.revision,
                 outcome: state == .applied ? .applied : .started,
                 durationMilliseconds: state == .applied ? durationMilliseconds : nil)
+            let row =
+                RevisionsTable.fileValues(file, state: state)
+                + [
+                    (columns.statementsTotal, .bound(.integer(statements))),
+                    (columns.statementsDone, .bound(.integer(statements.map { _ in 0 }))),
+                ]
+                + RevisionsTable.runValues(run)
+                + [
+                    (columns.duration, .bound(.integer(state == .applied ? durationMilliseconds : nil))),
+                    (columns.promotedFrom, .bound(.text(promotedFrom))),
+                ]
+            let eventRow = EventsTable.values(event, revision: .expression(columns.revision.name))
             return [
-                SQLCommand.build { builder in
-                    let row = revisions.insert(
-                        schema: quoted,
-                        RevisionsTable.fileValues(file, state: state)
-                            + [
-                                (columns.statementsTotal, .bound(.integer(statements))),
-                                (columns.statementsDone, .bound(.integer(statements.map { _ in 0 }))),
-                            ]
-                            + RevisionsTable.runValues(run)
-                            + [
-                                (columns.duration, .bound(.integer(state == .applied ? durationMilliseconds : nil))),
-                                (columns.promotedFrom, .bound(.text(promotedFrom))),
-                            ], builder: &builder)
-                    let eventInsert = EventsTable.insert(
-                        event, schema: quoted, revision: .expression(columns.revision.name),
-                        from: "inserted", builder: &builder)
-                    return "WITH inserted AS (\n    \(row)\n    RETURNING revision\n)\n\(eventInsert)"
+                SQLCommand.cached(
+                    "revision and event insert into \(quoted)", parameters: (row + eventRow).compactMap(\.1.parameter)
+                ) { builder in
+                    let insert = revisions.insert(schema: quoted, row, builder: &builder)
+                    let eventInsert = EventsTable.table.insert(
+                        schema: quoted, eventRow, from: "inserted", builder: &builder)
+                    return "WITH inserted AS (\n    \(insert)\n    RETURNING revision\n)\n\(eventInsert)"
                 }
             ]
         case .statementsDone(let revision, let done):
