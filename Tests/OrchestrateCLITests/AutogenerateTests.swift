@@ -72,7 +72,9 @@ struct AutogenerateTests {
         let scratch = try TestPostgres.createDatabase(prefix: "t_new")
         defer { TestPostgres.dropDatabase(scratch.name) }
 
-        let result = try project.run(["new", "add posts", "--from-schema", "schema.sql", "--scratch-url", scratch.conninfo])
+        let result = try project.run([
+            "new", "add posts", "--from-schema", "schema.sql", "--scratch-url", scratch.conninfo,
+        ])
         #expect(result.exitCode == 0, "\(result.output)")
         let path = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(path.hasPrefix("migrations/") && path.hasSuffix("_add_posts.sql"), "\(result.output)")
@@ -106,7 +108,9 @@ struct AutogenerateTests {
         // The head's schema is cached: a third run needs no scratch database for it (the file's still does).
         let scratch3 = try TestPostgres.createDatabase(prefix: "t_new")
         defer { TestPostgres.dropDatabase(scratch3.name) }
-        let cached = try project.run(["new", "again", "--from-schema", "schema.sql", "--scratch-url", scratch3.conninfo])
+        let cached = try project.run([
+            "new", "again", "--from-schema", "schema.sql", "--scratch-url", scratch3.conninfo,
+        ])
         #expect(cached.exitCode == 0, "\(cached.output)")
         #expect(!cached.output.contains("replaying"), "\(cached.output)")
     }
@@ -119,14 +123,18 @@ struct AutogenerateTests {
             "schema.sql", "CREATE TABLE users (id bigint PRIMARY KEY, mail text NOT NULL DEFAULT '');\n")
         let scratch = try TestPostgres.createDatabase(prefix: "t_new")
         defer { TestPostgres.dropDatabase(scratch.name) }
-        let result = try project.run(["new", "rename email", "--from-schema", "schema.sql", "--scratch-url", scratch.conninfo])
+        let result = try project.run([
+            "new", "rename email", "--from-schema", "schema.sql", "--scratch-url", scratch.conninfo,
+        ])
         #expect(result.exitCode == 0, "\(result.output)")
         let text = try project.read(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
         let up = try #require(text.components(separatedBy: "-- migrate:down\n").first)
         #expect(up.contains("-- DESTROYS DATA: drops column public.users.email"), "\(text)")
         #expect(up.contains("-- note: renames are not guessed"), "\(text)")
         #expect(up.contains("ALTER TABLE public.users DROP COLUMN email;"), "\(text)")
-        #expect(result.stderr.contains("1 destroying data") || result.stderr.contains("destroying data"), "\(result.output)")
+        #expect(
+            result.stderr.contains("1 destroying data") || result.stderr.contains("destroying data"), "\(result.output)"
+        )
     }
 
     @Test(

@@ -76,7 +76,8 @@ struct DriftTests {
         #expect(drift.stdout.contains("+ index public.users_email: missing from staging"), "\(drift.output)")
         #expect(drift.stdout.contains("ALTER TABLE public.users DROP COLUMN nickname;"), "\(drift.output)")
         #expect(drift.stdout.contains("DESTROYS DATA"), "\(drift.output)")
-        #expect(drift.stdout.contains("CREATE INDEX users_email ON public.users USING btree (email);"), "\(drift.output)")
+        #expect(
+            drift.stdout.contains("CREATE INDEX users_email ON public.users USING btree (email);"), "\(drift.output)")
         #expect(drift.stdout.contains("orchestrate new \"MESSAGE\" --from-db staging"), "\(drift.output)")
         #expect(drift.stdout.contains("from the cache .orchestrate/cache/schema-"), "\(drift.output)")
         #expect(!drift.output.contains("replaying"), "\(drift.output)")
@@ -155,7 +156,8 @@ struct DriftTests {
         defer { project.cleanUp() }
         try project.migration(
             "002_orders", parent: "001_users",
-            up: "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint NOT NULL REFERENCES users (id), note text);",
+            up:
+                "CREATE TABLE orders (id bigint PRIMARY KEY, user_id bigint NOT NULL REFERENCES users (id), note text);",
             down: "DROP TABLE orders;")
         let scratch = try TestPostgres.createDatabase(prefix: "t_diff")
         defer { TestPostgres.dropDatabase(scratch.name) }
@@ -189,7 +191,9 @@ struct DriftTests {
         #expect((json["applied"] as? [Any])?.isEmpty == true)
     }
 
-    @Test("when drift cannot be told: exit 3 naming why (interrupted revision, a recorded revision that fails on the scratch database, an unreachable database); unknown environment: exit 2")
+    @Test(
+        "when drift cannot be told: exit 3 naming why (interrupted revision, a recorded revision that fails on the scratch database, an unreachable database); unknown environment: exit 2"
+    )
     func cannotTell() throws {
         let (project, staging) = try Self.stagingProject()
         defer { project.cleanUp() }

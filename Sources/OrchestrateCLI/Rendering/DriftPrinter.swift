@@ -7,7 +7,8 @@ enum DriftPrinter {
         let revisions = "\(report.applied.count) applied revision\(report.applied.count == 1 ? "" : "s")"
         Console.out("\(name): \(report.database), compared with its \(revisions) (\(origin(report.replay)))")
         if let left = report.replay.leftBehind {
-            Console.out(Console.style("note:", .yellow) + " \(report.replay.scratch ?? "the scratch database") keeps \(left)")
+            Console.out(
+                Console.style("note:", .yellow) + " \(report.replay.scratch ?? "the scratch database") keeps \(left)")
         }
         guard report.drifted else {
             Console.out(Console.style("no schema drift", .green) + ": the schema is what its revisions produce")

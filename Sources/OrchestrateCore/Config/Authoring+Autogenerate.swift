@@ -57,7 +57,9 @@ extension Authoring {
         } catch {
             throw .operation(
                 "the generated revision does not read back as written (\(error)); nothing was written",
-                hint: "write the revision by hand with `orchestrate new MESSAGE`, using `orchestrate diff` or the printed SQL")
+                hint:
+                    "write the revision by hand with `orchestrate new MESSAGE`, using `orchestrate diff` or the printed SQL"
+            )
         }
         guard parsed.up == up, parsed.down == down, parsed.parents == heads else {
             throw .operation(

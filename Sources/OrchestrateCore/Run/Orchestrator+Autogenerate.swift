@@ -131,7 +131,9 @@ extension Orchestrator {
             let exists = FileManager.default.fileExists(atPath: path)
             throw .usage(
                 "--from-schema \(display): \(exists ? "cannot be read" : "no such file"); nothing was written",
-                hint: "give the path of a SQL file holding the schema (CREATE TABLE …), such as pg_dump --schema-only writes")
+                hint:
+                    "give the path of a SQL file holding the schema (CREATE TABLE …), such as pg_dump --schema-only writes"
+            )
         }
         guard let text = String(data: data, encoding: .utf8), !text.contains("\u{0}") else {
             throw .usage("--from-schema \(display): not UTF-8 text; nothing was written")
