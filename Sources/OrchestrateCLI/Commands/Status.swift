@@ -26,7 +26,8 @@ struct Status: ProjectCommand {
     func execute(_ context: CommandContext) throws -> CommandOutcome {
         var statuses = try context.inspector.status(environments)
         if drift {
-            let summaries = context.orchestrator.schemaDrift(statuses.filter(\.reachable).map(\.name))
+            context.handleInterrupts()
+            let summaries = try context.orchestrator.schemaDrift(statuses.filter(\.reachable).map(\.name))
             for index in statuses.indices {
                 let name = statuses[index].name
                 statuses[index].schemaDrift =

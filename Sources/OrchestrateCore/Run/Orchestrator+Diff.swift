@@ -28,13 +28,15 @@ extension Orchestrator {
     }
 
     /// `status --drift`: each environment's one-line drift summary (replaying on the sandbox when the cache has no
-    /// entry for its applied set). Never throws: what cannot be told is `unknown` with its cause.
-    public func schemaDrift(_ names: [String]) -> [String: SchemaDriftSummary] {
+    /// entry for its applied set). What cannot be told is `unknown` with its cause; only an interruption (Ctrl-C)
+    /// is thrown.
+    public func schemaDrift(_ names: [String]) throws(OrchestrateError) -> [String: SchemaDriftSummary] {
         var result: [String: SchemaDriftSummary] = [:]
         for name in names {
             do {
                 result[name] = try diff(name).summary
             } catch {
+                if error.category == .interrupted { throw error }
                 let cause = error.message.split(separator: "\n").first.map(String.init) ?? error.message
                 result[name] = SchemaDriftSummary(environment: name, state: .unknown, cause: cause)
             }
