@@ -70,6 +70,14 @@ extension Orchestrator {
         var rows: [AppliedRevision] = []
         var versionRow = LedgerHealth.VersionRow.present
         var sql: [String: (up: String, down: String?)] = [:]
+        // The ledger and the catalog from one snapshot, as far as the catalog allows: a revision committed between
+        // the two reads would otherwise look like drift.
+        do throws(PostgresError) {
+            try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        } catch {
+            throw .operation("environment `\(name)`: cannot begin a read-only transaction", error)
+        }
+        defer { _ = try? connection.execute("ROLLBACK") }
         do throws(PostgresError) {
             let layout = try ledger.layout()
             if layout != .absent {
