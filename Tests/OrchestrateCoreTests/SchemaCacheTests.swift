@@ -78,6 +78,29 @@ struct SchemaCacheTests {
         }
     }
 
+    @Test("the cache keeps the most recently written entries only")
+    func pruned() throws {
+        let root = NSTemporaryDirectory() + "schema-cache-" + UUID().uuidString.prefix(8)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let cache = SchemaCache(projectRoot: root)
+        var keys: [String] = []
+        for index in 0..<(SchemaCache.keptEntries + 3) {
+            let key = SchemaCache.key(of: [Self.file("\(index)", up: "SELECT \(index);")])
+            keys.append(key)
+            #expect(cache.store(SchemaModel(), key: key, revisions: ["\(index)"]) == nil)
+        }
+        let left = try FileManager.default.contentsOfDirectory(atPath: cache.directory)
+        #expect(left.count == SchemaCache.keptEntries)
+        guard case .hit = cache.load(key: keys.last ?? "") else {
+            Issue.record("the newest entry was removed")
+            return
+        }
+        guard case .miss = cache.load(key: keys.first ?? "") else {
+            Issue.record("the oldest entry was kept")
+            return
+        }
+    }
+
     @Test("status --drift's line: none, drift with the count and the command, unknown with its cause")
     func summaryWording() {
         #expect(SchemaDriftSummary(environment: "staging", state: .none).description == "no schema drift")
@@ -131,5 +154,24 @@ struct SchemaCacheTests {
         let text = MigrationFile.render(parents: ["001"], transactional: true, up: up, down: down)
         let parsed = try MigrationFile.parse(path: "migrations/002_x.sql", bytes: Array(text.utf8))
         #expect(parsed.up == up && parsed.down == down)
+    }
+
+    @Test("other tools' tables, and what hangs on them, are left out of a model; a table merely named alike is kept")
+    func foreignTablesLeftOut() {
+        var model = SchemaModel()
+        model.tables["public.alembic_version"] = .init(schema: "public", name: "alembic_version")
+        model.tables["public.alembic_version_notes"] = .init(schema: "public", name: "alembic_version_notes")
+        model.tables["app.flyway_schema_history"] = .init(schema: "app", name: "flyway_schema_history")
+        model.indexes["public.alembic_version_idx"] = .init(
+            schema: "public", name: "alembic_version_idx", table: "public.alembic_version", definition: "CREATE INDEX")
+        model.sequences["public.alembic_version_id_seq"] = .init(
+            schema: "public", name: "alembic_version_id_seq", ownedBy: "public.alembic_version.id")
+        let kept = model.removingForeignTables([
+            ForeignLedger(tool: .alembic, table: "alembic_version", versions: ["abc"]),
+            ForeignLedger(tool: .flyway, table: "app.flyway_schema_history", versions: ["1"]),
+        ])
+        #expect(Set(kept.tables.keys) == ["public.alembic_version_notes"])
+        #expect(kept.indexes.isEmpty && kept.sequences.isEmpty)
+        #expect(model.removingForeignTables([]) == model)
     }
 }

@@ -13,6 +13,9 @@ import Migrations
 struct SchemaCache {
     /// Raised when the entry's layout or the model's meaning changes: older entries are then ignored.
     static let formatVersion = 1
+    /// How many entries are kept: each upgrade of an environment makes a new applied set, so older entries are
+    /// removed, least recently written first.
+    static let keptEntries = 16
 
     /// `<project>/.orchestrate/cache`.
     let directory: String
@@ -93,10 +96,24 @@ struct SchemaCache {
                 try? FileManager.default.removeItem(atPath: temporary)
                 return reason
             }
+            prune(keeping: final)
             return nil
         } catch {
             try? FileManager.default.removeItem(atPath: temporary)
             return error.localizedDescription
         }
+    }
+
+    /// Removes all but the `keptEntries` most recently written entries (never `kept`, the one just written).
+    private func prune(keeping kept: String) {
+        let manager = FileManager.default
+        guard let names = try? manager.contentsOfDirectory(atPath: directory) else { return }
+        let entries = names.filter { $0.hasPrefix("schema-") && $0.hasSuffix(".json") }.map { directory + "/" + $0 }
+        guard entries.count > Self.keptEntries else { return }
+        let dated = entries.map { path in
+            (path, (try? manager.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? .distantPast)
+        }
+        let oldestFirst = dated.sorted { ($0.1, $0.0) < ($1.1, $1.0) }.map(\.0).filter { $0 != kept }
+        for path in oldestFirst.prefix(entries.count - Self.keptEntries) { try? manager.removeItem(atPath: path) }
     }
 }
