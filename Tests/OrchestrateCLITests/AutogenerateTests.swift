@@ -171,6 +171,17 @@ struct AutogenerateTests {
 
         let both = try project.run(["new", "x", "--from-db", "dev", "--from-schema", "bad.sql"])
         #expect(both.exitCode == 2, "\(both.output)")
+        let scratchAlone = try project.run(["new", "x", "--scratch-url", scratch.conninfo])
+        #expect(scratchAlone.exitCode == 2, "\(scratchAlone.output)")
+        #expect(
+            scratchAlone.stderr.contains("--scratch-url goes with --from-db or --from-schema"), "\(scratchAlone.output)"
+        )
+        // A scratch database that is not empty is refused before anything runs.
+        try TestPostgres.execute(scratch.name, "CREATE TABLE leftover (id int)")
+        let busy = try project.run(["new", "x", "--from-schema", "bad.sql", "--scratch-url", scratch.conninfo])
+        #expect(busy.exitCode == 2, "\(busy.output)")
+        #expect(busy.stderr.contains("needs an empty scratch database"), "\(busy.output)")
+        try TestPostgres.execute(scratch.name, "DROP TABLE leftover")
 
         // A head that fails on an empty database.
         try project.migration("002_broken", parent: "001_users", up: "ALTER TABLE nosuchtable ADD COLUMN x int;")

@@ -226,6 +226,13 @@ struct DriftTests {
         #expect(interrupted.stderr.contains("003_legacy was interrupted"), "\(interrupted.output)")
         #expect(interrupted.stderr.contains("orchestrate repair staging 003_legacy"), "\(interrupted.output)")
 
+        // A damaged ledger (its version row deleted by hand): what ran is not known either.
+        try TestPostgres.execute(
+            staging, "UPDATE orchestrate.revisions SET state = 'applied'; DELETE FROM orchestrate.ledger_meta")
+        let damaged = try project.run(["diff", "staging", "--scratch-url", scratch.conninfo])
+        #expect(damaged.exitCode == 3, "\(damaged.output)")
+        #expect(damaged.stderr.contains("version row"), "\(damaged.output)")
+
         // An unreachable database, with a password in its URL that is never printed.
         try project.write(
             "environments/staging.toml",
