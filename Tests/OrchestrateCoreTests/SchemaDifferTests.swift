@@ -169,6 +169,22 @@ struct SchemaDifferTests {
             ])
     }
 
+    @Test("an object the differ writes no DDL for is still reported, with no statement and a note")
+    func unsupported() {
+        var a = Self.model()
+        a.unsupported["aggregate public.total(integer)"] = "returns bigint"
+        var b = Self.model()
+        b.unsupported["aggregate public.total(integer)"] = "returns numeric"
+        b.unsupported["foreign table public.remote"] = "server s"
+        let changes = SchemaDiffer.changes(from: a, to: b)
+        #expect(
+            changes.map { "\($0.action.rawValue) \($0.object)" } == [
+                "alter aggregate public.total(integer)", "create foreign table public.remote",
+            ])
+        #expect(changes.allSatisfy { $0.sql.isEmpty && $0.note?.contains("write it by hand") == true })
+        #expect(SchemaDiffer.changes(from: b, to: Self.model()).map(\.action) == [.drop, .drop])
+    }
+
     @Test("type widening rules")
     func widening() {
         #expect(SchemaDiff.widens(from: "integer", to: "bigint"))

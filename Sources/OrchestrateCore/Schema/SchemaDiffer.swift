@@ -105,6 +105,18 @@ struct SchemaDiff {
         createTriggers()
         createPolicies()
         setComments()
+        reportUnsupported()
+    }
+
+    /// Objects the model sees but cannot write DDL for (aggregates, foreign tables): a change with no statement and
+    /// a note, so that a difference is never silent.
+    mutating func reportUnsupported() {
+        for key in Set(old.unsupported.keys).union(new.unsupported.keys).sorted() {
+            let before = old.unsupported[key], after = new.unsupported[key]
+            guard before != after else { continue }
+            let action: SchemaChange.Action = before == nil ? .create : after == nil ? .drop : .alter
+            add(key, action, [], note: "orchestrate writes no DDL for this kind of object: write it by hand")
+        }
     }
 
     // MARK: - Recording
