@@ -69,6 +69,8 @@ enum Console {
             err(
                 style("retry:", .yellow, forStderr: true)
                     + " \(environment): \(revision) hit \(reason); attempt \(attempt + 1) of \(of + 1)")
+        case .targetFinished(let progress):
+            FleetReportPrinter.progress(progress)
         }
     }
 

@@ -243,7 +243,7 @@ struct BaselineTests {
         #expect(try project.run(["upgrade", "dev"]).exitCode == 0)
     }
 
-    @Test("a database dbmate manages is noticed by status (and --json), doctor and upgrade, which runs nothing")
+    @Test("a database dbmate manages is noticed by status (and --json), doctor, plan and upgrade, which runs nothing")
     func foreignLedger() throws {
         let project = try TestProject()
         defer { project.cleanUp() }
@@ -264,6 +264,11 @@ struct BaselineTests {
         #expect(
             doctor.exitCode != 0 && doctor.stdout.contains("orchestrate baseline dev --from dbmate"), "\(doctor.output)"
         )
+        let plan = try project.run(["plan", "dev"])
+        #expect(
+            plan.output.contains(
+                "the run would be refused now: environment `dev` is managed by dbmate at 20240101000000"),
+            "\(plan.output)")
         let upgrade = try project.run(["upgrade", "dev"])
         #expect(upgrade.exitCode == 1, "\(upgrade.output)")
         #expect(upgrade.stderr.contains("nothing was run"), "\(upgrade.output)")

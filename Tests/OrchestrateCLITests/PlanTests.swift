@@ -100,7 +100,7 @@ struct PlanTests {
         #expect(second.contains("'running'"))
         #expect(second.contains("-- statement 1 of 2\nCREATE INDEX CONCURRENTLY accounts_note ON accounts (note)\n;"))
         #expect(second.contains("CREATE INDEX CONCURRENTLY accounts_id2 ON accounts (id) -- last, no semicolon\n;"))
-        #expect(second.contains("SET statements_done = '2'::integer"))
+        #expect(second.contains("SET statements_done = 2::integer"))
         #expect(second.contains("SET state = 'applied'"))
         #expect(script.contains("'succeeded'"))
         #expect(script.contains("PERFORM pg_advisory_unlock("))

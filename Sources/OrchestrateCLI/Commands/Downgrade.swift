@@ -13,6 +13,7 @@ struct Downgrade: ProjectCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var output: OutputOptions
     @OptionGroup var transaction: TransactionOptions
+    @OptionGroup var fleet: FleetOptions
     @Argument(help: "The environment.") var environment: String
     @Option(
         name: .long, help: ArgumentHelp("The revision to go back to (it stays applied), or base.", valueName: "rev"))
@@ -32,6 +33,15 @@ struct Downgrade: ProjectCommand {
         let orchestrator = context.orchestrator
         let planCommand =
             "orchestrate plan \(environment) --down " + (to.map { "--to \($0)" } ?? "--steps \(steps ?? 1)")
+        let config = try project.environment(environment)
+        if fleet.isFleet(config) {
+            try confirmProtected(config, action: "downgrade", yes: yes, planCommand: planCommand)
+            context.handleInterrupts()
+            let report = try orchestrator.downgradeFleet(
+                environment, to: to.map(Target.init), steps: steps, options: transaction.options,
+                selection: try fleet.selection())
+            return try FleetReportPrinter.finish(report, json: output.json)
+        }
         try confirmProtected(
             try project.environment(environment), action: "downgrade", yes: yes, planCommand: planCommand
         ) { () throws(OrchestrateError) -> PlanReport? in

@@ -21,6 +21,7 @@ struct PlanCommand: ProjectCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var output: OutputOptions
     @OptionGroup var transaction: TransactionOptions
+    @OptionGroup var fleet: FleetOptions
     @Argument(help: "The environment (not with --from).") var environment: String?
     @Option(
         name: .long,
@@ -80,6 +81,18 @@ struct PlanCommand: ProjectCommand {
         let environment = self.environment ?? ""
         let request: PlanRequest =
             down ? .downgrade(to: to.map(Target.init), steps: steps) : .forward(Target(to ?? "head"))
+        if fleet.isFleet(try context.project.environment(environment)) {
+            let report = try context.orchestrator.planFleet(
+                environment, request, options: transaction.options, sql: sql, ledger: !noLedger,
+                selection: try fleet.selection())
+            if output.json {
+                try Console.json(report)
+            } else {
+                for line in FleetReportPrinter.planLines(report, sql: sql) { Console.out(line) }
+            }
+            if let failure = report.failure { throw failure }
+            return .done
+        }
         let report = try context.orchestrator
             .plan(environment, request, options: transaction.options, sql: sql, ledger: !noLedger)
         if output.json {

@@ -13,6 +13,7 @@ struct Promote: ProjectCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var output: OutputOptions
     @OptionGroup var transaction: TransactionOptions
+    @OptionGroup var fleet: FleetOptions
     @Argument(help: "The environment to promote to (e.g. staging).") var environment: String
     @Option(
         name: .long,
@@ -24,6 +25,17 @@ struct Promote: ProjectCommand {
     func execute(_ context: CommandContext) throws -> CommandOutcome {
         let project = context.project
         let orchestrator = context.orchestrator
+        let config = try project.environment(environment)
+        if fleet.isFleet(config) {
+            // A protected fleet is confirmed once for all its targets.
+            try confirmProtected(
+                config, action: "promote", yes: yes,
+                planCommand: "orchestrate plan \(environment)" + (to == "head" ? "" : " --to \(to)"))
+            context.handleInterrupts()
+            let report = try orchestrator.promoteFleet(
+                environment, to: Target(to), options: transaction.options, selection: try fleet.selection())
+            return try FleetReportPrinter.finish(report, json: output.json)
+        }
         try confirmProtected(
             try project.environment(environment), action: "promote", yes: yes,
             planCommand: "orchestrate plan \(environment)" + (to == "head" ? "" : " --to \(to)")

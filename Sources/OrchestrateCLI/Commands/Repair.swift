@@ -17,6 +17,7 @@ struct Repair: ProjectCommand {
 
     @OptionGroup var global: GlobalOptions
     @OptionGroup var output: OutputOptions
+    @OptionGroup var fleet: FleetOptions
     @Argument(help: "The environment.") var environment: String
     @Argument(help: "The revision (an id or a unique prefix of one in the environment's ledger).") var revision: String
     @Option(name: .long, help: "Why this is safe; recorded in the event log.") var reason: String
@@ -34,8 +35,15 @@ struct Repair: ProjectCommand {
 
     func execute(_ context: CommandContext) throws -> CommandOutcome {
         let project = context.project
-        try confirmProtected(try project.environment(environment), action: "repair", yes: yes)
+        let config = try project.environment(environment)
+        try confirmProtected(config, action: "repair", yes: yes)
         let settlement: RepairSettlement? = applied ? .applied : reverted ? .reverted : nil
+        if fleet.isFleet(config) {
+            let report = try context.orchestrator.repairFleet(
+                environment, revision: revision, reason: reason, settlement: settlement,
+                selection: try fleet.selection())
+            return try FleetReportPrinter.finish(report, json: output.json)
+        }
         let report = try context.orchestrator
             .repair(environment, revision: revision, reason: reason, settlement: settlement)
         if output.json {

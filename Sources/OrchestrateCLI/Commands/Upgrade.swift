@@ -13,6 +13,7 @@ struct Upgrade: ProjectCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var output: OutputOptions
     @OptionGroup var transaction: TransactionOptions
+    @OptionGroup var fleet: FleetOptions
     @Argument(help: "The environment (a first stage, e.g. dev).") var environment: String
     @Option(
         name: .long, help: ArgumentHelp("The revision to reach: an id, a unique prefix, or head.", valueName: "rev"))
@@ -31,6 +32,11 @@ struct Upgrade: ProjectCommand {
         context.handleInterrupts()
         var options = transaction.options
         options.steps = steps
+        if fleet.isFleet(try context.project.environment(environment)) {
+            let report = try context.orchestrator.upgradeFleet(
+                environment, to: Target(to), options: options, selection: try fleet.selection())
+            return try FleetReportPrinter.finish(report, json: output.json)
+        }
         let report = try context.orchestrator
             .upgrade(environment, to: Target(to), options: options)
         try RunReportPrinter.print(report, json: output.json)

@@ -36,6 +36,20 @@ public struct EnvironmentConfig: Sendable, Hashable {
     /// The variables `database_url` is written with (`${DEV_DATABASE_URL}` gives `["DEV_DATABASE_URL"]`), so that a
     /// connection error points at the variable to fix rather than at the file, which only names it.
     public var databaseURLVariables: [String] = []
+    /// The fleet keys (`targets` or `targets_query`, `parallel`, `canary`, `on_error`), nil for one database
+    /// (DESIGN §7). A fleet with `targets` may have no `database_url`: `databaseURL` is then empty, and only the
+    /// fleet code connects (`EnvironmentDatabase.conninfo` refuses a fleet).
+    public var fleet: FleetConfig?
+    /// `session_settings`: PostgreSQL settings applied to every session of the environment, in the file's order.
+    public var sessionSettings: [SessionSetting] = []
+    /// On the configuration of one target of a fleet (`forTarget`): the target's name.
+    public var targetName: String?
+    /// One connection for the whole run (the lock, the ledger and the revisions), as fleet targets run, so that a
+    /// fleet holds at most `parallel` + 1 connections.
+    var singleConnection = false
+
+    /// Whether this is a fleet (`targets` or `targets_query`).
+    public var isFleet: Bool { fleet != nil }
 
     /// Where the connection string comes from, for hints: `DEV_DATABASE_URL (used by database_url in
     /// environments/dev.toml)` or `database_url in environments/dev.toml`.
@@ -58,7 +72,8 @@ public struct EnvironmentConfig: Sendable, Hashable {
         ("database_url", "string"), ("promotes_from", "string"), ("branch", "string"), ("protected", "boolean"),
         ("lock_timeout", "duration string"), ("ddl_lock_timeout", "duration string"),
         ("ddl_lock_retries", "integer"), ("statement_timeout", "duration string"), ("connect_retries", "integer"),
-        ("ledger_schema", "string"), ("transaction", "string"),
+        ("ledger_schema", "string"), ("transaction", "string"), ("targets", "array"), ("targets_query", "string"),
+        ("parallel", "integer"), ("canary", "integer"), ("on_error", "string"), ("session_settings", "table"),
     ]
 
     /// The longest duration a key accepts: 24 hours (PostgreSQL's own limit for its timeouts is about 24.8 days).
@@ -114,12 +129,14 @@ public struct EnvironmentConfig: Sendable, Hashable {
         let reader = TableReader(table: table, path: path, text: text, expander: expander)
         try reader.rejectUnknownKeys(known: knownKeys.map(\.key))
 
-        guard let url = try reader.string("database_url") else {
+        let givenURL = try reader.string("database_url")
+        if let givenURL { try reader.checkConnectionString(givenURL, key: "database_url") }
+        let fleet = try reader.fleet(databaseURL: givenURL)
+        guard let url = givenURL ?? (fleet != nil ? "" : nil) else {
             throw .usage(
                 "\(path): missing required key `database_url`",
-                hint: "add database_url = \"postgresql://…\" or \"sandbox:\(name)\"")
+                hint: "add database_url = \"postgresql://…\" or \"sandbox:\(name)\" (or `targets` for a fleet)")
         }
-        try reader.checkConnectionString(url)
         let schema = try reader.string("ledger_schema") ?? "orchestrate"
         guard !schema.isEmpty, schema.utf8.count <= 63 else {
             throw .usage("\(path):\(reader.line(of: "ledger_schema")): `ledger_schema` must be 1 to 63 bytes long")
@@ -143,6 +160,11 @@ public struct EnvironmentConfig: Sendable, Hashable {
             ledgerSchema: schema,
             transactionMode: mode
         )
+        config.fleet = fleet
+        config.sessionSettings = try reader.sessionSettings()
+        if let fleet, case .list(let entries) = fleet.source {
+            try FleetConfig.checkUnique(entries, ledgerSchema: schema, path: path)
+        }
         if config.promotesFrom == name {
             throw .usage(
                 "\(path):\(reader.line(of: "promotes_from")): environment `\(name)` cannot promote from itself")
@@ -153,7 +175,7 @@ public struct EnvironmentConfig: Sendable, Hashable {
 }
 
 /// Typed, strict access to a parsed TOML table, with errors that name the file, key and line.
-private struct TableReader {
+struct TableReader {
     let table: TOMLTable
     let path: String
     let text: String
@@ -240,12 +262,12 @@ private struct TableReader {
 
     /// Refuses a `database_url` libpq cannot parse (or would take for a database name although it looks like a
     /// URL), naming the file, line and key, never the value.
-    func checkConnectionString(_ url: String) throws(OrchestrateError) {
-        let where_ = "\(path):\(line(of: "database_url"))"
+    func checkConnectionString(_ url: String, key: String, at place: String? = nil) throws(OrchestrateError) {
+        let where_ = place ?? "\(path):\(line(of: key)): `\(key)`"
         if url.hasPrefix("sandbox:") {
             let name = url.dropFirst("sandbox:".count)
             guard !name.isEmpty, name.utf8.count <= 63 else {
-                throw .usage("\(where_): `database_url`: expected sandbox:NAME with a database name of 1 to 63 bytes")
+                throw .usage("\(where_): expected sandbox:NAME with a database name of 1 to 63 bytes")
             }
             return
         }
@@ -253,7 +275,7 @@ private struct TableReader {
             _ = try ConnInfo.parse(url)
         } catch {
             throw .usage(
-                "\(where_): `database_url` is not a connection string libpq can parse (its value is not shown): \(error.message)",
+                "\(where_) is not a connection string libpq can parse (its value is not shown): \(error.message)",
                 hint:
                     "use a URI (postgresql://user@host:5432/db?sslmode=require, or SQLAlchemy's postgresql+DRIVER://…), key=value pairs (host=… dbname=…), or sandbox:NAME"
             )

@@ -8,6 +8,13 @@ enum EnvironmentDatabase {
         for environment: EnvironmentConfig, projectRoot: String,
         progress: ProgressHandler
     ) throws(OrchestrateError) -> String {
+        if environment.isFleet {
+            // A fleet is many databases: only the fleet code, which runs each target with `forTarget`, connects.
+            throw .usage(
+                "environment `\(environment.name)` is a fleet of targets (\(environment.path)); this command runs on one database at a time",
+                hint: "the fleet commands (upgrade, promote, downgrade, plan, lock, unlock, repair) run on every target"
+            )
+        }
         let url = environment.databaseURL
         guard url.hasPrefix("sandbox:") else { return url }
         let name = String(url.dropFirst("sandbox:".count))
@@ -41,14 +48,16 @@ enum EnvironmentDatabase {
         var delay = 0.5
         for attempt in 1...attempts {
             try interruptions.check("while connecting to `\(environment.name)`; nothing was run")
-            do {
+            let connection: Connection
+            do throws(PostgresError) {
                 let name = environment.name
                 // Server notices (RAISE NOTICE in a migration, "… does not exist, skipping") are shown as progress,
                 // the way psql shows them, instead of being lost or written to stderr by libpq.
-                return try Connection(
+                let label = environment.targetName.map { "\(name)/\($0)" } ?? name
+                connection = try Connection(
                     conninfo: conninfo, applicationName: applicationName,
                     noticeHandler: { notice in
-                        progress(.notice("\(name): \(notice.severity): \(notice.message)"))
+                        progress(.notice("\(label): \(notice.severity): \(notice.message)"))
                     })
             } catch let error {
                 if error.isTransientConnectFailure, attempt < attempts {
@@ -65,8 +74,34 @@ enum EnvironmentDatabase {
                 }
                 throw connectionFailure(environment, error)
             }
+            try applySessionSettings(environment, on: connection)
+            return connection
         }
         throw .operation("environment `\(environment.name)`: cannot connect")
+    }
+
+    /// Applies `session_settings` (and a schema target's `search_path`) in one round trip, each value a parameter of
+    /// `set_config`, so that no value can inject SQL. A setting the server refuses is an error naming it.
+    static func applySessionSettings(
+        _ environment: EnvironmentConfig, on connection: Connection
+    ) throws(OrchestrateError) {
+        let settings = environment.sessionSettings
+        guard !settings.isEmpty else { return }
+        let calls = settings.indices.map { "set_config($\($0 * 2 + 1), $\($0 * 2 + 2), false)" }
+        do throws(PostgresError) {
+            _ = try connection.query(
+                "SELECT " + calls.joined(separator: ", "),
+                settings.flatMap { [SQLParameter.text($0.name), .text($0.value)] })
+        } catch {
+            connection.close()
+            let names = settings.map(\.name).filter { $0 != "search_path" }
+            throw .usage(
+                "\(environment.displayName): `session_settings` in \(environment.path) cannot be applied: \(error.summary)",
+                hint: names.isEmpty
+                    ? "check that the target's schema exists"
+                    : "check the names and values of \(names.map { "`\($0)`" }.joined(separator: ", ")) (SHOW ALL lists the server's settings)"
+            )
+        }
     }
 
     /// The error for a failed connection: the database (without password), libpq's reason, and a hint that fits it.
@@ -98,7 +133,7 @@ enum EnvironmentDatabase {
             hint = "check \(origin), and that the server is up"
         }
         return .operation(
-            "environment `\(environment.name)`: cannot connect to \(display(environment)): \(error.message)", hint: hint
+            "\(environment.displayName): cannot connect to \(display(environment)): \(error.message)", hint: hint
         )
     }
 }

@@ -77,7 +77,11 @@ public struct Ledger {
             }
             do throws(TransactionError<PostgresError>) {
                 try connection.withTransaction { () throws(PostgresError) in
-                    try connection.execute(LedgerMigrations.script(from: installed, schema: quoted))
+                    // The steps' `IF EXISTS` and `IF NOT EXISTS` would each print a NOTICE ("does not exist, skipping")
+                    // that tells the user nothing: quiet for this transaction only.
+                    try connection.execute(
+                        "SET LOCAL client_min_messages = warning;\n"
+                            + LedgerMigrations.script(from: installed, schema: quoted))
                 }
             } catch {
                 throw error.postgresError ?? PostgresError(kind: .query, message: error.description)

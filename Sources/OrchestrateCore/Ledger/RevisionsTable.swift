@@ -91,9 +91,13 @@ extension Ledger {
 
     /// Every revision row, without the SQL texts (see `sql(of:)`), in application order. A ledger of an older layout
     /// (read by a reading command, which does not upgrade it) is read without the columns it does not have yet.
-    func appliedRevisions() throws(PostgresError) -> [AppliedRevision] {
+    ///
+    /// `knownVersion` is the ledger's layout version when the caller knows it (a session that just ensured the
+    /// ledger: the current one); otherwise it is read first.
+    func appliedRevisions(knownVersion: Int? = nil) throws(PostgresError) -> [AppliedRevision] {
         let columns = RevisionsTable.self
-        let installed = try installedVersion() ?? Ledger.currentVersion
+        var installed = Ledger.currentVersion
+        if let knownVersion { installed = knownVersion } else if let read = try installedVersion() { installed = read }
         let newer = Set(columns.table.columns.filter { $0.since > installed })
         let result = try connection.query(
             """

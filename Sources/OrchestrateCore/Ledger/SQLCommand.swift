@@ -132,7 +132,8 @@ struct SQLTemplate: Sendable {
         self.slots = slots
     }
 
-    /// The text with each placeholder replaced by its value quoted with `quote`, or `NULL`.
+    /// The text with each placeholder replaced by its value: text quoted with `quote`, numbers and booleans as they
+    /// are, `NULL`.
     func inlined(
         _ parameters: [SQLParameter], quote: (String) throws(PostgresError) -> String
     ) throws(PostgresError) -> String {
@@ -140,10 +141,14 @@ struct SQLTemplate: Sendable {
         quoted.reserveCapacity(slots.count)
         var length = bytes.count
         for slot in slots {
-            let value =
-                try parameters[slot].textValue.map { (value: String) throws(PostgresError) -> String in
-                    try quote(value)
-                } ?? "NULL"
+            let value: String
+            switch parameters[slot] {
+            case .null: value = "NULL"
+            // Numbers and booleans are literals of their own: nothing in them needs quoting.
+            case .integer(let number): value = String(number)
+            case .boolean(let flag): value = flag ? "true" : "false"
+            case .text, .textArray: value = try parameters[slot].textValue.map(quote) ?? "NULL"
+            }
             length += value.utf8.count
             quoted.append(value)
         }

@@ -55,9 +55,12 @@ final class EnvironmentSession {
         let lockConnection = try EnvironmentDatabase.connect(
             environment, conninfo: conninfo, applicationName: "orchestrate \(command)",
             interruptions: interruptions, progress: progress)
-        // A client host that vanishes without closing its socket would otherwise keep the lock for hours.
-        _ = try? lockConnection.execute(
-            (SessionSettings.lockConnection + [SessionSettings.ledger(environment)]).joined(separator: "; "))
+        // A client host that vanishes without closing its socket would otherwise keep the lock for hours. The server
+        // process's id travels back in the same round trip, for the pooler check.
+        let settingsPID =
+            (try? lockConnection.execute(
+                (SessionSettings.lockConnection + [SessionSettings.ledger(environment), "SELECT pg_backend_pid()"])
+                    .joined(separator: "; ")))?.rows.first?.first.flatMap { $0.flatMap { Int32($0) } }
         let lockCancelToken = interruptions.register(lockConnection)
         let ledger: Ledger
         do {
@@ -89,9 +92,12 @@ final class EnvironmentSession {
             lockCancelToken: lockCancelToken, conninfo: conninfo, lock: lock, ledger: ledger,
             run: run, interruptions: interruptions, progress: progress)
         do throws(OrchestrateError) {
-            try detectPooler(lockConnection, environment: environment)
-            OrphanedWork.end(
-                on: lockConnection, environment: environment, interruptions: interruptions, progress: progress)
+            try detectPooler(lockConnection, environment: environment, firstPID: settingsPID)
+            // A fleet target's run never opens a work connection (see `work()`), so none can be left over.
+            if !environment.singleConnection {
+                OrphanedWork.end(
+                    on: lockConnection, environment: environment, interruptions: interruptions, progress: progress)
+            }
             do throws(OrchestrateError) { try ledger.ensure(for: environment) } catch {
                 RunRefusal.record(error, on: session, projectRoot: projectRoot)
                 throw error
@@ -121,6 +127,19 @@ final class EnvironmentSession {
     /// process dies), registered for cancellation on a signal, with the run's timeouts set.
     func work() throws(OrchestrateError) -> Connection {
         if let openedWork { return openedWork }
+        if environment.singleConnection {
+            // A fleet target runs on its lock connection: one connection per running target (DESIGN §7). Events
+            // are then written between revisions, outside their transactions, as on the lock connection anyway.
+            do throws(PostgresError) {
+                try lockConnection.execute(
+                    SessionSettings.work(environment, serverVersion: lockConnection.serverVersionNumber)
+                        .joined(separator: "; "))
+            } catch {
+                throw .operation("\(environment.displayName): cannot set timeouts", error)
+            }
+            openedWork = lockConnection
+            return lockConnection
+        }
         let work = try EnvironmentDatabase.connect(
             environment, conninfo: conninfo,
             applicationName: OrphanedWork.applicationName(command: run.command, lockPID: lockConnection.backendPID),
@@ -139,14 +158,18 @@ final class EnvironmentSession {
     }
 
     /// A pooler in transaction mode hands each statement to any server connection, which breaks session locks.
-    static func detectPooler(_ connection: Connection, environment: EnvironmentConfig) throws(OrchestrateError) {
+    ///
+    /// `firstPID` is the server process's id from an earlier round trip of the caller's, when it asked; otherwise
+    /// this asks twice.
+    static func detectPooler(
+        _ connection: Connection, environment: EnvironmentConfig, firstPID: Int32? = nil
+    ) throws(OrchestrateError) {
         let reported: Int32
         do {
-            let first = try connection.query("SELECT pg_backend_pid()")
-            let second = try connection.query("SELECT pg_backend_pid()")
-            guard let a = first.rows.first?.first.flatMap({ $0.flatMap { Int32($0) } }),
-                let b = second.rows.first?.first.flatMap({ $0.flatMap { Int32($0) } })
-            else { return }
+            func pid() throws -> Int32? {
+                try connection.query("SELECT pg_backend_pid()").rows.first?.first.flatMap { $0.flatMap { Int32($0) } }
+            }
+            guard let a = try firstPID ?? pid(), let b = try pid() else { return }
             guard a == b else {
                 throw OrchestrateError.usage(
                     "environment `\(environment.name)`: the connection goes through a pooler in transaction mode (the server process changed between two statements), which breaks the environment lock",
@@ -226,7 +249,7 @@ final class EnvironmentSession {
         closed = true
         interruptions.unregister(cancelToken)
         interruptions.unregister(lockCancelToken)
-        openedWork?.close()
+        if openedWork !== lockConnection { openedWork?.close() }
         lock.release()
         lockConnection.close()
     }

@@ -159,7 +159,8 @@ extension Orchestrator {
         _ files: [MigrationFile], url: String?
     ) throws(OrchestrateError) -> (SchemaSnapshot, String) {
         if let refusal = Preflight.refusal(Preflight.problems(applying: files)) { throw refusal }
-        let scratch = try ScratchDatabase.open(url: url, projectRoot: project.root, progress: progress)
+        let scratch = try ScratchDatabase.open(
+            for: "baseline", url: url, projectRoot: project.root, progress: progress)
         defer { scratch.release(progress: progress) }
         let session = try openScratchSession(scratch, name: "baseline", option: "--scratch-url")
         defer { session.close() }

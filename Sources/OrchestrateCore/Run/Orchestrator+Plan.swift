@@ -54,6 +54,15 @@ extension Orchestrator {
         _ name: String, _ request: PlanRequest, options: RunOptions = RunOptions(),
         sql wantsSQL: Bool = false, ledger withLedger: Bool = true
     ) throws(OrchestrateError) -> PlanReport {
+        try plan(name, request, options: options, sql: wantsSQL, ledger: withLedger, contexts: nil)
+    }
+
+    /// `plan`, with the upgrade or promote context computed already (a fleet computes it once for all targets; its
+    /// environment is replaced by this orchestrator's own).
+    func plan(
+        _ name: String, _ request: PlanRequest, options: RunOptions, sql wantsSQL: Bool, ledger withLedger: Bool,
+        contexts: (upgrade: UpgradeContext?, promote: PromoteContext?)?
+    ) throws(OrchestrateError) -> PlanReport {
         let environment = try project.environment(name)
         let pipeline = try project.validPipeline()
         var blockers: [String] = []
@@ -75,14 +84,26 @@ extension Orchestrator {
         let promoteContext: PromoteContext?
         let action: String
         switch request {
-        case .forward(let target) where isFirstStage:
-            upgradeContext = try self.upgradeContext(name, to: target)
-            promoteContext = nil
-            action = "upgrade"
         case .forward(let target):
-            upgradeContext = nil
-            promoteContext = try self.promoteContext(name, to: target)
-            action = "promote"
+            if let contexts {
+                upgradeContext = contexts.upgrade.map { context in
+                    var own = context
+                    own.environment = environment
+                    return own
+                }
+                promoteContext = contexts.promote.map { context in
+                    var own = context
+                    own.environment = environment
+                    return own
+                }
+            } else if isFirstStage {
+                upgradeContext = try self.upgradeContext(name, to: target)
+                promoteContext = nil
+            } else {
+                upgradeContext = nil
+                promoteContext = try self.promoteContext(name, to: target)
+            }
+            action = isFirstStage ? "upgrade" : "promote"
         case .downgrade(let target, let steps):
             guard (target == nil) != (steps == nil) else {
                 throw .usage("a downgrade plan needs exactly one of --to REV (or base) and --steps N")
@@ -116,6 +137,11 @@ extension Orchestrator {
             try refuseDamaged(applied, ledger: ledger, environment: name, versionRow: versionRow)
         }
         try refuseDamaged(applied, ledger: ledger, environment: name)
+        if case .forward = request,
+            let foreign = try unadoptedForeignLedger(on: connection, environment: name, recorded: applied.count)
+        {
+            blockers.append("environment `\(name)` is \(foreign.notice(environment: name))")
+        }
 
         let prepared: PreparedRun
         switch request {

@@ -101,7 +101,7 @@ extension Orchestrator {
         }
         if let refusal = Preflight.refusal(problems) { throw refusal }
 
-        let scratch = try ScratchDatabase.open(url: url, projectRoot: project.root, progress: progress)
+        let scratch = try ScratchDatabase.open(for: "verify", url: url, projectRoot: project.root, progress: progress)
         defer { scratch.release(progress: progress) }
         let session = try openScratchSession(scratch, name: "verify", option: "--url")
         defer { session.close() }
@@ -281,37 +281,41 @@ extension Orchestrator {
     }
 }
 
-/// The database `verify` works in: a new one on the project's sandbox, or the one given with `--url`.
+/// The database `verify` (or `baseline`, …) works in: a new one on the project's sandbox, or the one given by URL.
 struct ScratchDatabase {
+    /// The command that uses it (`verify`), for its messages and the scratch database's name.
+    var command: String
     var conninfo: String
     var display: String
-    /// True when verify created it on the sandbox (it is dropped afterwards).
+    /// True when the command created it on the sandbox (it is dropped afterwards).
     var created: Bool
     var sandbox: Sandbox?
     var name: String?
-    /// True when verify had to start the sandbox (it is stopped again afterwards).
+    /// True when the command had to start the sandbox (it is stopped again afterwards).
     var startedSandbox = false
 
     static func open(
-        url: String?, projectRoot: String, progress: ProgressHandler
+        for command: String, url: String?, projectRoot: String, progress: ProgressHandler
     ) throws(OrchestrateError) -> ScratchDatabase {
         if let url {
             return ScratchDatabase(
-                conninfo: url, display: ConnInfo.redacted(url), created: false, sandbox: nil, name: nil)
+                command: command, conninfo: url, display: ConnInfo.redacted(url), created: false, sandbox: nil,
+                name: nil)
         }
         let sandbox = Sandbox(projectRoot: projectRoot)
         var started = true
         switch try sandbox.start() {
         case .alreadyRunning: started = false
-        case .started: progress(.notice("started the sandbox PostgreSQL (\(sandbox.directory)); verify stops it again"))
+        case .started:
+            progress(.notice("started the sandbox PostgreSQL (\(sandbox.directory)); \(command) stops it again"))
         case .initializedAndStarted:
             progress(
-                .notice("created and started the sandbox PostgreSQL (\(sandbox.directory)); verify stops it again"))
+                .notice("created and started the sandbox PostgreSQL (\(sandbox.directory)); \(command) stops it again"))
         }
         var scratch = ScratchDatabase(
-            conninfo: "", display: "", created: false, sandbox: sandbox, name: nil,
+            command: command, conninfo: "", display: "", created: false, sandbox: sandbox, name: nil,
             startedSandbox: started)
-        let name = "orchestrate_verify_" + UUID().uuidString.prefix(8).lowercased()
+        let name = "orchestrate_\(command)_" + UUID().uuidString.prefix(8).lowercased()
         do {
             try sandbox.ensureDatabase(name)
         } catch {
@@ -325,7 +329,6 @@ struct ScratchDatabase {
         return scratch
     }
 
-    /// Drops the database verify created, and stops the sandbox when verify started it; does nothing for `--url`.
     /// The configuration of an environment named `name` in this database: its ledger in `orchestrate` when the
     /// database is a throwaway one, in `orchestrate_<name>` in a database given by URL.
     func environment(name: String) -> EnvironmentConfig {
@@ -336,26 +339,27 @@ struct ScratchDatabase {
         )
     }
 
+    /// Drops the database the command created, and stops the sandbox when it started it; does nothing for a URL.
     func release(progress: ProgressHandler) {
         drop(progress: progress)
         guard startedSandbox, let sandbox else { return }
         do {
             try sandbox.stop()
         } catch {
-            progress(.warning("verify: cannot stop the sandbox it started: \(error.message)"))
+            progress(.warning("\(command): cannot stop the sandbox it started: \(error.message)"))
         }
     }
 
-    /// Drops the database verify created; does nothing for `--url`.
+    /// Drops the database the command created; does nothing for a URL.
     private func drop(progress: ProgressHandler) {
         guard created, let sandbox, let name else { return }
         do {
             let admin = try Connection(
-                conninfo: sandbox.conninfo(database: "postgres"), applicationName: "orchestrate verify")
+                conninfo: sandbox.conninfo(database: "postgres"), applicationName: "orchestrate \(command)")
             defer { admin.close() }
             try admin.execute("DROP DATABASE IF EXISTS \(try admin.quoteIdentifier(name)) WITH (FORCE)")
         } catch {
-            progress(.warning("verify: cannot drop the scratch database \(name) on the sandbox: \(error)"))
+            progress(.warning("\(command): cannot drop the scratch database \(name) on the sandbox: \(error)"))
         }
     }
 }

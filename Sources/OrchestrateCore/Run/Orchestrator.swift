@@ -44,7 +44,7 @@ public final class Orchestrator: Sendable {
     /// The shell of every applying run: the locked session, the decision over what the environment runs (`prepare`;
     /// a refusal it throws is recorded in the event log, with its revision when it names one), the git provenance,
     /// then the execution.
-    private func locked(
+    func locked(
         _ environment: EnvironmentConfig, action: RunAction, isFirstStage: Bool,
         prepare: ([AppliedRevision]) throws(OrchestrateError) -> PreparedRun
     ) throws(OrchestrateError) -> RunReport {
@@ -84,7 +84,7 @@ public final class Orchestrator: Sendable {
     }
 
     /// What `upgrade` knows before it touches the database.
-    struct UpgradeContext {
+    struct UpgradeContext: Sendable {
         var environment: EnvironmentConfig
         var migrations: MigrationSet
         var target: Target
@@ -148,7 +148,7 @@ public final class Orchestrator: Sendable {
     }
 
     /// What `promote` knows before it touches the target: the source stage's state and the resolved target.
-    struct PromoteContext {
+    struct PromoteContext: Sendable {
         var environment: EnvironmentConfig
         var sourceName: String
         var migrations: MigrationSet
@@ -166,15 +166,23 @@ public final class Orchestrator: Sendable {
         }
         let source = try project.environment(sourceName)
         let migrations = try project.loadMigrations()
-        let sourceApplied = try readOnly(source, command: "promote \(name)") {
-            (ledger: Ledger?) throws(OrchestrateError) -> [AppliedRevision] in
-            guard let ledger else { return [AppliedRevision]() }
-            let rows: [AppliedRevision]
-            do throws(PostgresError) { rows = try ledger.appliedRevisions() } catch {
-                throw ledger.failure(error, environment: source)
+        let fleetSource: FleetSourceState? =
+            source.isFleet
+            ? try fleetSourceRunning(source, command: "promote \(name)", width: environment.fleet?.parallel) : nil
+        let sourceApplied: [AppliedRevision]
+        if let fleetSource {
+            sourceApplied = fleetSource.running
+        } else {
+            sourceApplied = try readOnly(source, command: "promote \(name)") {
+                (ledger: Ledger?) throws(OrchestrateError) -> [AppliedRevision] in
+                guard let ledger else { return [AppliedRevision]() }
+                let rows: [AppliedRevision]
+                do throws(PostgresError) { rows = try ledger.appliedRevisions() } catch {
+                    throw ledger.failure(error, environment: source)
+                }
+                try refuseDamaged(rows, ledger: ledger, environment: sourceName)
+                return rows
             }
-            try refuseDamaged(rows, ledger: ledger, environment: sourceName)
-            return rows
         }
         let sourceRunning = sourceApplied.filter { $0.state == .applied }
         for row in sourceApplied where row.state != .applied {
@@ -196,6 +204,9 @@ public final class Orchestrator: Sendable {
             }
         default:
             resolvedTarget = target
+        }
+        if let fleetSource, case .revision(let revision) = resolvedTarget {
+            try fleetSource.refuseMissing(revision, source: sourceName, destination: name)
         }
         return PromoteContext(
             environment: environment, sourceName: sourceName, migrations: migrations,
@@ -387,22 +398,34 @@ public final class Orchestrator: Sendable {
     /// Refuses a run on a database another tool manages while orchestrate's ledger records nothing: its first
     /// `CREATE TABLE` would fail on a table that exists; `baseline` records the position first.
     func refuseForeign(_ session: EnvironmentSession, recorded: Int) throws(OrchestrateError) {
-        let foreign: ForeignLedger?
-        do throws(PostgresError) {
-            foreign = try ForeignLedgers.unadopted(on: session.lockConnection, recorded: recorded)
-        } catch {
-            throw .operation("environment `\(session.environment.name)`: cannot read the other tools' tables", error)
-        }
-        guard let foreign else { return }
+        let name = session.environment.name
+        guard
+            let foreign = try unadoptedForeignLedger(on: session.lockConnection, environment: name, recorded: recorded)
+        else { return }
         throw .policy(
-            "environment `\(session.environment.name)` is \(foreign.notice(environment: session.environment.name)); nothing was run",
+            "environment `\(name)` is \(foreign.notice(environment: name)); nothing was run",
             hint: "baseline records what the database already runs; then upgrade or promote apply the rest")
+    }
+
+    /// Another tool's ledger in the database while orchestrate's records nothing (`recorded` rows): what
+    /// `refuseForeign` refuses a run for, and `plan` reports as a blocker.
+    func unadoptedForeignLedger(
+        on connection: Connection, environment name: String, recorded: Int
+    ) throws(OrchestrateError) -> ForeignLedger? {
+        do throws(PostgresError) {
+            return try ForeignLedgers.unadopted(on: connection, recorded: recorded)
+        } catch {
+            throw .operation("environment `\(name)`: cannot read the other tools' tables", error)
+        }
     }
 
     /// The rows of the session's ledger; refuses a damaged ledger.
     func readApplied(_ session: EnvironmentSession) throws(OrchestrateError) -> [AppliedRevision] {
         let rows: [AppliedRevision]
-        do throws(PostgresError) { rows = try session.ledger.appliedRevisions() } catch {
+        // The session ensured the ledger: it is at the current layout.
+        do throws(PostgresError) {
+            rows = try session.ledger.appliedRevisions(knownVersion: Ledger.currentVersion)
+        } catch {
             throw session.ledger.failure(error, environment: session.environment)
         }
         try refuseDamaged(rows, ledger: session.ledger, environment: session.environment.name)

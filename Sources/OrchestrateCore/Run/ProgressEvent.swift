@@ -18,6 +18,8 @@ public enum ProgressEvent: Sendable {
     case transactionCommitted(environment: String, count: Int)
     /// A revision is retried after a lock timeout.
     case retrying(environment: String, revision: String, attempt: Int, of: Int, reason: String)
+    /// A target of a fleet finished (done, unchanged, failed…), with the fleet's counts so far.
+    case targetFinished(FleetProgress)
 }
 
 /// Receives progress events. Must be cheap: it is called on the working thread.

@@ -41,6 +41,10 @@ struct RunScript {
         )
         lines.append("\\set ON_ERROR_STOP on")
         sql("SET application_name = \(try quote("orchestrate \(run.command) (script)"))")
+        // session_settings (and a schema target's search_path), as every session of the run applies them.
+        for setting in environment.sessionSettings {
+            sql("SELECT set_config(\(try quote(setting.name)), \(try quote(setting.value)), false)")
+        }
         for setting in SessionSettings.work(environment, serverVersion: serverVersion) { sql(setting) }
         lines.append("-- The environment lock (waits at most lock_timeout):")
         sql(
