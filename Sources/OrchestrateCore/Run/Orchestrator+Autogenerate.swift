@@ -143,7 +143,8 @@ extension Orchestrator {
                 "--from-schema \(display) holds no statement; nothing was written",
                 hint: "give a SQL file holding the schema (CREATE TABLE …)")
         }
-        let scratch = try ScratchDatabase.open(url: scratchURL, projectRoot: project.root, progress: progress)
+        let scratch = try ScratchDatabase.open(
+            for: "new", url: scratchURL, projectRoot: project.root, progress: progress)
         defer { scratch.release(progress: progress) }
         let environment = scratch.environment(name: "new")
         if !scratch.created {

@@ -133,7 +133,8 @@ extension Orchestrator {
             }
         }
         if preflight, let refusal = Preflight.refusal(Preflight.problems(applying: files)) { throw refusal }
-        let scratch = try ScratchDatabase.open(url: scratchURL, projectRoot: project.root, progress: progress)
+        let scratch = try ScratchDatabase.open(
+            for: command, url: scratchURL, projectRoot: project.root, progress: progress)
         defer { scratch.release(progress: progress) }
         // One notice for the replay instead of a line per revision.
         let outer = progress
