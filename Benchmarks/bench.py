@@ -874,6 +874,112 @@ class Bench:
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# diff on a 1,000-table schema (issue 16): first run (replay on a scratch database) and cached run
+# ---------------------------------------------------------------------------------------------------------------
+
+DIFF_HEADING = "## diff on a 1,000-table schema (issue 16)"
+
+
+def diff_run(bench: Bench, quick: bool = False) -> str:
+    """`orchestrate diff dev` on a database holding the schema of enough generated revisions for 1,000 tables: the
+    first run replays every revision on a scratch database (reference: psql applying the same files, a transaction
+    each, which is the floor for a replay), the cached run reads only the live catalog and the cache (reference:
+    `pg_dump --schema-only` of the same database, another full catalog read). Returns the results section."""
+    server = bench.server
+    wanted_tables = 60 if quick else 1000
+    count = 50 if quick else 1200
+    while True:
+        revisions, schema = generate(count)
+        tables = len({row.split("|")[1] for row in schema.rows if row.startswith("T|")})
+        if tables >= wanted_tables:
+            break
+        count += 50
+    directory = bench.project(count, peers=False)
+    write_psql_scripts(directory / "psql", revisions)
+    project = directory / "orchestrate"
+    dev = bench.fresh("diff_dev")
+    env = bench.env(dev=server.conninfo(dev))
+    run([str(BINARY), "upgrade", "dev"], cwd=project, env=env)
+    check_schema(server, dev, schema, "set-up: upgrade dev")
+    cache = project / ".orchestrate" / "cache"
+    scratch = "bench_diff_scratch"
+    reps = 1 if quick else 3
+
+    def first_prepare():
+        shutil.rmtree(cache, ignore_errors=True)
+        server.create(scratch)
+        return env, scratch
+    first = Tool("orchestrate diff dev, first run (replays on a scratch database)",
+                 [str(BINARY), "diff", "dev", "--scratch-url", server.conninfo(scratch)], project, first_prepare,
+                 lambda database: None, reps)
+    psql = bench.psql_tool(directory, count, single=False)
+    psql.reps = reps
+    group_first = f"`diff` on {tables:,} tables ({count:,} revisions): first run"
+    results = measure(group_first, [first, psql], server, reference="psql, a transaction per file")
+    if not any(cache.glob("schema-*.json")):
+        raise BenchError("diff: the first run wrote no cache entry")
+
+    # A cache miss would try a scratch database that does not exist, and fail the run: the cached figures are
+    # cached runs.
+    missing = server.conninfo("bench_diff_no_such_database")
+    fast = 1 if quick else FAST_REPS
+    dump_env = {**server.environment(), "PGDATABASE": dev}
+    group_cached = f"`diff` on {tables:,} tables ({count:,} revisions): cached run"
+    results += measure(group_cached, [
+        Tool("orchestrate diff dev (cached)", [str(BINARY), "diff", "dev", "--scratch-url", missing], project,
+             lambda: (env, None), None, fast),
+        Tool("orchestrate status dev --drift (cached)", [str(BINARY), "status", "dev", "--drift"], project,
+             lambda: (env, None), None, fast),
+        Tool("orchestrate status dev", [str(BINARY), "status", "dev"], project, lambda: (env, None), None, fast),
+        Tool("pg_dump --schema-only", ["pg_dump", "-s", "-f", "/dev/null"], project, lambda: (dump_env, None), None,
+             fast),
+    ], server, reference="pg_dump --schema-only", warmup=True)
+
+    # The answer must be right: no drift, then one column added by hand is found, and only it.
+    table_name = sorted({row.split("|")[1] for row in schema.rows if row.startswith("T|")})[0]
+    server.psql(f'ALTER TABLE public."{table_name}" ADD COLUMN bench_drift integer;', dev)
+    drift = subprocess.run([str(BINARY), "diff", "dev", "--json", "--scratch-url", missing], cwd=project, env=env,
+                           capture_output=True, text=True)
+    server.psql(f'ALTER TABLE public."{table_name}" DROP COLUMN bench_drift;', dev)
+    document = json.loads(drift.stdout or "{}")
+    if drift.returncode != 1 or document.get("objects") != [f"column public.{table_name}.bench_drift"]:
+        raise BenchError(f"diff: expected exit 1 and the one drifted column, got {drift.returncode}:\n{drift.stdout[:2000]}{drift.stderr[:2000]}")
+    bench.results += results
+    first_ours, first_ref = (next(r for r in results if r.group == group_first and r.tool == t)
+                             for t in (first.name, psql.name))
+    cached, dump = (next(r for r in results if r.group == group_cached and r.tool == t)
+                    for t in ("orchestrate diff dev (cached)", "pg_dump --schema-only"))
+    entry = next(cache.glob("schema-*.json"))
+    lines = [DIFF_HEADING, "",
+             f"- date: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
+             *machine_description(), f"- load average {' '.join(Path('/proc/loadavg').read_text().split()[:3])}",
+             *versions(server, peers=False), "",
+             f"{count:,} generated revisions (seed {SEED}) leave {tables:,} tables with their indexes and constraints in `public`; "
+             "`dev` runs them all. Each first run starts without a cache entry and replays on a new, empty scratch "
+             "database (`--scratch-url`); each cached run gives a scratch database that does not exist, so a cache "
+             "miss would fail the run. Afterwards a column added by hand is reported as the one drifted object "
+             f"(exit 1). The cache entry is {entry.stat().st_size / 1024 / 1024:.1f} MiB.", "",
+             table(results), "",
+             f"- first run: {format_seconds(first_ours.wall)}, {first_ours.ratio_to(first_ref):.2f}× psql applying the same files "
+             f"(the replay itself is an `upgrade` on the scratch database; the rest is reading two catalogs and diffing them)",
+             f"- cached run: {format_seconds(cached.wall)}, {cached.ratio_to(dump):.2f}× `pg_dump --schema-only` of the same database", ""]
+    return "\n".join(lines)
+
+
+def write_section(path: Path, heading: str, text: str) -> None:
+    """Puts `text` (which starts with `heading`) in the results file in place of the section with that heading, or
+    at its end: the other sections' figures are left as they are."""
+    existing = path.read_text() if path.exists() else ""
+    start = existing.find(heading + "\n")
+    if start < 0:
+        path.write_text(existing.rstrip("\n") + "\n\n" + text)
+        return
+    following = existing.find("\n## ", start + len(heading))
+    rest = existing[following + 1:] if following >= 0 else ""
+    path.write_text(existing[:start] + text + ("\n" + rest if rest else ""))
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # Profiles (callgrind counts instructions, repeatably, whatever the machine's load)
 # ---------------------------------------------------------------------------------------------------------------
 
@@ -1122,6 +1228,8 @@ def main() -> int:
                         help="only the fleet scenario (issue 15, Benchmarks/fleet.py); replaces its section of results.md "
                              "(with --quick: small sizes, writes nothing)")
     parser.add_argument("--output", default=str(BENCH / "results.md"), help="where the full run writes its table")
+    parser.add_argument("--diff", action="store_true",
+                        help="only `diff` on a 1,000-table schema, first and cached run (issue 16); writes its own section of --output")
     args = parser.parse_args()
     if not BINARY.exists():
         log(f"{BINARY} is missing: run `swift build -c release` (Benchmarks/run.sh does)")
@@ -1136,6 +1244,13 @@ def main() -> int:
         log(f"PostgreSQL {server.version()} on {server.dir} port {server.port}")
         if args.profile:
             print(profile(bench, args.profile, args.profile_tool))
+            return 0
+        if args.diff:
+            section = diff_run(bench, quick=args.quick)
+            print(section)
+            if not args.quick:
+                write_section(Path(args.output), DIFF_HEADING, section)
+                log(f"wrote the section {DIFF_HEADING!r} of {args.output}")
             return 0
         if args.fleet:
             import fleet

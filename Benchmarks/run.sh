@@ -4,6 +4,7 @@
 #   bash Benchmarks/run.sh --smoke    N = 50, one repetition, orchestrate only; exits non-zero on a wrong schema (CI)
 #   bash Benchmarks/run.sh --fleet    the fleet scenario alone (issue 15); replaces its section of results.md
 #   bash Benchmarks/run.sh --profile noop-1000   one scenario of ours under callgrind (see bench.py --help)
+#   bash Benchmarks/run.sh --diff     only `diff` on a 1,000-table schema, first and cached run (its own section of results.md)
 # Installs the Debian packages it needs where they are missing, Alembic and psycopg2 into Benchmarks/.venv (full run
 # only), builds the release binary, then runs the harness.
 set -euo pipefail
@@ -13,7 +14,7 @@ peers=1
 profile=0
 for argument in "$@"; do
   case "$argument" in
-    --smoke|--fleet) peers=0 ;;
+    --smoke|--fleet|--diff) peers=0 ;;
     --profile|--profile=*) peers=0; profile=1 ;;
   esac
 done

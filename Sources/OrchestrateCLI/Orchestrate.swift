@@ -16,7 +16,7 @@ public struct Orchestrate: ParsableCommand {
             Init.self, New.self, Heads.self, Graph.self, History.self, Check.self, Status.self, Audit.self,
             PlanCommand.self, Upgrade.self,
             Promote.self, Downgrade.self, Lock.self, Unlock.self, Repair.self, Merge.self, Rebase.self, Verify.self,
-            Doctor.self, SandboxCommand.self, Import.self, Baseline.self,
+            Doctor.self, SandboxCommand.self, Import.self, Baseline.self, Diff.self,
         ]
     )
 

@@ -10,8 +10,8 @@ struct Status: ProjectCommand {
             Exits 3 when an environment could not be read or its ledger is damaged, or when a later stage's pending list is unknown because its \
             source stage could not be read, after reporting all of them. A fleet is summed up in one line (how many targets stand at which \
             revision, failed, locked, frozen, unreachable), unreachable targets are named; --targets lists every target, --json has them all; \
-            an unreachable target exits 3. Drift and pending revisions do not change the \
-            exit code.
+            an unreachable target exits 3. Drift and pending revisions do not change the exit code. --drift adds a `schema` line per \
+            environment: no schema drift, how many objects differ, or unknown and why (then the exit code is 3).
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -20,9 +20,25 @@ struct Status: ProjectCommand {
     @Flag(name: .long, help: "For a fleet: one line per target after the aggregate (--json always has every target).")
     var targets = false
     @Argument(help: "Environments to report (default: all, in pipeline order).") var environments: [String] = []
+    @Flag(
+        name: .long,
+        help:
+            "Also compare each schema with what its applied revisions produce (replayed on the sandbox, or cached); see `orchestrate diff`."
+    )
+    var drift = false
 
     func execute(_ context: CommandContext) throws -> CommandOutcome {
-        let statuses = try context.inspector.status(environments, selection: try fleet.selection())
+        var statuses = try context.inspector.status(environments, selection: try fleet.selection())
+        if drift {
+            context.handleInterrupts()
+            let summaries = try context.orchestrator.schemaDrift(statuses.filter(\.reachable).map(\.name))
+            for index in statuses.indices {
+                let name = statuses[index].name
+                statuses[index].schemaDrift =
+                    summaries[name]
+                    ?? SchemaDriftSummary(environment: name, state: .unknown, cause: "its database cannot be read")
+            }
+        }
         if output.json {
             try Console.json(statuses)
         } else {
@@ -31,7 +47,8 @@ struct Status: ProjectCommand {
                 render(status)
             }
         }
-        return statuses.contains(where: { !$0.reachable || !$0.pendingKnown }) ? .unreadable : .done
+        return statuses.contains(where: { !$0.reachable || !$0.pendingKnown || $0.schemaDrift?.state == .unknown })
+            ? .unreadable : .done
     }
 
     private func render(_ status: EnvironmentStatus) {
@@ -50,6 +67,7 @@ struct Status: ProjectCommand {
             Console.out(
                 "  " + Console.style("unreachable", .red) + ": "
                     + (status.error ?? "unknown error").replacingOccurrences(of: "\n", with: "\n  "))
+            if let schema = status.schemaDrift { Console.out("  schema   " + Console.style(schema.description, .red)) }
             return
         }
         func row(_ label: String, _ text: String) {
@@ -79,6 +97,9 @@ struct Status: ProjectCommand {
         } else {
             let shown = Listing.items(status.pending, limit: 8, counted: false)
             row("pending", Console.style("\(status.pending.count)", .yellow) + " from \(source): \(shown)")
+        }
+        if let schema = status.schemaDrift {
+            row("schema", schema.state == .none ? schema.description : Console.style(schema.description, .red))
         }
         if !status.multipleHeads.isEmpty {
             row(

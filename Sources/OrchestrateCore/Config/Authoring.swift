@@ -9,17 +9,23 @@ public enum Authoring {
         date: Date = Date()
     ) throws(OrchestrateError) -> String {
         let migrations = try project.loadMigrations()
+        let heads = try singleHead(migrations)
+        let id = freshID(date: date, message: message, migrations: migrations, project: project)
+        let text = MigrationFile.render(
+            parents: heads, transactional: transactional,
+            up: comment(message), down: "\n")
+        return try write(text, revision: id, project: project)
+    }
+
+    /// The head a new revision goes on (none for the first revision); refuses several heads.
+    static func singleHead(_ migrations: MigrationSet) throws(OrchestrateError) -> [String] {
         let heads = migrations.graph.heads
         guard heads.count <= 1 else {
             throw .usage(
                 "migrations/ has \(heads.count) heads (\(heads.joined(separator: ", "))): a new revision needs a single parent",
                 hint: "`orchestrate merge` joins them first")
         }
-        let id = freshID(date: date, message: message, migrations: migrations, project: project)
-        let text = MigrationFile.render(
-            parents: heads, transactional: transactional,
-            up: comment(message), down: "\n")
-        return try write(text, revision: id, project: project)
+        return heads
     }
 
     /// `message` as inert SQL comment lines, one per line of the message, each ending in `\n`.

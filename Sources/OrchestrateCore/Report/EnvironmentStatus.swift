@@ -86,6 +86,8 @@ public struct EnvironmentStatus: Sendable, Codable {
     /// are then empty, except `pending` (what the next run would apply on at least one target, in order),
     /// `pendingKnown` (false when any target's is unknown) and `sourceError`.
     public var fleet: FleetStatus? = nil
+    /// The schema compared with what the applied revisions produce (`status --drift`); nil when not asked.
+    public var schemaDrift: SchemaDriftSummary? = nil
 
     /// An environment that could not be inspected (`environment` is nil when its file does not load).
     static func unreachable(
