@@ -39,7 +39,7 @@ let package = Package(
         // Shared test helpers: a real PostgreSQL server, scratch databases, temporary projects and git repositories.
         .target(name: "TestSupport", dependencies: ["Postgres", "OrchestrateCore"], path: "Tests/TestSupport"),
 
-        .testTarget(name: "MigrationsTests", dependencies: ["Migrations"]),
+        .testTarget(name: "MigrationsTests", dependencies: ["Migrations", "TestSupport"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
         .testTarget(name: "GitTests", dependencies: ["Git", "TestSupport"]),
         .testTarget(name: "OrchestrateCoreTests", dependencies: ["OrchestrateCore", "Migrations", "TestSupport"]),

@@ -41,6 +41,16 @@ struct TransactionOptions: ParsableArguments {
     var options: RunOptions { RunOptions(singleTransaction: singleTransaction) }
 }
 
+/// `--scratch-url`: where `baseline`, `diff` and `new --from-db/--from-schema` replay revisions.
+struct ScratchOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "An empty database to replay the revisions on (default: a throwaway database on the sandbox).",
+            valueName: "url"))
+    var scratchURL: String?
+}
+
 /// Asks for confirmation before work on a protected environment: `--yes`, or the environment's name typed on a
 /// terminal after the plan (from `preview`, when it can be computed) is shown. Without either nothing runs.
 ///

@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 
 @testable import Migrations
@@ -14,18 +15,6 @@ func graphError(_ nodes: [(String, [String])]) -> GraphError? {
         return nil
     } catch {
         return error
-    }
-}
-
-/// A small deterministic PRNG (SplitMix64), so generated graphs are the same on every run.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 
@@ -143,7 +132,7 @@ struct RevisionGraphQueryTests {
 
     @Test("topological order does not depend on input order")
     func deterministic() throws {
-        var generator = SplitMix64(state: 7)
+        var generator = SeededGenerator(state: 7)
         let expected = try makeGraph(nodes).topologicalOrder
         for _ in 0..<20 {
             #expect(try makeGraph(nodes.shuffled(using: &generator)).topologicalOrder == expected)
@@ -177,7 +166,7 @@ struct RevisionGraphQueryTests {
 
     @Test("a random DAG's order matches a naive reference and respects every edge")
     func randomDAG() throws {
-        var generator = SplitMix64(state: 42)
+        var generator = SeededGenerator(state: 42)
         var nodes: [(String, [String])] = [("n0000", [])]
         for index in 1..<400 {
             let parentCount = Int.random(in: 1...3, using: &generator)

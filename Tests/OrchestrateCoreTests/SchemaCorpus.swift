@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 
 /// Two schemas, as the SQL that builds each in an empty database.
@@ -380,27 +381,12 @@ enum SchemaCorpus {
 
     /// `count` pairs from a seeded generator: a random schema A, and B made from A by random edits.
     static func generated(count: Int, seed: UInt64) -> [SchemaPair] {
-        var random = SeededRandom(seed: seed)
+        var random = SeededGenerator(state: seed)
         return (0..<count).map { index in
             let a = GeneratedSchema.random(using: &random)
             let b = a.mutated(using: &random)
             return SchemaPair(name: "generated #\(index) (seed \(seed))", a: a.sql, b: b.sql)
         }
-    }
-}
-
-/// A deterministic generator (SplitMix64): the same seed gives the same corpus on every machine.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 
@@ -439,7 +425,7 @@ struct GeneratedSchema {
         }
     }
 
-    static func random(using random: inout SeededRandom) -> GeneratedSchema {
+    static func random(using random: inout SeededGenerator) -> GeneratedSchema {
         var schema = GeneratedSchema()
         for index in 0..<Int.random(in: 0...2, using: &random) {
             schema.enums["e\(index)"] = (0..<Int.random(in: 1...4, using: &random)).map { "v\($0)" }
@@ -451,7 +437,7 @@ struct GeneratedSchema {
         return schema
     }
 
-    func randomColumn(name: String, using random: inout SeededRandom) -> Column {
+    func randomColumn(name: String, using random: inout SeededGenerator) -> Column {
         var choices = Self.types
         choices += enums.keys.sorted()
         let type = choices.randomElement(using: &random)!
@@ -461,7 +447,7 @@ struct GeneratedSchema {
         return Column(name: name, type: type, notNull: Bool.random(using: &random), defaultValue: defaultValue)
     }
 
-    func randomTable(name: String, using random: inout SeededRandom) -> Table {
+    func randomTable(name: String, using random: inout SeededGenerator) -> Table {
         var columns = [Column(name: "id", type: "integer", notNull: true, defaultValue: nil)]
         for index in 0..<Int.random(in: 1...5, using: &random) {
             columns.append(randomColumn(name: "c\(index)", using: &random))
@@ -477,7 +463,7 @@ struct GeneratedSchema {
             indexed: indexed)
     }
 
-    mutating func addView(using random: inout SeededRandom) {
+    mutating func addView(using random: inout SeededGenerator) {
         guard let table = tables.randomElement(using: &random) else { return }
         let columns = table.columns.filter { _ in Bool.random(using: &random) }.map(\.name)
         views["v\(views.count)_\(table.name)"] = (table.name, columns.isEmpty ? ["id"] : columns)
@@ -485,7 +471,7 @@ struct GeneratedSchema {
 
     /// A copy with random edits: columns added, dropped and retyped, defaults and nullability flipped, tables
     /// added and dropped, keys, indexes, views and enum values changed.
-    func mutated(using random: inout SeededRandom) -> GeneratedSchema {
+    func mutated(using random: inout SeededGenerator) -> GeneratedSchema {
         var copy = self
         for _ in 0..<Int.random(in: 1...6, using: &random) {
             switch Int.random(in: 0..<9, using: &random) {

@@ -30,12 +30,7 @@ struct Baseline: ProjectCommand {
     var from: ForeignTool?
     @Option(name: .long, help: "Why the database already runs these revisions; recorded in the event log.") var reason:
         String
-    @Option(
-        name: .long,
-        help: ArgumentHelp(
-            "An empty database to replay the revisions on (default: a throwaway database on the sandbox).",
-            valueName: "url"))
-    var scratchURL: String?
+    @OptionGroup var scratch: ScratchOptions
     @Flag(name: .long, help: "Record even when the live schema differs; the differences go into the event.")
     var acceptDifferences = false
     @Flag(name: .long, help: "Confirm work on a protected environment without a prompt.") var yes = false
@@ -53,7 +48,7 @@ struct Baseline: ProjectCommand {
         let position: BaselinePosition = to.map { .revision($0) } ?? .tool(from ?? .alembic)
         let report = try context.orchestrator.baseline(
             environment, position: position, reason: reason,
-            scratchURL: scratchURL, acceptDifferences: acceptDifferences)
+            scratchURL: scratch.scratchURL, acceptDifferences: acceptDifferences)
         if output.json {
             try Console.json(report)
             return .done

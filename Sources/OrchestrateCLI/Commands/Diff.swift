@@ -20,18 +20,13 @@ struct Diff: ProjectCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var output: OutputOptions
     @Argument(help: "The environment.") var environment: String
-    @Option(
-        name: .long,
-        help: ArgumentHelp(
-            "An empty database to replay the revisions on (default: a throwaway database on the sandbox).",
-            valueName: "url"))
-    var scratchURL: String?
+    @OptionGroup var scratch: ScratchOptions
     @Flag(name: .long, help: "Replay even when the cache holds the schema of these revisions, and rewrite it.")
     var noCache = false
 
     func execute(_ context: CommandContext) throws -> CommandOutcome {
         context.handleInterrupts()
-        let report = try context.orchestrator.diff(environment, scratchURL: scratchURL, useCache: !noCache)
+        let report = try context.orchestrator.diff(environment, scratchURL: scratch.scratchURL, useCache: !noCache)
         if output.json {
             try Console.json(report)
         } else {

@@ -36,12 +36,7 @@ struct New: ProjectCommand {
         name: .long,
         help: ArgumentHelp("Generate the SQL from the schema this SQL file builds.", valueName: "file"))
     var fromSchema: String?
-    @Option(
-        name: .long,
-        help: ArgumentHelp(
-            "With --from-db/--from-schema: an empty database to replay the head on (default: a throwaway database on the sandbox).",
-            valueName: "url"))
-    var scratchURL: String?
+    @OptionGroup var scratch: ScratchOptions
 
     /// The message, from `-m` or the words.
     var message: String { option ?? words.joined(separator: " ") }
@@ -57,7 +52,7 @@ struct New: ProjectCommand {
         if fromDB != nil, fromSchema != nil {
             throw ValidationError("give at most one of --from-db and --from-schema")
         }
-        if scratchURL != nil, fromDB == nil, fromSchema == nil {
+        if scratch.scratchURL != nil, fromDB == nil, fromSchema == nil {
             throw ValidationError("--scratch-url goes with --from-db or --from-schema")
         }
     }
@@ -67,7 +62,7 @@ struct New: ProjectCommand {
         if let target = schemaTarget {
             context.handleInterrupts()
             let report = try context.orchestrator.autogenerate(
-                message: message, from: target, scratchURL: scratchURL, transactional: !noTransaction)
+                message: message, from: target, scratchURL: scratch.scratchURL, transactional: !noTransaction)
             guard let path = report.path else {
                 Console.out(
                     "no difference: the head of migrations/ already produces the schema of \(report.source); nothing was written"

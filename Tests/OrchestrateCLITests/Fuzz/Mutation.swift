@@ -1,17 +1,5 @@
 import Foundation
-
-/// A small seeded generator (SplitMix64): the same seed gives the same projects on every machine.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import TestSupport
 
 /// The ways a file of a project is damaged. Each names what a user or a tool could really produce.
 enum Mutation: String, CaseIterable, Sendable, CustomStringConvertible {
