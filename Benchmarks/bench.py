@@ -1280,7 +1280,15 @@ def main() -> int:
         output.write_text(fleet.splice(output.read_text() if output.exists() else "", text))
         log(f"wrote the fleet section of {args.output}")
     else:
-        Path(args.output).write_text(text)
+        output = Path(args.output)
+        existing = output.read_text() if output.exists() else ""
+        # The full run does not redo the diff scenario (`--diff` does): its section is kept as it is.
+        start = existing.find(DIFF_HEADING + "\n")
+        if start >= 0 and DIFF_HEADING not in text:
+            following = existing.find("\n## ", start + len(DIFF_HEADING))
+            kept = existing[start:following + 1] if following >= 0 else existing[start:]
+            text = text.rstrip("\n") + "\n\n" + kept.rstrip("\n") + "\n"
+        output.write_text(text)
         log(f"wrote {args.output}")
     return 0
 
