@@ -8,32 +8,14 @@ import Testing
 @Suite("fleet reports", .serialized)
 struct FleetReportTests {
     /// Databases made for one test, dropped at its end.
-    final class Databases: @unchecked Sendable {
-        var names: [String] = []
-
-        func create(_ count: Int, prefix: String) throws -> [String] {
-            (0..<count).map { _ in
-                let database = try! TestPostgres.createDatabase(prefix: prefix)
-                names.append(database.name)
-                return database.name
-            }
-        }
-
-        func drop() { for name in names { TestPostgres.dropDatabase(name) } }
-    }
+    typealias Databases = FleetTests.Databases
 
     /// A target that never answers: a socket folder that does not exist.
     static let deadURL = "host=/tmp/orchestrate-no-such-socket-dir port=1 dbname=gone user=nobody"
 
     /// `targets = [...]`: t01… on `databases`, then `extra` entries.
     static func databaseTargets(_ databases: [String], extra: [String] = []) throws -> String {
-        var lines = ["targets = ["]
-        for (index, database) in databases.enumerated() {
-            lines.append(
-                "  { name = \"t\(String(format: "%02d", index + 1))\", url = \"\(try TestPostgres.conninfo(database: database))\" },"
-            )
-        }
-        return (lines + extra + ["]"]).joined(separator: "\n") + "\n"
+        try FleetTests.targetsList(databases, extra: extra)
     }
 
     /// `targets = [...]`: s01… as schemas tenant_01… of `database_url`.

@@ -30,15 +30,15 @@ struct FleetTests {
         }
     }
 
-    /// `targets = [...]` with named entries t01… pointing at `databases` (as `user` when given).
-    static func targetsList(_ databases: [String], user: String? = nil) throws -> String {
+    /// `targets = [...]` with named entries t01… pointing at `databases` (as `user` when given), then `extra` entries.
+    static func targetsList(_ databases: [String], user: String? = nil, extra: [String] = []) throws -> String {
         var lines = ["targets = ["]
         for (index, database) in databases.enumerated() {
             var url = try TestPostgres.conninfo(database: database)
             if let user { url = url.replacingOccurrences(of: "user=postgres", with: "user=\(user)") }
             lines.append("  { name = \"t\(String(format: "%02d", index + 1))\", url = \"\(url)\" },")
         }
-        return (lines + ["]"]).joined(separator: "\n") + "\n"
+        return (lines + extra + ["]"]).joined(separator: "\n") + "\n"
     }
 
     static func ledgerRevisions(_ database: String, schema: String = "orchestrate") throws -> [String] {
