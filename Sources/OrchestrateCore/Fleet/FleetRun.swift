@@ -113,7 +113,7 @@ struct FleetRunner: Sendable {
     /// Runs `work` on `targets` and reports each.
     func run(
         _ targets: [FleetTarget], action: String, fleetSize: Int,
-        work: @escaping @Sendable (FleetTarget) throws(OrchestrateError) -> Outcome
+        work: @escaping @Sendable (FleetTarget, ConnectionSlot) throws(OrchestrateError) -> Outcome
     ) -> FleetReport {
         let state = RunState(count: targets.count)
         let canaries = min(fleet.canary, targets.count)
@@ -146,7 +146,7 @@ struct FleetRunner: Sendable {
 
     private func runPhase(
         _ targets: [FleetTarget], range: Range<Int>, stop: StopRule, state: RunState,
-        work: @escaping @Sendable (FleetTarget) throws(OrchestrateError) -> Outcome
+        work: @escaping @Sendable (FleetTarget, ConnectionSlot) throws(OrchestrateError) -> Outcome
     ) {
         guard !range.isEmpty else { return }
         state.next = range.lowerBound
@@ -154,8 +154,11 @@ struct FleetRunner: Sendable {
         let workers = min(fleet.parallel, range.count)
         for _ in 0..<workers {
             DispatchQueue.global().async(group: group) {
+                // The worker's one connection, kept between its targets in the same database.
+                let slot = ConnectionSlot()
+                defer { slot.close() }
                 while let index = state.take(before: range.upperBound, interrupted: interruptions.signal != nil) {
-                    let result = runOne(targets[index], work: work)
+                    let result = runOne(targets[index], slot: slot, work: work)
                     let counts = state.finish(index, result, stop: stop)
                     progress(
                         .targetFinished(
@@ -178,11 +181,12 @@ struct FleetRunner: Sendable {
     }
 
     private func runOne(
-        _ target: FleetTarget, work: @Sendable (FleetTarget) throws(OrchestrateError) -> Outcome
+        _ target: FleetTarget, slot: ConnectionSlot,
+        work: @Sendable (FleetTarget, ConnectionSlot) throws(OrchestrateError) -> Outcome
     ) -> FleetReport.TargetResult {
         let started = DispatchTime.now()
         do {
-            let outcome = try work(target)
+            let outcome = try work(target, slot)
             return FleetReport.TargetResult(
                 target: target.name, status: outcome.changed ? .done : .unchanged, revisions: outcome.revisions,
                 error: nil, hint: nil, milliseconds: elapsed(since: started), category: nil)

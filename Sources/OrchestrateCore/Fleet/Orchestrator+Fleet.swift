@@ -27,13 +27,13 @@ extension Orchestrator {
 
     /// An orchestrator that sees `config` (one target's configuration) as its environment, and whose progress shows
     /// only what a fleet run needs per target: warnings, lock waits and retries, labelled `env/target`.
-    func targetOrchestrator(_ config: EnvironmentConfig) -> Orchestrator {
+    func targetOrchestrator(_ config: EnvironmentConfig, slot: ConnectionSlot? = nil) -> Orchestrator {
         var project = self.project
         project.environments[config.name] = config
         let label = "\(config.name)/\(config.targetName ?? "?")"
         let outer = progress
         return Orchestrator(
-            project: project, actor: actor, interruptions: interruptions, memo: memo,
+            project: project, actor: actor, interruptions: interruptions, memo: memo, connectionSlot: slot,
             progress: { event in
                 switch event {
                 case .warning(let text): outer(.warning("\(label): \(text)"))
@@ -93,10 +93,10 @@ extension Orchestrator {
     ) -> FleetReport {
         let (environment, all, selected) = fleet
         return runner(environment).run(selected, action: action.rawValue, fleetSize: all.count) {
-            (fleetTarget) throws(OrchestrateError) in
+            (fleetTarget, slot) throws(OrchestrateError) in
             var own = context
             own.environment = environment.forTarget(fleetTarget)
-            let orchestrator = self.targetOrchestrator(own.environment)
+            let orchestrator = self.targetOrchestrator(own.environment, slot: slot)
             let report = try orchestrator.locked(own.environment, action: action, isFirstStage: isFirstStage) {
                 (applied) throws(OrchestrateError) in
                 try prepare(orchestrator, own, applied)
@@ -115,8 +115,8 @@ extension Orchestrator {
         }
         let (environment, all, selected) = try fleetTargets(name, selection: selection)
         return runner(environment).run(selected, action: "downgrade", fleetSize: all.count) {
-            (fleetTarget) throws(OrchestrateError) in
-            let report = try self.targetOrchestrator(environment.forTarget(fleetTarget))
+            (fleetTarget, slot) throws(OrchestrateError) in
+            let report = try self.targetOrchestrator(environment.forTarget(fleetTarget), slot: slot)
                 .downgrade(name, to: target, steps: steps, options: options)
             return Self.outcome(report)
         }
@@ -133,8 +133,8 @@ extension Orchestrator {
         }
         let (environment, all, selected) = try fleetTargets(name, selection: selection)
         return runner(environment).run(selected, action: "lock", fleetSize: all.count) {
-            (fleetTarget) throws(OrchestrateError) in
-            try self.targetOrchestrator(environment.forTarget(fleetTarget)).freeze(name, reason: reason)
+            (fleetTarget, slot) throws(OrchestrateError) in
+            try self.targetOrchestrator(environment.forTarget(fleetTarget), slot: slot).freeze(name, reason: reason)
             return FleetRunner.Outcome(changed: true, revisions: [])
         }
     }
@@ -145,8 +145,8 @@ extension Orchestrator {
     ) throws(OrchestrateError) -> FleetReport {
         let (environment, all, selected) = try fleetTargets(name, selection: selection)
         return runner(environment).run(selected, action: "unlock", fleetSize: all.count) {
-            (fleetTarget) throws(OrchestrateError) in
-            let lifted = try self.targetOrchestrator(environment.forTarget(fleetTarget)).thaw(name)
+            (fleetTarget, slot) throws(OrchestrateError) in
+            let lifted = try self.targetOrchestrator(environment.forTarget(fleetTarget), slot: slot).thaw(name)
             return FleetRunner.Outcome(changed: lifted != nil, revisions: [])
         }
     }
@@ -165,8 +165,8 @@ extension Orchestrator {
         }
         let (environment, all, selected) = try fleetTargets(name, selection: selection)
         return runner(environment).run(selected, action: "repair", fleetSize: all.count) {
-            (fleetTarget) throws(OrchestrateError) in
-            let report = try self.targetOrchestrator(environment.forTarget(fleetTarget)).repair(
+            (fleetTarget, slot) throws(OrchestrateError) in
+            let report = try self.targetOrchestrator(environment.forTarget(fleetTarget), slot: slot).repair(
                 name, revision: revision, reason: reason, settlement: settlement)
             return FleetRunner.Outcome(changed: report.outcome != .unchanged, revisions: [report.revision])
         }

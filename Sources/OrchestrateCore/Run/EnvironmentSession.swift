@@ -20,6 +20,8 @@ final class EnvironmentSession {
     private let conninfo: String
     /// The work connection, once `work()` opened it.
     private(set) var openedWork: Connection?
+    /// The fleet worker's slot the lock connection came from and goes back to (nil outside a fleet run).
+    private var slot: ConnectionSlot?
     private var closed = false
     /// Where Ctrl-C and SIGTERM come from (the command line's `.process`, or `.never`).
     let interruptions: Interruptions
@@ -49,18 +51,30 @@ final class EnvironmentSession {
     static func open(
         _ environment: EnvironmentConfig, projectRoot: String, command: String, actor: Actor,
         provenance: Provenance?, checkFreeze: Bool = true, interruptions: Interruptions,
-        progress: @escaping ProgressHandler
+        slot: ConnectionSlot? = nil, progress: @escaping ProgressHandler
     ) throws(OrchestrateError) -> EnvironmentSession {
         let conninfo = try EnvironmentDatabase.conninfo(for: environment, projectRoot: projectRoot, progress: progress)
-        let lockConnection = try EnvironmentDatabase.connect(
-            environment, conninfo: conninfo, applicationName: "orchestrate \(command)",
-            interruptions: interruptions, progress: progress)
+        // A fleet worker's connection to the same database, from its previous target: its session was discarded, so
+        // it gets this target's settings (search_path, session_settings, its name) as a new one would.
+        let reused = slot?.take(conninfo)
+        let lockConnection: Connection
+        var settings = SessionSettings.lockConnection + [SessionSettings.ledger(environment)]
+        if let reused {
+            lockConnection = reused
+            try EnvironmentDatabase.applySessionSettings(environment, on: reused)
+            if let name = try? reused.quoteLiteral("orchestrate \(command)") {
+                settings.append("SET application_name = \(name)")
+            }
+        } else {
+            lockConnection = try EnvironmentDatabase.connect(
+                environment, conninfo: conninfo, applicationName: "orchestrate \(command)",
+                interruptions: interruptions, progress: progress)
+        }
         // A client host that vanishes without closing its socket would otherwise keep the lock for hours. The server
         // process's id travels back in the same round trip, for the pooler check.
         let settingsPID =
-            (try? lockConnection.execute(
-                (SessionSettings.lockConnection + [SessionSettings.ledger(environment), "SELECT pg_backend_pid()"])
-                    .joined(separator: "; ")))?.rows.first?.first.flatMap { $0.flatMap { Int32($0) } }
+            (try? lockConnection.execute((settings + ["SELECT pg_backend_pid()"]).joined(separator: "; ")))?.rows
+            .first?.first.flatMap { $0.flatMap { Int32($0) } }
         let lockCancelToken = interruptions.register(lockConnection)
         let ledger: Ledger
         do {
@@ -91,8 +105,10 @@ final class EnvironmentSession {
             environment: environment, lockConnection: lockConnection,
             lockCancelToken: lockCancelToken, conninfo: conninfo, lock: lock, ledger: ledger,
             run: run, interruptions: interruptions, progress: progress)
+        session.slot = slot
         do throws(OrchestrateError) {
-            try detectPooler(lockConnection, environment: environment, firstPID: settingsPID)
+            // A kept connection passed the pooler check when it was opened: the same server process since.
+            if reused == nil { try detectPooler(lockConnection, environment: environment, firstPID: settingsPID) }
             // A fleet target's run never opens a work connection (see `work()`), so none can be left over.
             if !environment.singleConnection {
                 OrphanedWork.end(
@@ -251,6 +267,15 @@ final class EnvironmentSession {
         interruptions.unregister(lockCancelToken)
         if openedWork !== lockConnection { openedWork?.close() }
         lock.release()
+        // A fleet worker keeps the connection for its next target: only an idle one whose session is discarded
+        // (settings, role, temporary tables, any advisory lock), never after a signal or a failure to discard.
+        if let slot, openedWork == nil || openedWork === lockConnection, interruptions.signal == nil,
+            lockConnection.isOpen, lockConnection.transactionStatus == .idle,
+            (try? lockConnection.execute("DISCARD ALL")) != nil
+        {
+            slot.keep(lockConnection, conninfo: conninfo)
+            return
+        }
         lockConnection.close()
     }
 

@@ -18,7 +18,8 @@ extension Orchestrator {
             isFirstStage: project.pipeline?.isFirstStage(name) ?? true, progress: progress)
         let session = try EnvironmentSession.open(
             environment, projectRoot: project.root, command: "\(command) \(name)",
-            actor: actor, provenance: provenance, interruptions: interruptions, progress: progress)
+            actor: actor, provenance: provenance, interruptions: interruptions,
+            slot: connectionSlot, progress: progress)
         return (reason, session)
     }
 
@@ -54,6 +55,7 @@ extension Orchestrator {
         }
         return try EnvironmentSession.open(
             environment, projectRoot: project.root, command: name,
-            actor: actor, provenance: nil, interruptions: interruptions, progress: progress)
+            actor: actor, provenance: nil, interruptions: interruptions,
+            slot: connectionSlot, progress: progress)
     }
 }

@@ -28,14 +28,19 @@ public final class Orchestrator: Sendable {
         self.init(project: project, actor: actor, interruptions: interruptions, memo: RunMemo(), progress: progress)
     }
 
+    /// A fleet worker's connection, kept between its targets (nil outside a fleet run): every session this
+    /// orchestrator opens takes it and gives it back.
+    let connectionSlot: ConnectionSlot?
+
     init(
         project: Project, actor: Actor, interruptions: Interruptions, memo: RunMemo,
-        progress: @escaping ProgressHandler
+        connectionSlot: ConnectionSlot? = nil, progress: @escaping ProgressHandler
     ) {
         self.project = project
         self.actor = actor
         self.interruptions = interruptions
         self.memo = memo
+        self.connectionSlot = connectionSlot
         self.progress = progress
     }
 
@@ -62,7 +67,8 @@ public final class Orchestrator: Sendable {
     ) throws(OrchestrateError) -> RunReport {
         let session = try EnvironmentSession.open(
             environment, projectRoot: project.root, command: "\(action) \(environment.name)",
-            actor: actor, provenance: nil, interruptions: interruptions, progress: progress)
+            actor: actor, provenance: nil, interruptions: interruptions,
+            slot: connectionSlot, progress: progress)
         defer { session.close() }
         let prepared: PreparedRun
         do throws(OrchestrateError) {
@@ -256,7 +262,8 @@ public final class Orchestrator: Sendable {
         }
         let session = try EnvironmentSession.open(
             environment, projectRoot: project.root, command: "downgrade \(name)",
-            actor: actor, provenance: nil, interruptions: interruptions, progress: progress)
+            actor: actor, provenance: nil, interruptions: interruptions,
+            slot: connectionSlot, progress: progress)
         defer { session.close() }
         let prepared: PreparedRun
         do throws(OrchestrateError) {
@@ -304,7 +311,8 @@ public final class Orchestrator: Sendable {
             progress: { _ in })
         let session = try EnvironmentSession.open(
             environment, projectRoot: project.root, command: "lock \(name)", actor: actor,
-            provenance: provenance ?? nil, checkFreeze: false, interruptions: interruptions, progress: progress)
+            provenance: provenance ?? nil, checkFreeze: false, interruptions: interruptions,
+            slot: connectionSlot, progress: progress)
         defer { session.close() }
         let existing: Freeze?
         do throws(PostgresError) { existing = try session.ledger.freeze() } catch {
@@ -329,7 +337,8 @@ public final class Orchestrator: Sendable {
         let environment = try project.environment(name)
         let session = try EnvironmentSession.open(
             environment, projectRoot: project.root, command: "unlock \(name)", actor: actor,
-            provenance: nil, checkFreeze: false, interruptions: interruptions, progress: progress)
+            provenance: nil, checkFreeze: false, interruptions: interruptions,
+            slot: connectionSlot, progress: progress)
         defer { session.close() }
         let existing: Freeze?
         do throws(PostgresError) { existing = try session.ledger.freeze() } catch {
