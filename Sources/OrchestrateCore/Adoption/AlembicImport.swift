@@ -48,7 +48,7 @@ public enum AlembicImport {
             out.append({"revision": rev.revision, "down": listed(rev.down_revision),
                         "depends_on": [script.get_revision(d).revision for d in listed(rev.dependencies)],
                         "branch_labels": sorted(labels), "message": rev.doc or "", "path": rev.path or ""})
-        print(json.dumps(out))
+        sys.stdout.write(json.dumps(out))
         """
 
     /// Reads the graph printed by `graphScript`.

@@ -39,14 +39,6 @@ public struct ForeignLedger: Sendable, Codable, Equatable {
         if let problem { text += " once this is settled: \(problem)" }
         return text
     }
-
-    /// The objects of a schema snapshot that are this table's own (its columns, constraints, indexes, sequence).
-    func owns(_ object: String) -> Bool {
-        guard let space = object.firstIndex(of: " ") else { return false }
-        let name = object[object.index(after: space)...]
-        let qualified = table.contains(".") ? table : "public.\(table)"
-        return name == qualified || name.hasPrefix(qualified + ".") || name.hasPrefix(qualified + "_")
-    }
 }
 
 /// Reading other tools' tables and mapping their versions to the revision ids `orchestrate import` wrote.

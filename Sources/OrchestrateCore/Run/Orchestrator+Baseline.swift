@@ -108,17 +108,20 @@ extension Orchestrator {
                 progress(.notice("`\(name)` already records every revision of \(report.source); nothing to baseline"))
                 return report
             }
-            let live: SchemaSnapshot
+            // Other tools' tables (alembic_version, …) say which migrations ran, not what the schema is.
+            let live: SchemaModel
             do throws(PostgresError) {
-                live = try SchemaSnapshot.read(
-                    from: session.lockConnection, excludedSchemas: [environment.ledgerSchema])
+                live = try SchemaModel.read(from: session.lockConnection, excludedSchemas: [environment.ledgerSchema])
+                    .removingForeignTables(foreign)
             } catch {
                 throw .operation("environment `\(name)`: cannot read its catalog", error)
             }
-            let kept = live.objects.filter { object, _ in !foreign.contains { $0.owns(object) } }
-            let (expected, scratch) = try replayOnScratch(files, url: scratchURL)
-            report.scratch = scratch
-            report.differences = expected.differences(to: SchemaSnapshot(objects: kept))
+            if let refusal = Preflight.refusal(Preflight.problems(applying: files)) { throw refusal }
+            let (expected, scratch, _) = try replayOnScratch(
+                files, command: "baseline", what: nil, scratchURL: scratchURL, quiet: false,
+                consequence: "its schema cannot be compared")
+            report.scratch = scratch.display
+            report.differences = SchemaSnapshot(expected).differences(to: SchemaSnapshot(live))
             if !report.differences.isEmpty, !acceptDifferences {
                 throw .policy(
                     "environment `\(name)`'s schema differs from what \(report.source) produces (\(report.differences.count) difference\(report.differences.count == 1 ? "" : "s"): + only in `\(name)`, - missing from it, ~ different):\n"
@@ -151,36 +154,5 @@ extension Orchestrator {
         try commitAuditedEdit(
             statements, session: session, action: .baseline, revision: head, what: "record the baseline")
         return report
-    }
-
-    /// Runs `files` in order on a scratch database (see `ScratchDatabase`) and returns the schema they leave, without
-    /// the scratch ledger, and the database's name for display.
-    private func replayOnScratch(
-        _ files: [MigrationFile], url: String?
-    ) throws(OrchestrateError) -> (SchemaSnapshot, String) {
-        if let refusal = Preflight.refusal(Preflight.problems(applying: files)) { throw refusal }
-        let scratch = try ScratchDatabase.open(
-            for: "baseline", url: url, projectRoot: project.root, progress: progress)
-        defer { scratch.release(progress: progress) }
-        let session = try openScratchSession(scratch, name: "baseline", option: "--scratch-url")
-        defer { session.close() }
-        let environment = session.environment
-        let executor = RevisionExecutor(session: session, action: .baseline)
-        for file in files {
-            do {
-                _ = try executor.apply(file, promotedFrom: nil)
-            } catch {
-                if error.category == .interrupted { throw error }
-                throw .operation(
-                    "baseline: revision \(file.revision) fails on the scratch database \(scratch.display), so its schema cannot be compared: \(error.message)"
-                )
-            }
-        }
-        let work = try session.work()
-        do throws(PostgresError) {
-            return (try SchemaSnapshot.read(from: work, excludedSchemas: [environment.ledgerSchema]), scratch.display)
-        } catch {
-            throw .operation("baseline: cannot read the catalog of \(scratch.display)", error)
-        }
     }
 }

@@ -133,41 +133,9 @@ extension Orchestrator {
             }
         }
         if preflight, let refusal = Preflight.refusal(Preflight.problems(applying: files)) { throw refusal }
-        let scratch = try ScratchDatabase.open(
-            for: command, url: scratchURL, projectRoot: project.root, progress: progress)
-        defer { scratch.release(progress: progress) }
-        // One notice for the replay instead of a line per revision.
-        let outer = progress
-        let quiet = Orchestrator(
-            project: project, actor: actor, interruptions: interruptions,
-            progress: { event in
-                switch event {
-                case .revisionStarted, .revisionFinished, .transactionCommitted: return
-                default: outer(event)
-                }
-            })
-        let session = try quiet.openScratchSession(scratch, name: command, option: "--scratch-url")
-        defer { session.close() }
-        progress(.notice("\(command): replaying \(files.count) revision(s) \(what) on \(scratch.display)"))
-        let executor = RevisionExecutor(session: session, action: RunAction(command: command))
-        for file in files {
-            do {
-                try executor.apply(file, promotedFrom: nil)
-            } catch {
-                if error.category == .interrupted { throw error }
-                throw .operation(
-                    "\(command): revision \(file.revision) (\(what)) fails on the scratch database \(scratch.display), so the schema it should produce is unknown: \(error.message)",
-                    hint: scratch.created
-                        ? nil : "the scratch database keeps what ran before it; give a new, empty --scratch-url")
-            }
-        }
-        let work = try session.work()
-        let model: SchemaModel
-        do throws(PostgresError) {
-            model = try SchemaModel.read(from: work, excludedSchemas: [session.environment.ledgerSchema])
-        } catch {
-            throw .operation("\(command): cannot read the catalog of \(scratch.display)", error)
-        }
+        let (model, scratch, ledgerSchema) = try replayOnScratch(
+            files, command: command, what: what, scratchURL: scratchURL, quiet: true,
+            consequence: "the schema it should produce is unknown")
         let failure = cache.store(model, key: key, revisions: files.map(\.revision))
         if let failure { progress(.warning("\(command): cannot write the cache entry \(display): \(failure)")) }
         return (
@@ -176,9 +144,62 @@ extension Orchestrator {
                 cached: false, cacheFile: failure == nil ? display : nil, scratch: scratch.display,
                 leftBehind: scratch.created
                     ? nil
-                    : "the replayed revisions and a ledger (schema \(session.environment.ledgerSchema)); give a new, empty database to replay again",
+                    : "the replayed revisions and a ledger (schema \(ledgerSchema)); give a new, empty database to replay again",
                 revisions: files.count)
         )
+    }
+}
+
+extension Orchestrator {
+    /// `files` applied in order on a scratch database (a throwaway one on the sandbox, or `scratchURL`), and the schema
+    /// they leave there: the replay of `diff`, `new --from-…` and `baseline`. `what` names the revisions in messages
+    /// (`applied on staging`); `quiet` shows one notice instead of a line per revision; `consequence` says what a
+    /// revision that fails there leaves unknown.
+    func replayOnScratch(
+        _ files: [MigrationFile], command: String, what: String?, scratchURL: String?, quiet: Bool,
+        consequence: String
+    ) throws(OrchestrateError) -> (model: SchemaModel, scratch: ScratchDatabase, ledgerSchema: String) {
+        let scratch = try ScratchDatabase.open(
+            for: command, url: scratchURL, projectRoot: project.root, progress: progress)
+        defer { scratch.release(progress: progress) }
+        let outer = progress
+        let runner =
+            quiet
+            ? Orchestrator(
+                project: project, actor: actor, interruptions: interruptions,
+                progress: { event in
+                    switch event {
+                    case .revisionStarted, .revisionFinished, .transactionCommitted: return
+                    default: outer(event)
+                    }
+                }) : self
+        let session = try runner.openScratchSession(scratch, name: command, option: "--scratch-url")
+        defer { session.close() }
+        if quiet {
+            progress(
+                .notice(
+                    "\(command): replaying \(files.count) revision(s)\(what.map { " " + $0 } ?? "") on \(scratch.display)"
+                ))
+        }
+        let executor = RevisionExecutor(session: session, action: RunAction(command: command))
+        for file in files {
+            do {
+                try executor.apply(file, promotedFrom: nil)
+            } catch {
+                if error.category == .interrupted { throw error }
+                throw .operation(
+                    "\(command): revision \(file.revision)\(what.map { " (\($0))" } ?? "") fails on the scratch database \(scratch.display), so \(consequence): \(error.message)",
+                    hint: scratch.created
+                        ? nil : "the scratch database keeps what ran before it; give a new, empty --scratch-url")
+            }
+        }
+        let work = try session.work()
+        do throws(PostgresError) {
+            let model = try SchemaModel.read(from: work, excludedSchemas: [session.environment.ledgerSchema])
+            return (model, scratch, session.environment.ledgerSchema)
+        } catch {
+            throw .operation("\(command): cannot read the catalog of \(scratch.display)", error)
+        }
     }
 }
 

@@ -349,12 +349,14 @@ struct RevisionExecutor {
     private func invalidIndexes(mentionedIn statement: String) -> [String]? {
         guard
             let result = try? session.openedWork?.query(
-                "SELECT indexrelid::regclass::text, c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE NOT i.indisvalid"
+                "SELECT indexrelid::regclass::text AS qualified, c.relname AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE NOT i.indisvalid"
             )
         else { return nil }
         let text = statement.lowercased()
-        return result.rows.compactMap { row in
-            guard let qualified = row[0], let name = row[1], text.contains(name.lowercased()) else { return nil }
+        return result.records.compactMap { row in
+            guard let qualified = row["qualified"], let name = row["name"], text.contains(name.lowercased()) else {
+                return nil
+            }
             return qualified
         }
     }
