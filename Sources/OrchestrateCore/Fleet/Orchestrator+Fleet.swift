@@ -76,7 +76,8 @@ extension Orchestrator {
         _ name: String, to target: Target = .head, options: RunOptions = RunOptions(),
         selection: TargetSelection = .all
     ) throws(OrchestrateError) -> FleetReport {
-        let fleet = try fleetTargets(name, selection: selection)  // a bad selection is refused before the source is read
+        // A bad selection is refused before the source is read.
+        let fleet = try fleetTargets(name, selection: selection)
         let context = try promoteContext(name, to: target)
         return applyOnFleet(fleet, context: context, action: .promote, isFirstStage: false) {
             (orchestrator, own, applied) throws(OrchestrateError) in
