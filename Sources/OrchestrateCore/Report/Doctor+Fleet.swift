@@ -106,30 +106,21 @@ extension Doctor {
                         ? ""
                         : "; version \(newer.map(String.init).joined(separator: ", ")) is newer than this orchestrate understands (\(Ledger.currentVersion)): upgrade orchestrate")
             ))
-        if !damaged.isEmpty {
+        // One line per kind of problem, naming the targets that have it.
+        let problems: [(targets: [String], outcome: DoctorCheck.Outcome, what: String)] = [
+            (damaged, .failed, "damaged (writing commands refuse them until mended)"),
+            (
+                interrupted, .failed,
+                "with a revision interrupted between statements (`orchestrate status \(name) --targets`, then `orchestrate repair \(name) REV --target NAME`)"
+            ),
+            (foreign, .failed, "managed by another tool"),
+            (frozen, .warning, "frozen"),
+        ]
+        for problem in problems where !problem.targets.isEmpty {
             checks.append(
                 DoctorCheck(
-                    subject: "ledger \(name)", outcome: .failed,
-                    detail: "\(damaged.count) damaged (writing commands refuse them until mended): \(names(damaged))"))
-        }
-        if !interrupted.isEmpty {
-            checks.append(
-                DoctorCheck(
-                    subject: "ledger \(name)", outcome: .failed,
-                    detail:
-                        "\(interrupted.count) with a revision interrupted between statements (`orchestrate status \(name) --targets`, then `orchestrate repair \(name) REV --target NAME`): \(names(interrupted))"
-                ))
-        }
-        if !foreign.isEmpty {
-            checks.append(
-                DoctorCheck(
-                    subject: "ledger \(name)", outcome: .failed,
-                    detail: "\(foreign.count) managed by another tool: \(names(foreign))"))
-        }
-        if !frozen.isEmpty {
-            checks.append(
-                DoctorCheck(
-                    subject: "ledger \(name)", outcome: .warning, detail: "\(frozen.count) frozen: \(names(frozen))"))
+                    subject: "ledger \(name)", outcome: problem.outcome,
+                    detail: "\(problem.targets.count) \(problem.what): \(names(problem.targets))"))
         }
         return checks
     }
