@@ -277,7 +277,7 @@ struct SandboxTests {
             "ok    environments/dev.toml: first stage", "ok    pipeline: dev, dev → staging, staging → production",
             "ok    migrations/: 3 revisions, head 003_email", "ok    git: repository",
             "ok    database dev: reachable as postgres",
-            "ok    ledger dev: ledger `orchestrate` version 3, 3 revision(s) applied",
+            "ok    ledger dev: ledger `orchestrate` version 4, 3 revision(s) applied",
             "ok    ledger staging: not created yet",
         ] {
             #expect(doctor.stdout.contains(line), "missing \(line) in \(doctor.stdout)")

@@ -9,7 +9,10 @@ enum LedgerMigrations {
     /// 1: the tables, and a row trigger refusing UPDATE and DELETE on `events`.
     /// 2: a statement trigger refusing TRUNCATE on `events` too (a row trigger never sees a TRUNCATE).
     /// 3: `revisions.baselined`, set on the rows `baseline` records.
-    static let currentVersion = 3
+    /// 4: `ledger_meta.revisions_digest`, kept by a trigger on `revisions` (see `RevisionsTable.digestTrigger`), and
+    ///    indexes for the newest applied row and the unfinished ones: a fleet target is read in a statement whose cost
+    ///    does not grow with the history.
+    static let currentVersion = 4
 
     /// The DDL that takes the ledger in `schema` (quoted) from `version - 1` to `version`, without its version row.
     static func step(_ version: Int, schema s: String) -> String {
@@ -55,6 +58,8 @@ enum LedgerMigrations {
                 CREATE TRIGGER events_append_only_truncate BEFORE TRUNCATE ON \(s).events
                     FOR EACH STATEMENT EXECUTE FUNCTION \(s).events_append_only();
                 """
+        case 4:
+            return RevisionsTable.digestTrigger(schema: s)
         default:
             return nil
         }
@@ -63,8 +68,12 @@ enum LedgerMigrations {
     /// Records that the ledger in `schema` (quoted) is at `version`: the runner's write after each step.
     static func versionRow(_ version: Int, schema s: String) -> String {
         let meta = LedgerSchema.meta.qualified(s)
-        return
+        let row =
             "INSERT INTO \(meta) (version) VALUES (\(version)) ON CONFLICT (singleton) DO UPDATE SET version = EXCLUDED.version, upgraded_at = now();"
+        // From version 4 the row carries the digest of the revisions: computed afresh whenever the row is written, so
+        // that a row written again (a lost version row restored) never keeps a digest of other rows.
+        guard version >= LedgerSchema.revisionsDigest.since else { return row }
+        return row + "\n" + RevisionsTable.digestRecomputation(schema: s)
     }
 
     /// The steps from `installed` (0: no ledger) to `target`, each followed by its version row: what a writing run

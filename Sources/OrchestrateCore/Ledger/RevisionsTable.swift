@@ -34,6 +34,70 @@ enum RevisionsTable {
             baselined,
         ])
 
+    // MARK: - The digest of the rows
+
+    /// The columns a run decides by (the plan, the damage checks, the interrupted rows, a downgrade's way back): two
+    /// ledgers whose rows agree on these are the same to every decision, whenever and by whom their rows were
+    /// written. A column added here needs a layout step that replaces `revision_digest` and recomputes the digest.
+    static let digested: [LedgerColumn] = [
+        revision, parents, checksum, state, transactional, statementsDone, statementsTotal, baselined,
+    ]
+
+    /// `ledger_meta.revisions_digest` is the sum, modulo 2^64, of a 60-bit hash (SHA-256, which FIPS servers allow)
+    /// of each row's `digested` columns and whether it has a down section. A sum can be kept row by row (a write adds
+    /// the new row's hash and takes the old one's away), does not depend on the order rows were written in, and,
+    /// unlike an exclusive or, does not lose two equal rows. The trigger keeps it on every write (orchestrate's own,
+    /// and a hand edit in psql); TRUNCATE resets it.
+    static func digestTrigger(schema s: String) -> String {
+        let fields = digested.map { column in
+            column.type == "text[]" ? "array_to_string(r.\(column.name), ',')" : "r.\(column.name)"
+        }
+        let format = Array(repeating: "%s", count: fields.count + 1).joined(separator: "|")
+        let meta = LedgerSchema.meta.qualified(s), column = LedgerSchema.revisionsDigest.name
+        return """
+            CREATE OR REPLACE FUNCTION \(s).revision_digest(r \(table.qualified(s))) RETURNS numeric
+                LANGUAGE sql IMMUTABLE AS $$
+                SELECT ('x' || left(encode(sha256(convert_to(format('\(format)', \(fields.joined(separator: ", ")),
+                    r.\(downSQL.name) IS NOT NULL), 'UTF8')), 'hex'), 15))::bit(60)::bigint::numeric
+                $$;
+            CREATE OR REPLACE FUNCTION \(s).revisions_digest() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE
+                change numeric := 0;
+            BEGIN
+                IF TG_OP = 'TRUNCATE' THEN
+                    UPDATE \(meta) SET \(column) = 0;
+                    RETURN NULL;
+                END IF;
+                IF TG_OP IN ('INSERT', 'UPDATE') THEN change := change + \(s).revision_digest(NEW); END IF;
+                IF TG_OP IN ('UPDATE', 'DELETE') THEN change := change - \(s).revision_digest(OLD); END IF;
+                UPDATE \(meta) SET \(column) = mod(\(column) + change + \(modulus), \(modulus));
+                RETURN NULL;
+            END
+            $$;
+            DROP TRIGGER IF EXISTS revisions_digest ON \(table.qualified(s));
+            CREATE TRIGGER revisions_digest AFTER INSERT OR UPDATE OR DELETE ON \(table.qualified(s))
+                FOR EACH ROW EXECUTE FUNCTION \(s).revisions_digest();
+            DROP TRIGGER IF EXISTS revisions_digest_truncate ON \(table.qualified(s));
+            CREATE TRIGGER revisions_digest_truncate AFTER TRUNCATE ON \(table.qualified(s))
+                FOR EACH STATEMENT EXECUTE FUNCTION \(s).revisions_digest();
+            CREATE INDEX IF NOT EXISTS revisions_applied_at ON \(table.qualified(s)) (\(appliedAt.name));
+            CREATE INDEX IF NOT EXISTS revisions_unfinished ON \(table.qualified(s)) (\(revision.name))
+                WHERE \(state.name) <> 'applied';
+            """
+    }
+
+    /// The statement that computes the digest from every row: when the layout step installs the trigger, and whenever
+    /// the version row is written.
+    static func digestRecomputation(schema s: String) -> String {
+        let column = LedgerSchema.revisionsDigest.name
+        return """
+            UPDATE \(LedgerSchema.meta.qualified(s)) SET \(column) = (SELECT mod(coalesce(sum(\(s).revision_digest(r)), 0), \(modulus)) FROM \(table.qualified(s)) r);
+            """
+    }
+
+    /// 2^64.
+    private static let modulus = "18446744073709551616"
+
     /// A revision row's values that come from its file, in column order (with the row's state).
     static func fileValues(_ file: MigrationFile, state: AppliedRevision.State) -> [(LedgerColumn, SQLValue)] {
         [
