@@ -14,17 +14,32 @@ enum FreezesTable {
     static let table = LedgerTable("freezes", [singleton, frozenAt, databaseUser, osUser, host, gitCommit, reason])
 }
 
+extension FreezesTable {
+    /// The freeze's columns for a SELECT over `alias` (the table's alias in the query), each named `prefix` + column.
+    static func selectList(alias: String, prefix: String) -> String {
+        table.columns.filter { $0 != singleton }.map { column in
+            let value =
+                column.type == "timestamptz" ? Ledger.isoTime("\(alias).\(column.name)") : "\(alias).\(column.name)"
+            return "\(value) AS \(prefix)\(column.name)"
+        }.joined(separator: ", ")
+    }
+
+    /// The freeze in `row` (read with `selectList(alias:prefix:)`), nil when the row has none.
+    static func decode(_ row: QueryResult.Record, prefix: String) -> Freeze? {
+        guard let reason = row[prefix + reason.name] else { return nil }
+        return Freeze(
+            frozenAt: row[prefix + frozenAt.name] ?? "", databaseUser: row[prefix + databaseUser.name] ?? "",
+            osUser: row[prefix + osUser.name], host: row[prefix + host.name],
+            gitCommit: row[prefix + gitCommit.name], reason: reason)
+    }
+}
+
 extension Ledger {
     /// The active freeze, if any.
     func freeze() throws(PostgresError) -> Freeze? {
-        let columns = FreezesTable.self
         let result = try connection.query(
-            "SELECT \(columns.table.selectList(omitting: [columns.singleton])) FROM \(table(columns.table))")
-        guard let row = result.records.first else { return nil }
-        return Freeze(
-            frozenAt: row[columns.frozenAt.name] ?? "", databaseUser: row[columns.databaseUser.name] ?? "",
-            osUser: row[columns.osUser.name], host: row[columns.host.name],
-            gitCommit: row[columns.gitCommit.name], reason: row[columns.reason.name] ?? "")
+            "SELECT \(FreezesTable.selectList(alias: "f", prefix: "")) FROM \(table(FreezesTable.table)) f")
+        return result.records.first.flatMap { FreezesTable.decode($0, prefix: "") }
     }
 
     /// The statement that freezes the environment for `run`, with `reason`.

@@ -1,20 +1,15 @@
 import Postgres
 
-/// What `status` needs of one fleet target's ledger, read in one statement whose result does not grow with the
-/// history: the version, counts, a digest of the rows, the heads, the unfinished rows, the freeze, whether the
-/// environment lock is held, and how the last run ended. Two ledgers with the same `digest` record the same revisions
-/// with the same parents, checksums and states, so the rows themselves are read once per digest, not per target.
+/// What `status` needs of one fleet target's ledger, read in one statement whose cost does not grow with the history:
+/// the version, the digest of the rows (kept in `ledger_meta` by a trigger, see `RevisionsTable.digestTrigger`), the
+/// unfinished rows and the newest applied one (both through an index), the freeze, whether the environment lock is
+/// held, and how the last run ended. Two ledgers with the same `digest` record the same revisions with the same
+/// parents, checksums and states, so the rows themselves are read once per digest, not per target.
 struct LedgerSummary: Sendable, Hashable {
     /// The layout version; nil when `ledger_meta` has no row (the ledger is then damaged: read it in full).
     var version: Int?
-    /// How many rows `revisions` holds, interrupted ones included.
-    var rowCount: Int
-    /// How many of them are fully applied.
-    var appliedCount: Int
-    /// md5 of every row's revision, parents, checksum and state, in revision order.
+    /// `ledger_meta.revisions_digest`.
     var digest: String
-    /// The fully applied revisions none of whose children are fully applied, sorted.
-    var heads: [String]
     /// The rows not fully applied (non-transactional revisions caught between statements), in revision order.
     var unfinished: [Unfinished]
     /// When the newest applied revision was applied (UTC, ISO 8601).
@@ -46,42 +41,32 @@ struct LedgerSummary: Sendable, Hashable {
 extension Ledger {
     /// The ledger's summary in one round trip (see `LedgerSummary`); `lockKey` is the environment lock's key.
     ///
-    /// - Throws: `undefinedTable` when a ledger table is missing (no ledger yet, or a damaged one): read it with
-    ///   `layout()` then.
+    /// - Throws: `undefinedTable` when a ledger table is missing (no ledger yet, or a damaged one), `undefinedColumn`
+    ///   for a ledger of a layout before 4 (a reading command does not upgrade it): read it with `layout()` then.
     func summary(lockKey: Int64) throws(PostgresError) -> LedgerSummary {
         let revisions = table(RevisionsTable.table), meta = table(LedgerSchema.meta)
-        let events = table(EventsTable.table), freezes = FreezesTable.self
+        let events = table(EventsTable.table)
         let bits = UInt64(bitPattern: lockKey)
         let runActions = [RunAction.upgrade, .promote, .downgrade].map(\.rawValue)
         let runEnds = [EventOutcome.succeeded, .failed, .interrupted].map(\.rawValue)
         let result = try connection.query(
             """
-            WITH r AS (SELECT revision, parents, checksum, state, statements_done, statements_total, applied_at
-                       FROM \(revisions)),
-                 a AS (SELECT revision, parents, applied_at FROM r WHERE state = 'applied')
-            SELECT (SELECT version FROM \(meta) LIMIT 1) AS version,
-                   (SELECT count(*) FROM r) AS row_count,
-                   (SELECT count(*) FROM a) AS applied_count,
-                   (SELECT md5(coalesce(string_agg(revision || ' ' || array_to_string(parents, ',') || ' ' || checksum
-                                                   || ' ' || state, E'\\n' ORDER BY revision, checksum, state), ''))
-                    FROM r) AS digest,
-                   (SELECT string_agg(revision, ',' ORDER BY revision)
-                    FROM (SELECT revision FROM a EXCEPT SELECT unnest(parents) FROM a) h) AS heads,
+            SELECT m.version, m.\(LedgerSchema.revisionsDigest.name)::text AS digest,
                    (SELECT string_agg(revision || ' ' || state || ' ' || coalesce(statements_done, 0) || ' '
                                       || coalesce(statements_total, 0), ',' ORDER BY revision)
-                    FROM r WHERE state <> 'applied') AS unfinished,
-                   (SELECT \(Ledger.isoTime("max(applied_at)")) FROM a) AS last_applied_at,
+                    FROM \(revisions) WHERE state <> 'applied') AS unfinished,
+                   (SELECT \(Ledger.isoTime("max(applied_at)")) FROM \(revisions) WHERE state = 'applied')
+                       AS last_applied_at,
                    EXISTS (SELECT FROM pg_locks l
                            WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
                              AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
                              AND l.classid = $1::oid AND l.objid = $2::oid) AS lock_held,
-                   f.\(freezes.reason.name) AS freeze_reason, \(Ledger.isoTime("f.\(freezes.frozenAt.name)")) AS frozen_at,
-                   f.\(freezes.databaseUser.name) AS freeze_db_user, f.\(freezes.osUser.name) AS freeze_os_user,
-                   f.\(freezes.host.name) AS freeze_host, f.\(freezes.gitCommit.name) AS freeze_git_commit,
+                   \(FreezesTable.selectList(alias: "f", prefix: "freeze_")),
                    e.action AS run_action, e.outcome AS run_outcome, \(Ledger.isoTime("e.at")) AS run_at,
                    e.message AS run_message
             FROM (SELECT) one
-            LEFT JOIN \(table(freezes.table)) f ON true
+            LEFT JOIN \(meta) m ON true
+            LEFT JOIN \(table(FreezesTable.table)) f ON true
             LEFT JOIN LATERAL (SELECT action, outcome, at, message FROM \(events)
                                WHERE action = ANY($3::text[]) AND outcome = ANY($4::text[])
                                ORDER BY id DESC LIMIT 1) e ON true
@@ -96,21 +81,14 @@ extension Ledger {
                 revision: String(parts[0]), state: state, statementsDone: Int(parts[2]) ?? 0,
                 statementsTotal: Int(parts[3]) ?? 0)
         }
-        let freeze = row["freeze_reason"].map { reason in
-            Freeze(
-                frozenAt: row["frozen_at"] ?? "", databaseUser: row["freeze_db_user"] ?? "",
-                osUser: row["freeze_os_user"], host: row["freeze_host"], gitCommit: row["freeze_git_commit"],
-                reason: reason)
-        }
+        let freeze = FreezesTable.decode(row, prefix: "freeze_")
         let lastRun = row["run_outcome"].map { outcome in
             LedgerSummary.LastRun(
                 action: RunAction(rawValue: row["run_action"] ?? ""), outcome: EventOutcome(rawValue: outcome),
                 at: row["run_at"] ?? "", message: row["run_message"])
         }
         return LedgerSummary(
-            version: row.integer("version"), rowCount: row.integer("row_count") ?? 0,
-            appliedCount: row.integer("applied_count") ?? 0, digest: row["digest"] ?? "",
-            heads: RevisionsTable.splitParents(row["heads"]), unfinished: unfinished,
+            version: row.integer("version"), digest: row["digest"] ?? "", unfinished: unfinished,
             lastAppliedAt: row["last_applied_at"], freeze: freeze, lockHeld: row.boolean("lock_held") ?? false,
             lastRun: lastRun)
     }

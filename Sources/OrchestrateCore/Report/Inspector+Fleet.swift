@@ -134,7 +134,8 @@ extension Inspector {
             let summary: LedgerSummary
             do throws(PostgresError) {
                 summary = try ledger.summary(lockKey: key)
-            } catch  where error.sqlState == .undefinedTable {
+            } catch  where error.sqlState == .undefinedTable || error.sqlState == .undefinedColumn {
+                // No ledger yet, a damaged one, or one of an older layout (which a reading command leaves as it is).
                 return .full(try snapshot(of: ledger, environment: config))
             } catch {
                 throw ledger.failure(error, environment: config)
@@ -142,7 +143,11 @@ extension Inspector {
             guard summary.version != nil else { return .full(try snapshot(of: ledger, environment: config)) }
             do throws(PostgresError) {
                 if claims.claim(summary.digest) {
-                    claims.store(summary.digest, Result { () throws(PostgresError) in try ledger.appliedRevisions() })
+                    claims.store(
+                        summary.digest,
+                        Result { () throws(PostgresError) in
+                            try ledger.appliedRevisions(knownVersion: summary.version)
+                        })
                 }
                 let lock =
                     summary.lockHeld
