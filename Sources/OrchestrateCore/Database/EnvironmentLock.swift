@@ -56,13 +56,23 @@ final class EnvironmentLock {
         Int64(bitPattern: stableHash("orchestrate.environment-lock:" + schema))
     }
 
+    /// The expression that tries the lock of `environment` once, for a caller that sends it with other statements
+    /// (the key is a number written out: nothing of the user's reaches the text).
+    static func tryExpression(_ environment: EnvironmentConfig) -> String {
+        "pg_try_advisory_lock(\(key(schema: environment.ledgerSchema))::bigint)"
+    }
+
     /// Takes the lock on `connection`, waiting up to the environment's `lock_timeout` and reporting the holder
     /// once and then every five seconds. Exits with `.locked` (4) naming the holder when the time is up.
+    ///
+    /// `firstTry` is the result of a `pg_try_advisory_lock` the caller sent in an earlier round trip of its own
+    /// (`tryStatement`): true, and the lock is held already.
     static func acquire(
         on connection: Connection, environment: EnvironmentConfig, ledgerExists: () -> Bool,
-        interruptions: Interruptions, progress: ProgressHandler
+        firstTry: Bool? = nil, interruptions: Interruptions, progress: ProgressHandler
     ) throws(OrchestrateError) -> EnvironmentLock {
         let key = key(schema: environment.ledgerSchema)
+        if firstTry == true { return EnvironmentLock(connection: connection, key: key) }
         let start = Date()
         var lastReport: Date?
         var pollInterval = 0.05
@@ -126,6 +136,10 @@ final class EnvironmentLock {
         }
         return holder
     }
+
+    /// Records that the session let the lock go without a statement of ours: `DISCARD ALL` releases every advisory
+    /// lock of the session.
+    func releasedByDiscard() { held = false }
 
     /// Releases the lock (closing the connection would too).
     func release() {

@@ -11,6 +11,20 @@ import Postgres
 final class ConnectionSlot: @unchecked Sendable {
     private let lock = NSLock()
     private var kept: (conninfo: String, connection: Connection)?
+    /// The `database_url`s more than one target of the run shares: a connection to any other database is closed
+    /// after its target (discarding a session no target will use would cost a round trip for nothing).
+    private let shared: Set<String>
+
+    /// A slot for a run over `targets`.
+    init(targets: [FleetTarget]) {
+        var seen = Set<String>(), shared = Set<String>()
+        for target in targets where !seen.insert(target.conninfo).inserted { shared.insert(target.conninfo) }
+        self.shared = shared
+    }
+
+    /// Whether a connection to `databaseURL` (a target's, as `EnvironmentConfig.forTarget` sets it) may serve
+    /// another target of the run.
+    func mayReuse(_ databaseURL: String) -> Bool { shared.contains(databaseURL) }
 
     /// The kept connection when it reaches `conninfo`'s database; any other kept connection is closed.
     func take(_ conninfo: String) -> Connection? {

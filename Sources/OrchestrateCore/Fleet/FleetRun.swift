@@ -155,7 +155,7 @@ struct FleetRunner: Sendable {
         for _ in 0..<workers {
             DispatchQueue.global().async(group: group) {
                 // The worker's one connection, kept between its targets in the same database.
-                let slot = ConnectionSlot()
+                let slot = ConnectionSlot(targets: targets)
                 defer { slot.close() }
                 while let index = state.take(before: range.upperBound, interrupted: interruptions.signal != nil) {
                     let result = runOne(targets[index], slot: slot, work: work)

@@ -51,6 +51,38 @@ public struct Ledger {
         return .installed(version)
     }
 
+    /// What a writing run reads of a ledger at the current layout as soon as it holds the lock.
+    struct Opening: Sendable {
+        /// The server process that answered (the pooler check compares it with an earlier answer).
+        var backendPID: Int32?
+        /// `ledger_meta.revisions_digest`.
+        var digest: String
+        /// The active freeze.
+        var freeze: Freeze?
+    }
+
+    /// The opening read in one round trip; nil when the ledger is absent, of another layout or without its version
+    /// row (`layout()` and `ensure` then say which and create, upgrade or refuse it).
+    func opening() throws(PostgresError) -> Opening? {
+        let result: QueryResult
+        do {
+            result = try connection.query(
+                """
+                SELECT pg_backend_pid() AS pid, m.version, m.\(LedgerSchema.revisionsDigest.name)::text AS digest,
+                       \(FreezesTable.selectList(alias: "f", prefix: "freeze_"))
+                FROM \(table(LedgerSchema.meta)) m LEFT JOIN \(table(FreezesTable.table)) f ON true
+                """)
+        } catch  where error.sqlState == .undefinedTable || error.sqlState == .undefinedColumn {
+            return nil
+        }
+        guard let row = result.records.first, row.integer("version") == Ledger.currentVersion,
+            let digest = row["digest"]
+        else { return nil }
+        return Opening(
+            backendPID: row.integer("pid").flatMap { Int32(exactly: $0) }, digest: digest,
+            freeze: FreezesTable.decode(row, prefix: "freeze_"))
+    }
+
     /// The installed layout version, or nil when there is no ledger yet (or its version is lost: see `layout()`).
     func installedVersion() throws(PostgresError) -> Int? {
         if case .installed(let version) = try layout() { return version }

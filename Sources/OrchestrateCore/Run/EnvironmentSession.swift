@@ -22,6 +22,9 @@ final class EnvironmentSession {
     private(set) var openedWork: Connection?
     /// The fleet worker's slot the lock connection came from and goes back to (nil outside a fleet run).
     private var slot: ConnectionSlot?
+    /// The digest of the ledger's rows as the session found them under the lock (`Ledger.Opening`); nil when the
+    /// ledger was just created or upgraded. Runs with the same digest read the same rows (see `RunMemo`).
+    private(set) var digest: String?
     private var closed = false
     /// Where Ctrl-C and SIGTERM come from (the command line's `.process`, or `.never`).
     let interruptions: Interruptions
@@ -71,10 +74,13 @@ final class EnvironmentSession {
                 interruptions: interruptions, progress: progress)
         }
         // A client host that vanishes without closing its socket would otherwise keep the lock for hours. The server
-        // process's id travels back in the same round trip, for the pooler check.
-        let settingsPID =
-            (try? lockConnection.execute((settings + ["SELECT pg_backend_pid()"]).joined(separator: "; ")))?.rows
-            .first?.first.flatMap { $0.flatMap { Int32($0) } }
+        // process's id (for the pooler check) and a first try of the lock travel in the same round trip.
+        let first =
+            (try? lockConnection.execute(
+                (settings + ["SELECT pg_backend_pid(), \(EnvironmentLock.tryExpression(environment))"])
+                    .joined(separator: "; ")))?.rows.first
+        let settingsPID = first?.first.flatMap { $0.flatMap { Int32($0) } }
+        let firstTry = first.flatMap { $0.count > 1 ? $0[1] : nil }.map { $0 == "t" }
         let lockCancelToken = interruptions.register(lockConnection)
         let ledger: Ledger
         do {
@@ -88,8 +94,8 @@ final class EnvironmentSession {
         do {
             lock = try EnvironmentLock.acquire(
                 on: lockConnection, environment: environment,
-                ledgerExists: { ((try? ledger.installedVersion()) ?? nil) != nil }, interruptions: interruptions,
-                progress: progress)
+                ledgerExists: { ((try? ledger.installedVersion()) ?? nil) != nil }, firstTry: firstTry,
+                interruptions: interruptions, progress: progress)
         } catch {
             interruptions.unregister(lockCancelToken)
             RunRefusal.recordLockedOut(
@@ -107,21 +113,37 @@ final class EnvironmentSession {
             run: run, interruptions: interruptions, progress: progress)
         session.slot = slot
         do throws(OrchestrateError) {
+            // A ledger at the current layout is read in one round trip (the pooler check's second look, the digest,
+            // the freeze); one that is absent, older or damaged is created, upgraded or refused by `ensure`.
+            let opening: Ledger.Opening?
+            do throws(PostgresError) { opening = try ledger.opening() } catch {
+                throw ledger.failure(error, environment: environment)
+            }
             // A kept connection passed the pooler check when it was opened: the same server process since.
-            if reused == nil { try detectPooler(lockConnection, environment: environment, firstPID: settingsPID) }
+            if reused == nil {
+                try detectPooler(
+                    lockConnection, environment: environment, firstPID: settingsPID, secondPID: opening?.backendPID)
+            }
             // A fleet target's run never opens a work connection (see `work()`), so none can be left over.
             if !environment.singleConnection {
                 OrphanedWork.end(
                     on: lockConnection, environment: environment, interruptions: interruptions, progress: progress)
             }
-            do throws(OrchestrateError) { try ledger.ensure(for: environment) } catch {
-                RunRefusal.record(error, on: session, projectRoot: projectRoot)
-                throw error
+            if opening == nil {
+                do throws(OrchestrateError) { try ledger.ensure(for: environment) } catch {
+                    RunRefusal.record(error, on: session, projectRoot: projectRoot)
+                    throw error
+                }
             }
+            session.digest = opening?.digest
             if checkFreeze {
                 let freeze: Freeze?
-                do throws(PostgresError) { freeze = try ledger.freeze() } catch {
-                    throw ledger.failure(error, environment: environment)
+                if let opening {
+                    freeze = opening.freeze
+                } else {
+                    do throws(PostgresError) { freeze = try ledger.freeze() } catch {
+                        throw ledger.failure(error, environment: environment)
+                    }
                 }
                 if let freeze {
                     RunRefusal.record(
@@ -175,17 +197,17 @@ final class EnvironmentSession {
 
     /// A pooler in transaction mode hands each statement to any server connection, which breaks session locks.
     ///
-    /// `firstPID` is the server process's id from an earlier round trip of the caller's, when it asked; otherwise
-    /// this asks twice.
+    /// `firstPID` and `secondPID` are the server process's ids from two earlier round trips of the caller's, when it
+    /// asked; otherwise this asks.
     static func detectPooler(
-        _ connection: Connection, environment: EnvironmentConfig, firstPID: Int32? = nil
+        _ connection: Connection, environment: EnvironmentConfig, firstPID: Int32? = nil, secondPID: Int32? = nil
     ) throws(OrchestrateError) {
         let reported: Int32
         do {
             func pid() throws -> Int32? {
                 try connection.query("SELECT pg_backend_pid()").rows.first?.first.flatMap { $0.flatMap { Int32($0) } }
             }
-            guard let a = try firstPID ?? pid(), let b = try pid() else { return }
+            guard let a = try firstPID ?? pid(), let b = try secondPID ?? pid() else { return }
             guard a == b else {
                 throw OrchestrateError.usage(
                     "environment `\(environment.name)`: the connection goes through a pooler in transaction mode (the server process changed between two statements), which breaks the environment lock",
@@ -266,16 +288,18 @@ final class EnvironmentSession {
         interruptions.unregister(cancelToken)
         interruptions.unregister(lockCancelToken)
         if openedWork !== lockConnection { openedWork?.close() }
-        lock.release()
-        // A fleet worker keeps the connection for its next target: only an idle one whose session is discarded
-        // (settings, role, temporary tables, any advisory lock), never after a signal or a failure to discard.
-        if let slot, openedWork == nil || openedWork === lockConnection, interruptions.signal == nil,
-            lockConnection.isOpen, lockConnection.transactionStatus == .idle,
+        // A fleet worker keeps the connection for its next target in the same database: only an idle one whose
+        // session is discarded (settings, role, temporary tables, and every advisory lock: the environment lock with
+        // them), never after a signal or a failure to discard.
+        if let slot, slot.mayReuse(environment.databaseURL), openedWork == nil || openedWork === lockConnection,
+            interruptions.signal == nil, lockConnection.isOpen, lockConnection.transactionStatus == .idle,
             (try? lockConnection.execute("DISCARD ALL")) != nil
         {
+            lock.releasedByDiscard()
             slot.keep(lockConnection, conninfo: conninfo)
             return
         }
+        lock.release()
         lockConnection.close()
     }
 

@@ -384,8 +384,10 @@ public final class Orchestrator: Sendable {
         }
     }
 
-    /// The rows of the session's ledger; refuses a damaged ledger.
+    /// The rows of the session's ledger; refuses a damaged ledger. A ledger whose digest an earlier target of the
+    /// run had is not read again: the digest covers every column a run decides by (`RevisionsTable.digested`).
     func readApplied(_ session: EnvironmentSession) throws(OrchestrateError) -> [AppliedRevision] {
+        if let digest = session.digest, let rows = memo.rows(digest: digest) { return rows }
         let rows: [AppliedRevision]
         // The session ensured the ledger: it is at the current layout.
         do throws(PostgresError) {
@@ -394,6 +396,7 @@ public final class Orchestrator: Sendable {
             throw session.ledger.failure(error, environment: session.environment)
         }
         try refuseDamaged(rows, ledger: session.ledger, environment: session.environment.name)
+        if let digest = session.digest { memo.keep(rows, digest: digest) }
         return rows
     }
 

@@ -1,0 +1,153 @@
+import Foundation
+import Postgres
+import TestSupport
+import Testing
+
+@testable import OrchestrateCore
+
+/// The digest of the ledger's rows (layout 4): kept by a trigger on every write, by orchestrate or by hand, so that a
+/// fleet reads one value per target and the rows once per distinct ledger.
+@Suite("ledger digest")
+struct LedgerDigestTests {
+    /// The stored digest and the one computed afresh from every row, in `schema`.
+    static func digests(_ database: String, schema: String = "orchestrate") throws -> (stored: String, computed: String)
+    {
+        let row = try TestPostgres.query(
+            database,
+            """
+            SELECT (SELECT revisions_digest::text FROM "\(schema)".ledger_meta),
+                   (SELECT mod(coalesce(sum("\(schema)".revision_digest(r)), 0), 18446744073709551616)::text
+                    FROM "\(schema)".revisions r)
+            """)
+        return (row[0][0] ?? "", row[0][1] ?? "")
+    }
+
+    static func makeProject(extra: String = "") throws -> (TestProject, String) {
+        let project = try TestProject()
+        let database = try project.environment("dev", extra: extra)
+        var parent: String?
+        for index in 1...3 {
+            let id = "00\(index)_t\(index)"
+            try project.migration(
+                id, parent: parent, up: "CREATE TABLE IF NOT EXISTS t\(index) (id int);",
+                down: "DROP TABLE t\(index);")
+            parent = id
+        }
+        try project.gitInitAndCommit()
+        return (project, database)
+    }
+
+    @Test("the digest follows every write: upgrade, downgrade, a hand UPDATE, DELETE and TRUNCATE")
+    func followsEveryWrite() throws {
+        let (project, database) = try Self.makeProject()
+        defer { project.cleanUp() }
+        #expect(try project.run(["upgrade", "dev"]).exitCode == 0)
+        var now = try Self.digests(database)
+        #expect(now.stored == now.computed && now.stored != "0", "\(now)")
+        let atHead = now.stored
+
+        #expect(try project.run(["downgrade", "dev", "--steps", "1"]).exitCode == 0)
+        now = try Self.digests(database)
+        #expect(now.stored == now.computed && now.stored != atHead, "\(now)")
+        #expect(try project.run(["upgrade", "dev"]).exitCode == 0)
+        // Applied again, at another time: the same rows to every decision, so the same digest.
+        #expect(try Self.digests(database).stored == atHead)
+
+        try TestPostgres.execute(
+            database, "UPDATE orchestrate.revisions SET checksum = 'edited' WHERE revision = '002_t2'")
+        now = try Self.digests(database)
+        #expect(now.stored == now.computed && now.stored != atHead, "\(now)")
+        try TestPostgres.execute(database, "DELETE FROM orchestrate.revisions WHERE revision = '003_t3'")
+        now = try Self.digests(database)
+        #expect(now.stored == now.computed, "\(now)")
+        try TestPostgres.execute(database, "TRUNCATE orchestrate.revisions")
+        #expect(try Self.digests(database) == ("0", "0"))
+    }
+
+    @Test(
+        "a ledger of layout 3 gets the digest of the rows it has when a writing run upgrades it; status reads it as it is"
+    )
+    func upgradedFromLayoutThree() throws {
+        let (project, database) = try Self.makeProject()
+        defer { project.cleanUp() }
+        try TestPostgres.execute(database, LedgerMigrations.script(from: 0, to: 3, schema: "\"orchestrate\""))
+        try TestPostgres.execute(
+            database,
+            """
+            CREATE TABLE t1 (id int);
+            INSERT INTO orchestrate.revisions (revision, parents, checksum, up_sql, transactional, state, environment)
+            VALUES ('001_t1', '{}', 'c', 'CREATE TABLE t1 (id int);', true, 'applied', 'dev');
+            """)
+        let status = try project.run(["status", "dev"])
+        #expect(status.exitCode == 0, "\(status.output)")
+        #expect(try TestPostgres.query(database, "SELECT version FROM orchestrate.ledger_meta")[0][0] == "3")
+
+        let upgrade = try project.run(["upgrade", "dev"])
+        #expect(upgrade.exitCode == 0, "\(upgrade.output)")
+        #expect(try TestPostgres.query(database, "SELECT version FROM orchestrate.ledger_meta")[0][0] == "4")
+        let now = try Self.digests(database)
+        #expect(now.stored == now.computed && now.stored != "0", "\(now)")
+        #expect(try FleetTests.ledgerRevisions(database) == ["001_t1", "002_t2", "003_t3"])
+    }
+
+    @Test(
+        "20 schemas: a no-op run reads the rows of at most `parallel` ledgers; a ledger edited by hand is read and run on its own"
+    )
+    func fleetReadsRowsOncePerDigest() throws {
+        let (project, database) = try Self.makeProject()
+        defer { project.cleanUp() }
+        var setup = ""
+        var lines = [
+            "database_url = \"\(try TestPostgres.conninfo(database: database))\"", "parallel = 2", "targets = [",
+        ]
+        for index in 1...20 {
+            let name = String(format: "s%02d", index)
+            setup += "CREATE SCHEMA \(name);"
+            lines.append("  { name = \"\(name)\", schema = \"\(name)\" },")
+        }
+        try TestPostgres.execute(database, setup)
+        try project.write("environments/tenants.toml", (lines + ["]"]).joined(separator: "\n") + "\n")
+        try project.git("add", "-A")
+        try project.git("commit", "-q", "-m", "tenants")
+        let first = try project.run(["upgrade", "tenants"])
+        #expect(first.exitCode == 0 && first.stdout.contains("20 done"), "\(first.output)")
+        let digests = try (1...20).map { try Self.digests(database, schema: String(format: "orchestrate_s%02d", $0)) }
+        #expect(Set(digests.map(\.stored)).count == 1 && digests.allSatisfy { $0.stored == $0.computed })
+
+        /// How often each tenant's `revisions` table has been read (sequential and index scans).
+        func reads() throws -> [String: Int] {
+            // A finished run's server processes have flushed their counters; the wait covers their exit.
+            Thread.sleep(forTimeInterval: 0.5)
+            let rows = try TestPostgres.query(
+                database,
+                """
+                SELECT schemaname, coalesce(seq_scan, 0) + coalesce(idx_scan, 0) FROM pg_stat_user_tables
+                WHERE relname = 'revisions' AND schemaname LIKE 'orchestrate_s%'
+                """)
+            return Dictionary(uniqueKeysWithValues: rows.map { ($0[0] ?? "", Int($0[1] ?? "") ?? 0) })
+        }
+        let before = try reads()
+        let noop = try project.run(["upgrade", "tenants"])
+        #expect(noop.exitCode == 0 && noop.stdout.contains("0 done, 20 unchanged"), "\(noop.output)")
+        let after = try reads()
+        let scanned = after.filter { $0.value > (before[$0.key] ?? 0) }.keys.sorted()
+        #expect(!scanned.isEmpty && scanned.count <= 2, "ledgers read: \(scanned)")
+
+        // One tenant's ledger loses its newest row by hand: its digest differs, so it is read and planned on its own,
+        // and only it runs the revision again (its up SQL is idempotent).
+        try TestPostgres.execute(database, "DELETE FROM orchestrate_s07.revisions WHERE revision = '003_t3'")
+        let rerun = try project.run(["upgrade", "tenants"])
+        #expect(rerun.exitCode == 0 && rerun.stdout.contains("1 done, 19 unchanged"), "\(rerun.output)")
+        #expect(rerun.stdout.contains("s07: 003_t3"), "\(rerun.stdout)")
+        #expect(try Self.digests(database, schema: "orchestrate_s07").stored == digests[0].stored)
+
+        // An edited checksum on one tenant: the warning names that tenant only.
+        try TestPostgres.execute(
+            database, "UPDATE orchestrate_s11.revisions SET checksum = 'edited' WHERE revision = '001_t1'")
+        let warned = try project.run(["upgrade", "tenants"])
+        #expect(warned.exitCode == 0, "\(warned.output)")
+        #expect(warned.stderr.contains("tenants/s11: ") && warned.stderr.contains("was edited after it was applied"))
+        let edits = warned.stderr.split(separator: "\n").filter { $0.contains("was edited after it was applied") }
+        #expect(edits.count == 1 && edits[0].contains("tenants/s11: "), "\(warned.stderr)")
+    }
+}
