@@ -6,18 +6,21 @@
 #   bash Benchmarks/run.sh --profile noop-1000   one scenario of ours under callgrind (see bench.py --help)
 #   bash Benchmarks/run.sh --diff     only `diff` on a 1,000-table schema, first and cached run (its own section of results.md)
 # Installs the Debian packages it needs where they are missing, Alembic and psycopg2 into Benchmarks/.venv (full run
-# only), builds the release binary, then runs the harness.
+# and --fleet, whose reference loops use psycopg2), builds the release binary, then runs the harness.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 peers=1
 profile=0
+venv=0
 for argument in "$@"; do
   case "$argument" in
-    --smoke|--fleet|--diff) peers=0 ;;
+    --smoke|--diff) peers=0 ;;
+    --fleet) peers=0; venv=1 ;;
     --profile|--profile=*) peers=0; profile=1 ;;
   esac
 done
+[ "$peers" = 0 ] || venv=1
 
 packages=(postgresql time git)
 [ "$peers" = 0 ] || packages+=(sqitch libdbd-pg-perl)
@@ -26,7 +29,7 @@ missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
-if [ "$peers" = 1 ] && ! python3 -c 'import venv, ensurepip' 2>/dev/null; then missing+=(python3-venv); fi
+if [ "$venv" = 1 ] && ! python3 -c 'import venv, ensurepip' 2>/dev/null; then missing+=(python3-venv); fi
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
@@ -35,7 +38,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [ "$peers" = 1 ] && ! "$here/.venv/bin/python" -c 'import alembic, psycopg2' 2>/dev/null; then
+if [ "$venv" = 1 ] && ! "$here/.venv/bin/python" -c 'import alembic, psycopg2' 2>/dev/null; then
   echo "creating $here/.venv (alembic, psycopg2-binary)" >&2
   rm -rf "$here/.venv"
   python3 -m venv "$here/.venv"
