@@ -150,4 +150,80 @@ struct LedgerDigestTests {
         let edits = warned.stderr.split(separator: "\n").filter { $0.contains("was edited after it was applied") }
         #expect(edits.count == 1 && edits[0].contains("tenants/s11: "), "\(warned.stderr)")
     }
+
+    @Test(
+        "doctor: a digest whose triggers are disabled, or that no longer matches the rows, is named with the statements that mend it"
+    )
+    func doctorChecksTheDigest() throws {
+        let (project, database) = try Self.makeProject()
+        defer { project.cleanUp() }
+        #expect(try project.run(["upgrade", "dev"]).exitCode == 0)
+        let healthy = try project.run(["doctor"])
+        #expect(healthy.exitCode == 0 && !healthy.stdout.contains("digest"), "\(healthy.output)")
+
+        // The triggers fire ALWAYS: a session in replica mode (as restore and replication tools set) keeps the digest.
+        try TestPostgres.execute(
+            database,
+            "SET session_replication_role = replica; UPDATE orchestrate.revisions SET checksum = 'x' WHERE revision = '003_t3'; RESET session_replication_role"
+        )
+        var now = try Self.digests(database)
+        #expect(now.stored == now.computed, "\(now)")
+
+        try TestPostgres.execute(
+            database,
+            "ALTER TABLE orchestrate.revisions DISABLE TRIGGER revisions_digest; DELETE FROM orchestrate.revisions WHERE revision = '003_t3'"
+        )
+        let disabled = try project.run(["doctor"])
+        #expect(disabled.exitCode != 0, "\(disabled.output)")
+        #expect(
+            disabled.stdout.contains(
+                "the triggers that keep the digest of the revisions in \"orchestrate\".ledger_meta are disabled, and the digest no longer matches the rows"
+            ),
+            "\(disabled.output)")
+        #expect(disabled.stdout.contains("ENABLE ALWAYS TRIGGER revisions_digest;"), "\(disabled.output)")
+
+        // Enabled again by hand without a recomputation: the digest is stale.
+        try TestPostgres.execute(database, "ALTER TABLE orchestrate.revisions ENABLE ALWAYS TRIGGER revisions_digest")
+        let stale = try project.run(["doctor"])
+        #expect(stale.exitCode != 0 && stale.stdout.contains("does not match the rows"), "\(stale.output)")
+
+        // The way out doctor prints mends it.
+        let line = try #require(stale.stdout.split(separator: "\n").first { $0.contains("does not match the rows") })
+        let remedy = try #require(line.split(separator: "`").dropFirst().first.map(String.init))
+        try TestPostgres.execute(database, remedy)
+        now = try Self.digests(database)
+        #expect(now.stored == now.computed, "\(now)")
+        let mended = try project.run(["doctor"])
+        #expect(mended.exitCode == 0 && !mended.stdout.contains("digest"), "\(mended.output)")
+    }
+
+    @Test("a fleet target whose digest triggers are disabled is read in full: a row deleted behind them is run again")
+    func disabledTriggerIsNotTrusted() throws {
+        let (project, database) = try Self.makeProject()
+        defer { project.cleanUp() }
+        var setup = ""
+        var lines = [
+            "database_url = \"\(try TestPostgres.conninfo(database: database))\"", "parallel = 1", "targets = [",
+        ]
+        for index in 1...3 {
+            setup += "CREATE SCHEMA s\(index);"
+            lines.append("  { name = \"s\(index)\", schema = \"s\(index)\" },")
+        }
+        try TestPostgres.execute(database, setup)
+        try project.write("environments/tenants.toml", (lines + ["]"]).joined(separator: "\n") + "\n")
+        try project.git("add", "-A")
+        try project.git("commit", "-q", "-m", "tenants")
+        #expect(try project.run(["upgrade", "tenants"]).stdout.contains("3 done"))
+
+        // Behind disabled triggers, s2 loses a row while its digest still says it has it (the digest of s1 and s3).
+        try TestPostgres.execute(
+            database,
+            "ALTER TABLE orchestrate_s2.revisions DISABLE TRIGGER revisions_digest; DELETE FROM orchestrate_s2.revisions WHERE revision = '003_t3'"
+        )
+        let status = try project.run(["status", "tenants", "--targets"])
+        #expect(status.stdout.contains("1 at 002_t2 (1 pending)"), "\(status.output)")
+        let rerun = try project.run(["upgrade", "tenants"])
+        #expect(rerun.exitCode == 0 && rerun.stdout.contains("1 done, 2 unchanged"), "\(rerun.output)")
+        #expect(rerun.stdout.contains("s2: 003_t3"), "\(rerun.stdout)")
+    }
 }

@@ -55,8 +55,8 @@ public struct Ledger {
     struct Opening: Sendable {
         /// The server process that answered (the pooler check compares it with an earlier answer).
         var backendPID: Int32?
-        /// `ledger_meta.revisions_digest`.
-        var digest: String
+        /// `ledger_meta.revisions_digest`; nil when its triggers are disabled (the digest may not follow the rows).
+        var digest: String?
         /// The active freeze.
         var freeze: Freeze?
     }
@@ -69,9 +69,10 @@ public struct Ledger {
             result = try connection.query(
                 """
                 SELECT pg_backend_pid() AS pid, m.version, m.\(LedgerSchema.revisionsDigest.name)::text AS digest,
+                       \(RevisionsTable.digestKept(tableParameter: "$1")) AS digest_kept,
                        \(FreezesTable.selectList(alias: "f", prefix: "freeze_"))
                 FROM \(table(LedgerSchema.meta)) m LEFT JOIN \(table(FreezesTable.table)) f ON true
-                """)
+                """, [.text(table(RevisionsTable.table))])
         } catch  where error.sqlState == .undefinedTable || error.sqlState == .undefinedColumn {
             return nil
         }
@@ -79,8 +80,36 @@ public struct Ledger {
             let digest = row["digest"]
         else { return nil }
         return Opening(
-            backendPID: row.integer("pid").flatMap { Int32(exactly: $0) }, digest: digest,
+            backendPID: row.integer("pid").flatMap { Int32(exactly: $0) },
+            digest: row.boolean("digest_kept") == true ? digest : nil,
             freeze: FreezesTable.decode(row, prefix: "freeze_"))
+    }
+
+    /// What `doctor` finds of the digest of a ledger at layout 4 or later: nil when it follows the rows, otherwise the
+    /// problem and the way out (the statements that enable the triggers and recompute it). Reads every row: a check
+    /// for one ledger, not for each target of a run.
+    func digestProblem() throws(PostgresError) -> (problem: String, remedy: String)? {
+        let meta = table(LedgerSchema.meta), revisions = table(RevisionsTable.table)
+        let column = LedgerSchema.revisionsDigest.name
+        let row = try connection.query(
+            """
+            SELECT m.\(column) = \(RevisionsTable.computedDigest(schema: quoted)) AS digest_matches,
+                   \(RevisionsTable.digestKept(tableParameter: "$1")) AS digest_kept
+            FROM \(meta) m
+            """, [.text(revisions)]
+        ).records.first
+        guard let row else { return nil }
+        let matches = row.boolean("digest_matches") ?? false, kept = row.boolean("digest_kept") ?? false
+        guard !matches || !kept else { return nil }
+        let enable = RevisionsTable.digestTriggers.map { "ALTER TABLE \(revisions) ENABLE ALWAYS TRIGGER \($0);" }
+        let recompute = RevisionsTable.digestRecomputation(schema: quoted)
+        let problem =
+            kept
+            ? "the digest of the revisions in \(meta) does not match the rows (they were changed while its triggers were disabled), so fleet runs may plan this ledger from another's rows"
+            : "the triggers that keep the digest of the revisions in \(meta) are disabled"
+                + (matches ? "" : ", and the digest no longer matches the rows")
+                + ", so fleet runs read this ledger's rows in full"
+        return (problem, "a DBA runs `" + (kept ? [recompute] : enable + [recompute]).joined(separator: " ") + "`")
     }
 
     /// The installed layout version, or nil when there is no ledger yet (or its version is lost: see `layout()`).

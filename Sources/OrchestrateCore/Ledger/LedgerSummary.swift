@@ -10,6 +10,9 @@ struct LedgerSummary: Sendable, Hashable {
     var version: Int?
     /// `ledger_meta.revisions_digest`.
     var digest: String
+    /// Whether the triggers that keep `digest` are enabled; when they are not, the digest is not trusted and the
+    /// target's rows are read.
+    var digestKept: Bool
     /// The rows not fully applied (non-transactional revisions caught between statements), in revision order.
     var unfinished: [Unfinished]
     /// When the newest applied revision was applied (UTC, ISO 8601).
@@ -52,6 +55,7 @@ extension Ledger {
         let result = try connection.query(
             """
             SELECT m.version, m.\(LedgerSchema.revisionsDigest.name)::text AS digest,
+                   \(RevisionsTable.digestKept(tableParameter: "$5")) AS digest_kept,
                    (SELECT string_agg(revision || ' ' || state || ' ' || coalesce(statements_done, 0) || ' '
                                       || coalesce(statements_total, 0), ',' ORDER BY revision)
                     FROM \(revisions) WHERE state <> 'applied') AS unfinished,
@@ -71,7 +75,10 @@ extension Ledger {
                                WHERE action = ANY($3::text[]) AND outcome = ANY($4::text[])
                                ORDER BY id DESC LIMIT 1) e ON true
             """,
-            [.text(String(bits >> 32)), .text(String(bits & 0xffff_ffff)), .textArray(runActions), .textArray(runEnds)])
+            [
+                .text(String(bits >> 32)), .text(String(bits & 0xffff_ffff)), .textArray(runActions),
+                .textArray(runEnds), .text(revisions),
+            ])
         let row = result.records[0]
         let unfinished = RevisionsTable.splitParents(row["unfinished"]).compactMap {
             item -> LedgerSummary.Unfinished? in
@@ -88,7 +95,8 @@ extension Ledger {
                 at: row["run_at"] ?? "", message: row["run_message"])
         }
         return LedgerSummary(
-            version: row.integer("version"), digest: row["digest"] ?? "", unfinished: unfinished,
+            version: row.integer("version"), digest: row["digest"] ?? "",
+            digestKept: row.boolean("digest_kept") ?? false, unfinished: unfinished,
             lastAppliedAt: row["last_applied_at"], freeze: freeze, lockHeld: row.boolean("lock_held") ?? false,
             lastRun: lastRun)
     }

@@ -80,10 +80,25 @@ enum RevisionsTable {
             DROP TRIGGER IF EXISTS revisions_digest_truncate ON \(table.qualified(s));
             CREATE TRIGGER revisions_digest_truncate AFTER TRUNCATE ON \(table.qualified(s))
                 FOR EACH STATEMENT EXECUTE FUNCTION \(s).revisions_digest();
+            ALTER TABLE \(table.qualified(s)) ENABLE ALWAYS TRIGGER revisions_digest;
+            ALTER TABLE \(table.qualified(s)) ENABLE ALWAYS TRIGGER revisions_digest_truncate;
             CREATE INDEX IF NOT EXISTS revisions_applied_at ON \(table.qualified(s)) (\(appliedAt.name));
             CREATE INDEX IF NOT EXISTS revisions_unfinished ON \(table.qualified(s)) (\(revision.name))
                 WHERE \(state.name) <> 'applied';
             """
+    }
+
+    /// The digest triggers fire `ALWAYS` (a session with `session_replication_role = replica`, as some restore and
+    /// replication tools set, fires them too); only an explicit `ALTER TABLE … DISABLE TRIGGER` stops them.
+    static let digestTriggers = ["revisions_digest", "revisions_digest_truncate"]
+
+    /// A boolean expression: true when both digest triggers of the `revisions` table named (qualified and quoted) by
+    /// the text parameter `parameter` are enabled, so that the stored digest follows the rows. A reader that finds it
+    /// false does not trust the digest: it reads the rows.
+    static func digestKept(tableParameter parameter: String) -> String {
+        let names = digestTriggers.map { "'\($0)'" }.joined(separator: ", ")
+        return
+            "((SELECT count(*) FROM pg_trigger WHERE tgrelid = to_regclass(\(parameter)::text) AND tgname IN (\(names)) AND tgenabled IN ('A', 'O')) = \(digestTriggers.count))"
     }
 
     /// The statement that computes the digest from every row: when the layout step installs the trigger, and whenever
@@ -91,8 +106,13 @@ enum RevisionsTable {
     static func digestRecomputation(schema s: String) -> String {
         let column = LedgerSchema.revisionsDigest.name
         return """
-            UPDATE \(LedgerSchema.meta.qualified(s)) SET \(column) = (SELECT mod(coalesce(sum(\(s).revision_digest(r)), 0), \(modulus)) FROM \(table.qualified(s)) r);
+            UPDATE \(LedgerSchema.meta.qualified(s)) SET \(column) = \(computedDigest(schema: s));
             """
+    }
+
+    /// The digest computed from every row of the ledger in `schema` (quoted): a scalar subquery.
+    static func computedDigest(schema s: String) -> String {
+        "(SELECT mod(coalesce(sum(\(s).revision_digest(r)), 0), \(modulus)) FROM \(table.qualified(s)) r)"
     }
 
     /// 2^64.

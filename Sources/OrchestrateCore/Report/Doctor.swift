@@ -234,9 +234,18 @@ public enum Doctor {
                 subject: subject, outcome: .failed,
                 detail: "the database is \($0.notice(environment: environment.name))")
         }
+        var digest: [DoctorCheck] = []
+        if versionRow == .present, case .installed(let installed) = try ledger.layout(),
+            installed >= LedgerSchema.revisionsDigest.since, installed <= Ledger.currentVersion,
+            let found = try ledger.digestProblem()
+        {
+            outcome = .failed
+            digest.append(
+                DoctorCheck(subject: subject, outcome: .failed, detail: "\(found.problem); way out: \(found.remedy)"))
+        }
         let baselined = rows.filter(\.baselined).count
         if baselined > 0 { detail += " (\(baselined) by baseline)" }
-        return [DoctorCheck(subject: subject, outcome: outcome, detail: detail)] + (foreign.map { [$0] } ?? [])
+        return [DoctorCheck(subject: subject, outcome: outcome, detail: detail)] + (foreign.map { [$0] } ?? []) + digest
             + damage.map {
                 DoctorCheck(subject: subject, outcome: .failed, detail: "\($0.problem); way out: \($0.remedy)")
             }

@@ -140,7 +140,10 @@ extension Inspector {
             } catch {
                 throw ledger.failure(error, environment: config)
             }
-            guard summary.version != nil else { return .full(try snapshot(of: ledger, environment: config)) }
+            // A lost version row, or a digest whose triggers are disabled (it may not follow the rows): read in full.
+            guard summary.version != nil, summary.digestKept else {
+                return .full(try snapshot(of: ledger, environment: config))
+            }
             do throws(PostgresError) {
                 if claims.claim(summary.digest) {
                     claims.store(
