@@ -49,22 +49,20 @@ extension Ledger {
     func summary(lockKey: Int64) throws(PostgresError) -> LedgerSummary {
         let revisions = table(RevisionsTable.table), meta = table(LedgerSchema.meta)
         let events = table(EventsTable.table)
-        let bits = UInt64(bitPattern: lockKey)
         let runActions = [RunAction.upgrade, .promote, .downgrade].map(\.rawValue)
         let runEnds = [EventOutcome.succeeded, .failed, .interrupted].map(\.rawValue)
         let result = try connection.query(
             """
             SELECT m.version, m.\(LedgerSchema.revisionsDigest.name)::text AS digest,
-                   \(RevisionsTable.digestKept(tableParameter: "$5")) AS digest_kept,
+                   \(RevisionsTable.digestKept(tableParameter: "$4")) AS digest_kept,
                    (SELECT string_agg(revision || ' ' || state || ' ' || coalesce(statements_done, 0) || ' '
                                       || coalesce(statements_total, 0), ',' ORDER BY revision)
                     FROM \(revisions) WHERE state <> 'applied') AS unfinished,
                    (SELECT \(Ledger.isoTime("max(applied_at)")) FROM \(revisions) WHERE state = 'applied')
                        AS last_applied_at,
-                   EXISTS (SELECT FROM pg_locks l
-                           WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-                             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-                             AND l.classid = $1::oid AND l.objid = $2::oid) AS lock_held,
+                   -- A shared try of the lock, released when the statement ends: it fails only while a run holds
+                   -- the lock, and costs far less than reading pg_locks (every lock of every backend).
+                   NOT pg_try_advisory_xact_lock_shared($1::bigint) AS lock_held,
                    \(FreezesTable.selectList(alias: "f", prefix: "freeze_")),
                    e.action AS run_action, e.outcome AS run_outcome, \(Ledger.isoTime("e.at")) AS run_at,
                    e.message AS run_message
@@ -72,11 +70,11 @@ extension Ledger {
             LEFT JOIN \(meta) m ON true
             LEFT JOIN \(table(FreezesTable.table)) f ON true
             LEFT JOIN LATERAL (SELECT action, outcome, at, message FROM \(events)
-                               WHERE action = ANY($3::text[]) AND outcome = ANY($4::text[])
+                               WHERE action = ANY($2::text[]) AND outcome = ANY($3::text[])
                                ORDER BY id DESC LIMIT 1) e ON true
             """,
             [
-                .text(String(bits >> 32)), .text(String(bits & 0xffff_ffff)), .textArray(runActions),
+                .text(String(lockKey)), .textArray(runActions),
                 .textArray(runEnds), .text(revisions),
             ])
         let row = result.records[0]
