@@ -37,6 +37,19 @@ struct LedgerDigestTests {
         return (project, database)
     }
 
+    /// Commits environment `tenants`: a schema target per name in `database`, its schema created.
+    static func addTenants(_ project: TestProject, _ database: String, names: [String], parallel: Int) throws {
+        var lines = [
+            "database_url = \"\(try TestPostgres.conninfo(database: database))\"", "parallel = \(parallel)",
+            "targets = [",
+        ]
+        lines += names.map { "  { name = \"\($0)\", schema = \"\($0)\" }," }
+        try TestPostgres.execute(database, names.map { "CREATE SCHEMA \($0);" }.joined())
+        try project.write("environments/tenants.toml", (lines + ["]"]).joined(separator: "\n") + "\n")
+        try project.git("add", "-A")
+        try project.git("commit", "-q", "-m", "tenants")
+    }
+
     @Test("the digest follows every write: upgrade, downgrade, a hand UPDATE, DELETE and TRUNCATE")
     func followsEveryWrite() throws {
         let (project, database) = try Self.makeProject()
@@ -96,19 +109,7 @@ struct LedgerDigestTests {
     func fleetReadsRowsOncePerDigest() throws {
         let (project, database) = try Self.makeProject()
         defer { project.cleanUp() }
-        var setup = ""
-        var lines = [
-            "database_url = \"\(try TestPostgres.conninfo(database: database))\"", "parallel = 2", "targets = [",
-        ]
-        for index in 1...20 {
-            let name = String(format: "s%02d", index)
-            setup += "CREATE SCHEMA \(name);"
-            lines.append("  { name = \"\(name)\", schema = \"\(name)\" },")
-        }
-        try TestPostgres.execute(database, setup)
-        try project.write("environments/tenants.toml", (lines + ["]"]).joined(separator: "\n") + "\n")
-        try project.git("add", "-A")
-        try project.git("commit", "-q", "-m", "tenants")
+        try Self.addTenants(project, database, names: (1...20).map { String(format: "s%02d", $0) }, parallel: 2)
         let first = try project.run(["upgrade", "tenants"])
         #expect(first.exitCode == 0 && first.stdout.contains("20 done"), "\(first.output)")
         let digests = try (1...20).map { try Self.digests(database, schema: String(format: "orchestrate_s%02d", $0)) }
@@ -201,18 +202,7 @@ struct LedgerDigestTests {
     func disabledTriggerIsNotTrusted() throws {
         let (project, database) = try Self.makeProject()
         defer { project.cleanUp() }
-        var setup = ""
-        var lines = [
-            "database_url = \"\(try TestPostgres.conninfo(database: database))\"", "parallel = 1", "targets = [",
-        ]
-        for index in 1...3 {
-            setup += "CREATE SCHEMA s\(index);"
-            lines.append("  { name = \"s\(index)\", schema = \"s\(index)\" },")
-        }
-        try TestPostgres.execute(database, setup)
-        try project.write("environments/tenants.toml", (lines + ["]"]).joined(separator: "\n") + "\n")
-        try project.git("add", "-A")
-        try project.git("commit", "-q", "-m", "tenants")
+        try Self.addTenants(project, database, names: ["s1", "s2", "s3"], parallel: 1)
         #expect(try project.run(["upgrade", "tenants"]).stdout.contains("3 done"))
 
         // Behind disabled triggers, s2 loses a row while its digest still says it has it (the digest of s1 and s3).
