@@ -22,6 +22,13 @@ struct LedgerDigestTests {
         return (row[0][0] ?? "", row[0][1] ?? "")
     }
 
+    /// Whether every derived column of `ledger_meta` (`LedgerDerived`) matches the rows and the event log.
+    static func derivedMatch(_ database: String, schema: String = "orchestrate") throws -> Bool {
+        let health = LedgerDerived.health(schema: "\"\(schema)\"")
+        return try TestPostgres.query(
+            database, "SELECT \(health.matches) FROM \"\(schema)\".ledger_meta")[0][0] == "t"
+    }
+
     static func makeProject(extra: String = "") throws -> (TestProject, String) {
         let project = try TestProject()
         let database = try project.environment("dev", extra: extra)
@@ -58,6 +65,12 @@ struct LedgerDigestTests {
         var now = try Self.digests(database)
         #expect(now.stored == now.computed && now.stored != "0", "\(now)")
         let atHead = now.stored
+        #expect(try Self.derivedMatch(database))
+        let meta = try TestPostgres.query(
+            database,
+            "SELECT last_run_action, last_run_outcome, unfinished IS NULL, last_applied_at IS NOT NULL FROM orchestrate.ledger_meta"
+        )
+        #expect(meta == [["upgrade", "succeeded", "t", "t"]])
 
         #expect(try project.run(["downgrade", "dev", "--steps", "1"]).exitCode == 0)
         now = try Self.digests(database)
@@ -73,7 +86,23 @@ struct LedgerDigestTests {
         try TestPostgres.execute(database, "DELETE FROM orchestrate.revisions WHERE revision = '003_t3'")
         now = try Self.digests(database)
         #expect(now.stored == now.computed, "\(now)")
+        #expect(try Self.derivedMatch(database))
+        // A revision caught between statements is listed in `unfinished` until it is applied.
+        try TestPostgres.execute(
+            database,
+            "UPDATE orchestrate.revisions SET state = 'running', statements_done = 1, statements_total = 2 WHERE revision = '002_t2'"
+        )
+        #expect(
+            try TestPostgres.query(database, "SELECT unfinished FROM orchestrate.ledger_meta") == [
+                ["002_t2 running 1 2"]
+            ])
+        #expect(try Self.derivedMatch(database))
+        try TestPostgres.execute(
+            database, "UPDATE orchestrate.revisions SET state = 'applied' WHERE revision = '002_t2'")
+        #expect(try TestPostgres.query(database, "SELECT unfinished FROM orchestrate.ledger_meta") == [[nil]])
+        #expect(try Self.derivedMatch(database))
         try TestPostgres.execute(database, "TRUNCATE orchestrate.revisions")
+        #expect(try Self.derivedMatch(database))
         #expect(try Self.digests(database) == ("0", "0"))
     }
 
@@ -172,25 +201,28 @@ struct LedgerDigestTests {
 
         try TestPostgres.execute(
             database,
-            "ALTER TABLE orchestrate.revisions DISABLE TRIGGER revisions_digest; DELETE FROM orchestrate.revisions WHERE revision = '003_t3'"
+            "ALTER TABLE orchestrate.revisions DISABLE TRIGGER revisions_derived; DELETE FROM orchestrate.revisions WHERE revision = '003_t3'"
         )
         let disabled = try project.run(["doctor"])
         #expect(disabled.exitCode != 0, "\(disabled.output)")
         #expect(
             disabled.stdout.contains(
-                "the triggers that keep the digest of the revisions in \"orchestrate\".ledger_meta are disabled, and the digest no longer matches the rows"
+                "the triggers that keep the digest and summary columns of \"orchestrate\".ledger_meta are disabled, and the columns no longer match the revisions and events"
             ),
             "\(disabled.output)")
-        #expect(disabled.stdout.contains("ENABLE ALWAYS TRIGGER revisions_digest;"), "\(disabled.output)")
+        #expect(disabled.stdout.contains("ENABLE ALWAYS TRIGGER revisions_derived;"), "\(disabled.output)")
 
         // Enabled again by hand without a recomputation: the digest is stale.
-        try TestPostgres.execute(database, "ALTER TABLE orchestrate.revisions ENABLE ALWAYS TRIGGER revisions_digest")
+        try TestPostgres.execute(database, "ALTER TABLE orchestrate.revisions ENABLE ALWAYS TRIGGER revisions_derived")
         let stale = try project.run(["doctor"])
-        #expect(stale.exitCode != 0 && stale.stdout.contains("does not match the rows"), "\(stale.output)")
+        #expect(
+            stale.exitCode != 0 && stale.stdout.contains("do not match the revisions and events"), "\(stale.output)")
 
         // The way out doctor prints mends it.
-        let line = try #require(stale.stdout.split(separator: "\n").first { $0.contains("does not match the rows") })
-        let remedy = try #require(line.split(separator: "`").dropFirst().first.map(String.init))
+        let line = try #require(
+            stale.stdout.split(separator: "\n").first { $0.contains("do not match the revisions and events") })
+        let remedy = try #require(
+            line.components(separatedBy: "a DBA runs `").last?.split(separator: "`").first.map(String.init))
         try TestPostgres.execute(database, remedy)
         now = try Self.digests(database)
         #expect(now.stored == now.computed, "\(now)")
@@ -198,20 +230,40 @@ struct LedgerDigestTests {
         #expect(mended.exitCode == 0 && !mended.stdout.contains("digest"), "\(mended.output)")
     }
 
-    @Test("a fleet target whose digest triggers are disabled is read in full: a row deleted behind them is run again")
-    func disabledTriggerIsNotTrusted() throws {
+    @Test(
+        "fleet doctor names a target whose derived columns no longer follow its rows (a row deleted behind disabled triggers); its way out mends it"
+    )
+    func fleetDoctorNamesStaleTargets() throws {
         let (project, database) = try Self.makeProject()
         defer { project.cleanUp() }
         try Self.addTenants(project, database, names: ["s1", "s2", "s3"], parallel: 1)
         #expect(try project.run(["upgrade", "tenants"]).stdout.contains("3 done"))
+        let healthy = try project.run(["doctor"])
+        #expect(
+            healthy.exitCode == 0 && healthy.stdout.contains("3 of 3 reachable target(s) healthy"), "\(healthy.output)")
 
         // Behind disabled triggers, s2 loses a row while its digest still says it has it (the digest of s1 and s3).
         try TestPostgres.execute(
             database,
-            "ALTER TABLE orchestrate_s2.revisions DISABLE TRIGGER revisions_digest; DELETE FROM orchestrate_s2.revisions WHERE revision = '003_t3'"
+            "ALTER TABLE orchestrate_s2.revisions DISABLE TRIGGER revisions_derived; DELETE FROM orchestrate_s2.revisions WHERE revision = '003_t3'"
         )
-        let status = try project.run(["status", "tenants", "--targets"])
-        #expect(status.stdout.contains("1 at 002_t2 (1 pending)"), "\(status.output)")
+        let doctor = try project.run(["doctor"])
+        #expect(
+            doctor.exitCode != 0 && doctor.stdout.contains("2 of 3 reachable target(s) healthy"), "\(doctor.output)")
+        let line = try #require(
+            doctor.stdout.split(separator: "\n").first {
+                $0.contains("whose digest and summary columns do not follow")
+            },
+            "\(doctor.output)")
+        #expect(line.contains("1 whose digest") && line.contains("s2 (the triggers that keep"), "\(line)")
+        #expect(!line.contains("s1 (") && !line.contains("s3 ("), "\(line)")
+
+        // The way out doctor prints, run by a DBA: the triggers enabled, the columns recomputed; the row is run again.
+        let remedy = try #require(
+            line.components(separatedBy: "a DBA runs `").last?.split(separator: "`").first.map(String.init))
+        try TestPostgres.execute(database, remedy)
+        let mended = try project.run(["doctor"])
+        #expect(mended.exitCode == 0, "\(mended.output)")
         let rerun = try project.run(["upgrade", "tenants"])
         #expect(rerun.exitCode == 0 && rerun.stdout.contains("1 done, 2 unchanged"), "\(rerun.output)")
         #expect(rerun.stdout.contains("s2: 003_t3"), "\(rerun.stdout)")

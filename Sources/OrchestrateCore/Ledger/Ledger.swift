@@ -55,8 +55,8 @@ public struct Ledger {
     struct Opening: Sendable {
         /// The server process that answered (the pooler check compares it with an earlier answer).
         var backendPID: Int32?
-        /// `ledger_meta.revisions_digest`; nil when its triggers are disabled (the digest may not follow the rows).
-        var digest: String?
+        /// `ledger_meta.revisions_digest` (see `LedgerDerived`).
+        var digest: String
         /// The active freeze.
         var freeze: Freeze?
     }
@@ -68,11 +68,10 @@ public struct Ledger {
         do {
             result = try connection.query(
                 """
-                SELECT pg_backend_pid() AS pid, m.version, m.\(LedgerSchema.revisionsDigest.name)::text AS digest,
-                       \(RevisionsTable.digestKept(tableParameter: "$1")) AS digest_kept,
+                SELECT pg_backend_pid() AS pid, m.version, m.\(LedgerDerived.digest.name)::text AS digest,
                        \(FreezesTable.selectList(alias: "f", prefix: "freeze_"))
                 FROM \(table(LedgerSchema.meta)) m LEFT JOIN \(table(FreezesTable.table)) f ON true
-                """, [.text(table(RevisionsTable.table))])
+                """)
         } catch  where error.sqlState == .undefinedTable || error.sqlState == .undefinedColumn {
             return nil
         }
@@ -80,36 +79,22 @@ public struct Ledger {
             let digest = row["digest"]
         else { return nil }
         return Opening(
-            backendPID: row.integer("pid").flatMap { Int32(exactly: $0) },
-            digest: row.boolean("digest_kept") == true ? digest : nil,
+            backendPID: row.integer("pid").flatMap { Int32(exactly: $0) }, digest: digest,
             freeze: FreezesTable.decode(row, prefix: "freeze_"))
     }
 
-    /// What `doctor` finds of the digest of a ledger at layout 4 or later: nil when it follows the rows, otherwise the
-    /// problem and the way out (the statements that enable the triggers and recompute it). Reads every row: a check
-    /// for one ledger, not for each target of a run.
-    func digestProblem() throws(PostgresError) -> (problem: String, remedy: String)? {
-        let meta = table(LedgerSchema.meta), revisions = table(RevisionsTable.table)
-        let column = LedgerSchema.revisionsDigest.name
+    /// What `doctor` finds of `ledger_meta`'s derived columns (`LedgerDerived`) at layout 4 or later: nil when they
+    /// match the rows and the event log and their triggers are enabled, otherwise the problem and the way out. Reads
+    /// every row.
+    func derivedProblem() throws(PostgresError) -> (problem: String, remedy: String)? {
+        let health = LedgerDerived.health(schema: quoted)
         let row = try connection.query(
-            """
-            SELECT m.\(column) = \(RevisionsTable.computedDigest(schema: quoted)) AS digest_matches,
-                   \(RevisionsTable.digestKept(tableParameter: "$1")) AS digest_kept
-            FROM \(meta) m
-            """, [.text(revisions)]
+            "SELECT \(health.matches) AS derived_matches, \(health.kept) AS derived_kept FROM \(table(LedgerSchema.meta))"
         ).records.first
         guard let row else { return nil }
-        let matches = row.boolean("digest_matches") ?? false, kept = row.boolean("digest_kept") ?? false
-        guard !matches || !kept else { return nil }
-        let enable = RevisionsTable.digestTriggers.map { "ALTER TABLE \(revisions) ENABLE ALWAYS TRIGGER \($0);" }
-        let recompute = RevisionsTable.digestRecomputation(schema: quoted)
-        let problem =
-            kept
-            ? "the digest of the revisions in \(meta) does not match the rows (they were changed while its triggers were disabled), so fleet runs may plan this ledger from another's rows"
-            : "the triggers that keep the digest of the revisions in \(meta) are disabled"
-                + (matches ? "" : ", and the digest no longer matches the rows")
-                + ", so fleet runs read this ledger's rows in full"
-        return (problem, "a DBA runs `" + (kept ? [recompute] : enable + [recompute]).joined(separator: " ") + "`")
+        return LedgerDerived.problem(
+            matches: row.boolean("derived_matches") ?? false, kept: row.boolean("derived_kept") ?? false,
+            schema: quoted)
     }
 
     /// The installed layout version, or nil when there is no ledger yet (or its version is lost: see `layout()`).

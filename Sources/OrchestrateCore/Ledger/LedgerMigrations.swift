@@ -9,9 +9,9 @@ enum LedgerMigrations {
     /// 1: the tables, and a row trigger refusing UPDATE and DELETE on `events`.
     /// 2: a statement trigger refusing TRUNCATE on `events` too (a row trigger never sees a TRUNCATE).
     /// 3: `revisions.baselined`, set on the rows `baseline` records.
-    /// 4: `ledger_meta.revisions_digest`, kept by a trigger on `revisions` (see `RevisionsTable.digestTrigger`), and
-    ///    indexes for the newest applied row and the unfinished ones: a fleet target is read in a statement whose cost
-    ///    does not grow with the history.
+    /// 4: `ledger_meta` carries the digest of the revisions, the unfinished ones, the newest applied one and the last
+    ///    run's end, kept by triggers (`LedgerDerived`): a fleet target is read in one row of one table, whatever the
+    ///    length of its history.
     static let currentVersion = 4
 
     /// The DDL that takes the ledger in `schema` (quoted) from `version - 1` to `version`, without its version row.
@@ -59,7 +59,7 @@ enum LedgerMigrations {
                     FOR EACH STATEMENT EXECUTE FUNCTION \(s).events_append_only();
                 """
         case 4:
-            return RevisionsTable.digestTrigger(schema: s)
+            return LedgerDerived.install(schema: s)
         default:
             return nil
         }
@@ -72,8 +72,8 @@ enum LedgerMigrations {
             "INSERT INTO \(meta) (version) VALUES (\(version)) ON CONFLICT (singleton) DO UPDATE SET version = EXCLUDED.version, upgraded_at = now();"
         // From version 4 the row carries the digest of the revisions: computed afresh whenever the row is written, so
         // that a row written again (a lost version row restored) never keeps a digest of other rows.
-        guard version >= LedgerSchema.revisionsDigest.since else { return row }
-        return row + "\n" + RevisionsTable.digestRecomputation(schema: s)
+        guard version >= LedgerDerived.digest.since else { return row }
+        return row + "\n" + LedgerDerived.recomputation(schema: s)
     }
 
     /// The steps from `installed` (0: no ledger) to `target`, each followed by its version row: what a writing run

@@ -143,12 +143,7 @@ enum LedgerSchema {
             LedgerColumn("version", "integer NOT NULL"),
             LedgerColumn("created_at", "timestamptz NOT NULL DEFAULT now()"),
             LedgerColumn("upgraded_at", "timestamptz NOT NULL DEFAULT now()"),
-            revisionsDigest,
-        ])
-
-    /// The digest of the `revisions` rows (see `RevisionsTable.digestTrigger`), kept by a trigger on every row written,
-    /// so that a fleet reads one value per target instead of every row.
-    static let revisionsDigest = LedgerColumn("revisions_digest", "numeric NOT NULL DEFAULT 0", since: 4)
+        ] + LedgerDerived.columns)
 
     /// The tables in creation order.
     static let tables: [LedgerTable] = [meta, RevisionsTable.table, EventsTable.table, FreezesTable.table]

@@ -1,18 +1,17 @@
 import Postgres
 
-/// What `status` needs of one fleet target's ledger, read in one statement whose cost does not grow with the history:
-/// the version, the digest of the rows (kept in `ledger_meta` by a trigger, see `RevisionsTable.digestTrigger`), the
-/// unfinished rows and the newest applied one (both through an index), the freeze, whether the environment lock is
-/// held, and how the last run ended. Two ledgers with the same `digest` record the same revisions with the same
+/// What `status` needs of one fleet target's ledger, read from one row of `ledger_meta` (whose derived columns the
+/// ledger's triggers keep, see `LedgerDerived`) and the freeze, so that its cost does not grow with the history: the
+/// version, the digest of the rows, the unfinished rows, the newest applied one, how the last run ended, the freeze,
+/// and whether the environment lock is held. Two ledgers with the same `digest` record the same revisions with the same
 /// parents, checksums and states, so the rows themselves are read once per digest, not per target.
 struct LedgerSummary: Sendable, Hashable {
     /// The layout version; nil when `ledger_meta` has no row (the ledger is then damaged: read it in full).
     var version: Int?
     /// `ledger_meta.revisions_digest`.
     var digest: String
-    /// Whether the triggers that keep `digest` are enabled; when they are not, the digest is not trusted and the
-    /// target's rows are read.
-    var digestKept: Bool
+    /// `doctor`'s check of the derived columns (`Ledger.derivedProblem`), when it asked for it.
+    var derivedProblem: DerivedProblem?
     /// The rows not fully applied (non-transactional revisions caught between statements), in revision order.
     var unfinished: [Unfinished]
     /// When the newest applied revision was applied (UTC, ISO 8601).
@@ -32,6 +31,12 @@ struct LedgerSummary: Sendable, Hashable {
         var statementsTotal: Int
     }
 
+    /// The derived columns do not match the rows, or their triggers are disabled.
+    struct DerivedProblem: Sendable, Hashable {
+        var problem: String
+        var remedy: String
+    }
+
     /// How the last run ended.
     struct LastRun: Sendable, Hashable {
         var action: RunAction
@@ -42,41 +47,30 @@ struct LedgerSummary: Sendable, Hashable {
 }
 
 extension Ledger {
-    /// The ledger's summary in one round trip (see `LedgerSummary`); `lockKey` is the environment lock's key.
+    /// The ledger's summary in one round trip (see `LedgerSummary`); `lockKey` is the environment lock's key. With
+    /// `verify` (`doctor`), the derived columns are also compared with the rows and the event log, which reads them.
     ///
     /// - Throws: `undefinedTable` when a ledger table is missing (no ledger yet, or a damaged one), `undefinedColumn`
     ///   for a ledger of a layout before 4 (a reading command does not upgrade it): read it with `layout()` then.
-    func summary(lockKey: Int64) throws(PostgresError) -> LedgerSummary {
-        let revisions = table(RevisionsTable.table), meta = table(LedgerSchema.meta)
-        let events = table(EventsTable.table)
-        let runActions = [RunAction.upgrade, .promote, .downgrade].map(\.rawValue)
-        let runEnds = [EventOutcome.succeeded, .failed, .interrupted].map(\.rawValue)
+    func summary(lockKey: Int64, verify: Bool = false) throws(PostgresError) -> LedgerSummary {
+        let d = LedgerDerived.self
+        let health = LedgerDerived.health(schema: quoted)
+        let verification =
+            verify ? "\(health.matches) AS derived_matches, \(health.kept) AS derived_kept," : ""
         let result = try connection.query(
             """
-            SELECT m.version, m.\(LedgerSchema.revisionsDigest.name)::text AS digest,
-                   \(RevisionsTable.digestKept(tableParameter: "$4")) AS digest_kept,
-                   (SELECT string_agg(revision || ' ' || state || ' ' || coalesce(statements_done, 0) || ' '
-                                      || coalesce(statements_total, 0), ',' ORDER BY revision)
-                    FROM \(revisions) WHERE state <> 'applied') AS unfinished,
-                   (SELECT \(Ledger.isoTime("max(applied_at)")) FROM \(revisions) WHERE state = 'applied')
-                       AS last_applied_at,
+            SELECT m.version, m.\(d.digest.name)::text AS digest, m.\(d.unfinished.name) AS unfinished,
+                   \(Ledger.isoTime("m.\(d.lastAppliedAt.name)")) AS last_applied_at,
                    -- A shared try of the lock, released when the statement ends: it fails only while a run holds
                    -- the lock, and costs far less than reading pg_locks (every lock of every backend).
-                   NOT pg_try_advisory_xact_lock_shared($1::bigint) AS lock_held,
+                   NOT pg_try_advisory_xact_lock_shared($1::bigint) AS lock_held, \(verification)
                    \(FreezesTable.selectList(alias: "f", prefix: "freeze_")),
-                   e.action AS run_action, e.outcome AS run_outcome, \(Ledger.isoTime("e.at")) AS run_at,
-                   e.message AS run_message
+                   m.\(d.lastRunAction.name) AS run_action, m.\(d.lastRunOutcome.name) AS run_outcome,
+                   \(Ledger.isoTime("m.\(d.lastRunAt.name)")) AS run_at, m.\(d.lastRunMessage.name) AS run_message
             FROM (SELECT) one
-            LEFT JOIN \(meta) m ON true
+            LEFT JOIN \(table(LedgerSchema.meta)) m ON true
             LEFT JOIN \(table(FreezesTable.table)) f ON true
-            LEFT JOIN LATERAL (SELECT action, outcome, at, message FROM \(events)
-                               WHERE action = ANY($2::text[]) AND outcome = ANY($3::text[])
-                               ORDER BY id DESC LIMIT 1) e ON true
-            """,
-            [
-                .text(String(lockKey)), .textArray(runActions),
-                .textArray(runEnds), .text(revisions),
-            ])
+            """, [.text(String(lockKey))])
         let row = result.records[0]
         let unfinished = RevisionsTable.splitParents(row["unfinished"]).compactMap {
             item -> LedgerSummary.Unfinished? in
@@ -92,10 +86,15 @@ extension Ledger {
                 action: RunAction(rawValue: row["run_action"] ?? ""), outcome: EventOutcome(rawValue: outcome),
                 at: row["run_at"] ?? "", message: row["run_message"])
         }
+        let derivedProblem =
+            verify
+            ? LedgerDerived.problem(
+                matches: row.boolean("derived_matches") ?? false, kept: row.boolean("derived_kept") ?? false,
+                schema: quoted
+            ).map { LedgerSummary.DerivedProblem(problem: $0.problem, remedy: $0.remedy) } : nil
         return LedgerSummary(
-            version: row.integer("version"), digest: row["digest"] ?? "",
-            digestKept: row.boolean("digest_kept") ?? false, unfinished: unfinished,
-            lastAppliedAt: row["last_applied_at"], freeze: freeze, lockHeld: row.boolean("lock_held") ?? false,
-            lastRun: lastRun)
+            version: row.integer("version"), digest: row["digest"] ?? "", derivedProblem: derivedProblem,
+            unfinished: unfinished, lastAppliedAt: row["last_applied_at"], freeze: freeze,
+            lockHeld: row.boolean("lock_held") ?? false, lastRun: lastRun)
     }
 }

@@ -28,7 +28,7 @@ extension Doctor {
         let inspector = Inspector(project: project, interruptions: interruptions, progress: progress)
         let read: Inspector.FleetRead
         do {
-            read = try inspector.readFleet(environment, selection: .all)
+            read = try inspector.readFleet(environment, selection: .all, verify: true)
         } catch {
             return [DoctorCheck(subject: "targets \(name)", outcome: .failed, detail: error.description)]
         }
@@ -47,6 +47,7 @@ extension Doctor {
         var frozen: [String] = []
         var interrupted: [String] = []
         var foreign: [String] = []
+        var derived: [String] = []
         for (target, targetRead) in zip(read.selected, read.reads) {
             switch targetRead {
             case .unreachable(let error):
@@ -72,6 +73,9 @@ extension Doctor {
                     }
                 }
                 if let freeze = summary.freeze { frozen.append("\(target.name) (\(freeze.summary))") }
+                if let found = summary.derivedProblem {
+                    derived.append("\(target.name) (\(found.problem); way out: \(found.remedy))")
+                }
                 if !summary.unfinished.isEmpty {
                     interrupted.append(
                         "\(target.name) (\(summary.unfinished.map(\.revision).joined(separator: ", ")))")
@@ -95,7 +99,7 @@ extension Doctor {
         let newer = versions.keys.filter { $0 > Ledger.currentVersion }.sorted()
         var ledgers = versions.keys.sorted().map { "\(FleetStatus.format(versions[$0] ?? 0)) at version \($0)" }
         if noLedger > 0 { ledgers.append("\(FleetStatus.format(noLedger)) not created yet") }
-        let healthy = reachable - damaged.count - foreign.count
+        let healthy = reachable - damaged.count - foreign.count - derived.count
         checks.append(
             DoctorCheck(
                 subject: "ledger \(name)", outcome: newer.isEmpty ? .ok : .failed,
@@ -114,6 +118,7 @@ extension Doctor {
                 "with a revision interrupted between statements (`orchestrate status \(name) --targets`, then `orchestrate repair \(name) REV --target NAME`)"
             ),
             (foreign, .failed, "managed by another tool"),
+            (derived, .failed, "whose digest and summary columns do not follow their rows"),
             (frozen, .warning, "frozen"),
         ]
         for problem in problems where !problem.targets.isEmpty {

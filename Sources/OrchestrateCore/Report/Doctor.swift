@@ -236,8 +236,8 @@ public enum Doctor {
         }
         var digest: [DoctorCheck] = []
         if versionRow == .present, case .installed(let installed) = try ledger.layout(),
-            installed >= LedgerSchema.revisionsDigest.since, installed <= Ledger.currentVersion,
-            let found = try ledger.digestProblem()
+            installed >= LedgerDerived.digest.since, installed <= Ledger.currentVersion,
+            let found = try ledger.derivedProblem()
         {
             outcome = .failed
             digest.append(

@@ -28,9 +28,10 @@ extension Inspector {
         var rows: [String: Result<[AppliedRevision], OrchestrateError>]
     }
 
-    /// Reads the `selection` of fleet `environment`.
+    /// Reads the `selection` of fleet `environment`; with `verify` (`doctor`), each target's derived ledger columns
+    /// are checked against its rows (`LedgerSummary.derivedProblem`).
     func readFleet(
-        _ environment: EnvironmentConfig, selection: TargetSelection
+        _ environment: EnvironmentConfig, selection: TargetSelection, verify: Bool = false
     ) throws(OrchestrateError) -> FleetRead {
         let all = try FleetTargets.resolve(
             environment, projectRoot: project.root, interruptions: interruptions, progress: progress)
@@ -39,7 +40,7 @@ extension Inspector {
         let configs = selected.map { environment.forTarget($0) }
         let units = Self.readingUnits(configs, width: environment.fleet?.parallel ?? 4)
         let unitReads = Self.concurrentMap(units, width: environment.fleet?.parallel ?? 4) { unit in
-            self.readTargets(unit.map { configs[$0] }, claims: claims)
+            self.readTargets(unit.map { configs[$0] }, claims: claims, verify: verify)
         }
         var reads = [TargetRead](repeating: .unreachable("not read"), count: selected.count)
         for (unit, found) in zip(units, unitReads) {
@@ -100,7 +101,7 @@ extension Inspector {
     }
 
     /// Targets of one database on one connection, in order; when it cannot be opened, each is unreachable.
-    private func readTargets(_ configs: [EnvironmentConfig], claims: DigestClaims) -> [TargetRead] {
+    private func readTargets(_ configs: [EnvironmentConfig], claims: DigestClaims, verify: Bool) -> [TargetRead] {
         guard let first = configs.first else { return [] }
         let connection: Connection
         do {
@@ -118,7 +119,8 @@ extension Inspector {
         return configs.map { config in
             do throws(PostgresError) {
                 return readTarget(
-                    config, ledger: try Ledger(connection: connection, schema: config.ledgerSchema), claims: claims)
+                    config, ledger: try Ledger(connection: connection, schema: config.ledgerSchema), claims: claims,
+                    verify: verify)
             } catch {
                 return .unreachable(OrchestrateError.operation("\(config.displayName)", error).description)
             }
@@ -127,23 +129,22 @@ extension Inspector {
 
     /// One target on an open connection: the summary (one round trip), the rows when its digest is new, the lock
     /// holder when the lock is held; no ledger (or a damaged one) is read in full.
-    private func readTarget(_ config: EnvironmentConfig, ledger: Ledger, claims: DigestClaims) -> TargetRead {
+    private func readTarget(
+        _ config: EnvironmentConfig, ledger: Ledger, claims: DigestClaims, verify: Bool
+    ) -> TargetRead {
         let connection = ledger.connection
         let key = EnvironmentLock.key(schema: config.ledgerSchema)
         do throws(OrchestrateError) {
             let summary: LedgerSummary
             do throws(PostgresError) {
-                summary = try ledger.summary(lockKey: key)
+                summary = try ledger.summary(lockKey: key, verify: verify)
             } catch  where error.sqlState == .undefinedTable || error.sqlState == .undefinedColumn {
                 // No ledger yet, a damaged one, or one of an older layout (which a reading command leaves as it is).
                 return .full(try snapshot(of: ledger, environment: config))
             } catch {
                 throw ledger.failure(error, environment: config)
             }
-            // A lost version row, or a digest whose triggers are disabled (it may not follow the rows): read in full.
-            guard summary.version != nil, summary.digestKept else {
-                return .full(try snapshot(of: ledger, environment: config))
-            }
+            guard summary.version != nil else { return .full(try snapshot(of: ledger, environment: config)) }
             do throws(PostgresError) {
                 if claims.claim(summary.digest) {
                     claims.store(
