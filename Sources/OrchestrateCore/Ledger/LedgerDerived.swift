@@ -39,49 +39,61 @@ enum LedgerDerived {
     /// `digest` is the sum, modulo 2^64, of a 60-bit hash (SHA-256, which FIPS servers allow) of each row's
     /// `digested` columns and whether it has a down section. A sum can be kept row by row (a write adds the new row's
     /// hash and takes the old one's away), does not depend on the order rows were written in, and, unlike an
-    /// exclusive or, does not lose two equal rows. `unfinished` and `last_applied_at` are recomputed (through their
-    /// indexes) only when a row that is or was in that set changes. TRUNCATE resets them.
+    /// exclusive or, does not lose two equal rows. `last_applied_at` follows applied rows with `greatest` and is
+    /// recomputed only when its row goes; `unfinished` only when a row that is or was unfinished changes: a revision
+    /// applied costs one update of `ledger_meta` and no query of `revisions`, whatever its length. TRUNCATE resets
+    /// them.
     static func install(schema s: String) -> String {
         let revisions = RevisionsTable.table.qualified(s), events = EventsTable.table.qualified(s)
         let meta = LedgerSchema.meta.qualified(s)
-        let fields = digested.map { column in
-            column.type == "text[]" ? "array_to_string(r.\(column.name), ',')" : "r.\(column.name)"
-        }
-        let format = Array(repeating: "%s", count: fields.count + 1).joined(separator: "|")
         let enable = triggers.map { "ALTER TABLE \($0.table.qualified(s)) ENABLE ALWAYS TRIGGER \($0.name);" }
-        let state = RevisionsTable.state.name
+        let state = RevisionsTable.state.name, appliedAt = RevisionsTable.appliedAt.name
         return """
             CREATE OR REPLACE FUNCTION \(s).revision_digest(r \(revisions)) RETURNS numeric
-                LANGUAGE sql IMMUTABLE AS $$
-                SELECT ('x' || left(encode(sha256(convert_to(format('\(format)', \(fields.joined(separator: ", ")),
-                    r.\(RevisionsTable.downSQL.name) IS NOT NULL), 'UTF8')), 'hex'), 15))::bit(60)::bigint::numeric
-                $$;
+                LANGUAGE sql IMMUTABLE AS $$ SELECT \(rowHash("r")) $$;
             CREATE OR REPLACE FUNCTION \(s).revisions_derived() RETURNS trigger LANGUAGE plpgsql AS $$
             DECLARE
                 change numeric := 0;
-                unfinished_changed boolean := false;
-                applied_changed boolean := false;
+                newest timestamptz;
+                listed text;
+                newest_recomputed boolean := false;
+                listed_recomputed boolean := false;
             BEGIN
                 IF TG_OP = 'TRUNCATE' THEN
                     UPDATE \(meta) SET \(digest.name) = 0, \(unfinished.name) = NULL, \(lastAppliedAt.name) = NULL;
                     RETURN NULL;
                 END IF;
-                IF TG_OP IN ('INSERT', 'UPDATE') THEN
-                    change := change + \(s).revision_digest(NEW);
-                    unfinished_changed := NEW.\(state) <> 'applied';
-                    applied_changed := NEW.\(state) = 'applied';
+                -- The common write, a revision applied in one transaction: one statement, the hash written out (a
+                -- call of revision_digest with the row costs as much again).
+                IF TG_OP = 'INSERT' AND NEW.\(state) = 'applied' THEN
+                    UPDATE \(meta) SET \(digest.name) = mod(\(digest.name) + \(rowHash("NEW")), \(modulus)),
+                        \(lastAppliedAt.name) = greatest(\(lastAppliedAt.name), NEW.\(appliedAt));
+                    RETURN NULL;
                 END IF;
-                IF TG_OP IN ('UPDATE', 'DELETE') THEN
-                    change := change - \(s).revision_digest(OLD);
-                    unfinished_changed := unfinished_changed OR OLD.\(state) <> 'applied';
-                    applied_changed := applied_changed OR OLD.\(state) = 'applied';
+                IF TG_OP IN ('INSERT', 'UPDATE') THEN change := change + \(s).revision_digest(NEW); END IF;
+                IF TG_OP IN ('UPDATE', 'DELETE') THEN change := change - \(s).revision_digest(OLD); END IF;
+                -- The common write, a revision applied, costs no query of the table: the newest applied time follows
+                -- it with greatest. An applied row that goes, stops being applied or moves back in time, and a row
+                -- that is or was unfinished, are rare: those recompute, planned afresh (EXECUTE) so that the indexes
+                -- serve them however large the table has grown since the session's first write.
+                IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.\(state) = 'applied'
+                    AND (TG_OP = 'DELETE' OR NEW.\(state) <> 'applied' OR NEW.\(appliedAt) < OLD.\(appliedAt)) THEN
+                    EXECUTE 'SELECT \(escaped(lastAppliedExpression(schema: s)))' INTO newest;
+                    newest_recomputed := true;
+                END IF;
+                IF (TG_OP IN ('INSERT', 'UPDATE') AND NEW.\(state) <> 'applied')
+                    OR (TG_OP IN ('UPDATE', 'DELETE') AND OLD.\(state) <> 'applied') THEN
+                    EXECUTE 'SELECT \(escaped(unfinishedExpression(schema: s)))' INTO listed;
+                    listed_recomputed := true;
                 END IF;
                 UPDATE \(meta) SET
                     \(digest.name) = mod(\(digest.name) + change + \(modulus), \(modulus)),
-                    \(unfinished.name) = CASE WHEN unfinished_changed THEN \(unfinishedExpression(schema: s))
-                                        ELSE \(unfinished.name) END,
-                    \(lastAppliedAt.name) = CASE WHEN applied_changed THEN \(lastAppliedExpression(schema: s))
-                                             ELSE \(lastAppliedAt.name) END;
+                    \(unfinished.name) = CASE WHEN listed_recomputed THEN listed ELSE \(unfinished.name) END,
+                    \(lastAppliedAt.name) = CASE
+                        WHEN newest_recomputed THEN newest
+                        WHEN TG_OP IN ('INSERT', 'UPDATE') AND NEW.\(state) = 'applied'
+                            THEN greatest(\(lastAppliedAt.name), NEW.\(appliedAt))
+                        ELSE \(lastAppliedAt.name) END;
                 RETURN NULL;
             END
             $$;
@@ -109,6 +121,18 @@ enum LedgerDerived {
             CREATE INDEX IF NOT EXISTS revisions_unfinished ON \(revisions) (\(RevisionsTable.revision.name))
                 WHERE \(state) <> 'applied';
             """
+    }
+
+    /// The 60-bit hash of the `revisions` row `r` (a row variable: `r`, `NEW`, `OLD`): SHA-256 of its `digested`
+    /// columns and whether it has a down section, `|`-separated (`format` writes NULL as nothing), as a numeric.
+    private static func rowHash(_ r: String) -> String {
+        let fields =
+            digested.map { column in
+                column.type == "text[]" ? "array_to_string(\(r).\(column.name), ',')" : "\(r).\(column.name)"
+            } + ["\(r).\(RevisionsTable.downSQL.name) IS NOT NULL"]
+        let format = Array(repeating: "%s", count: fields.count).joined(separator: "|")
+        return
+            "('x' || left(encode(sha256(convert_to(format('\(format)', \(fields.joined(separator: ", "))), 'UTF8')), 'hex'), 15))::bit(60)::bigint::numeric"
     }
 
     /// The statement that computes every derived column afresh: when the layout step installs the triggers, and
@@ -186,6 +210,9 @@ enum LedgerDerived {
         return
             "(SELECT max(\(r.appliedAt.name)) FROM \(r.table.qualified(s)) WHERE \(r.state.name) = 'applied')"
     }
+
+    /// `sql` as the body of a single-quoted literal.
+    private static func escaped(_ sql: String) -> String { sql.replacingOccurrences(of: "'", with: "''") }
 
     private static func list(_ values: [String]) -> String { values.map { "'\($0)'" }.joined(separator: ", ") }
 
