@@ -66,7 +66,7 @@ final class EnvironmentLock {
     /// once and then every five seconds. Exits with `.locked` (4) naming the holder when the time is up.
     ///
     /// `firstTry` is the result of a `pg_try_advisory_lock` the caller sent in an earlier round trip of its own
-    /// (`tryStatement`): true, and the lock is held already.
+    /// (`tryExpression`): true, and the lock is held already.
     static func acquire(
         on connection: Connection, environment: EnvironmentConfig, ledgerExists: () -> Bool,
         firstTry: Bool? = nil, interruptions: Interruptions, progress: ProgressHandler

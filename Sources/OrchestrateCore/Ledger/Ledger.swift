@@ -86,7 +86,7 @@ public struct Ledger {
     /// What `doctor` finds of `ledger_meta`'s derived columns (`LedgerDerived`) at layout 4 or later: nil when they
     /// match the rows and the event log and their triggers are enabled, otherwise the problem and the way out. Reads
     /// every row.
-    func derivedProblem() throws(PostgresError) -> (problem: String, remedy: String)? {
+    func derivedProblem() throws(PostgresError) -> LedgerDerived.Problem? {
         let health = LedgerDerived.health(schema: quoted)
         let row = try connection.query(
             "SELECT \(health.matches) AS derived_matches, \(health.kept) AS derived_kept FROM \(table(LedgerSchema.meta))"

@@ -46,7 +46,6 @@ enum LedgerDerived {
     static func install(schema s: String) -> String {
         let revisions = RevisionsTable.table.qualified(s), events = EventsTable.table.qualified(s)
         let meta = LedgerSchema.meta.qualified(s)
-        let enable = triggers.map { "ALTER TABLE \($0.table.qualified(s)) ENABLE ALWAYS TRIGGER \($0.name);" }
         let state = RevisionsTable.state.name, appliedAt = RevisionsTable.appliedAt.name
         return """
             CREATE OR REPLACE FUNCTION \(s).revision_digest(r \(revisions)) RETURNS numeric
@@ -78,12 +77,12 @@ enum LedgerDerived {
                 -- serve them however large the table has grown since the session's first write.
                 IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.\(state) = 'applied'
                     AND (TG_OP = 'DELETE' OR NEW.\(state) <> 'applied' OR NEW.\(appliedAt) < OLD.\(appliedAt)) THEN
-                    EXECUTE 'SELECT \(escaped(lastAppliedExpression(schema: s)))' INTO newest;
+                    EXECUTE \(LedgerHealth.quoteLiteral("SELECT " + lastAppliedExpression(schema: s))) INTO newest;
                     newest_recomputed := true;
                 END IF;
                 IF (TG_OP IN ('INSERT', 'UPDATE') AND NEW.\(state) <> 'applied')
                     OR (TG_OP IN ('UPDATE', 'DELETE') AND OLD.\(state) <> 'applied') THEN
-                    EXECUTE 'SELECT \(escaped(unfinishedExpression(schema: s)))' INTO listed;
+                    EXECUTE \(LedgerHealth.quoteLiteral("SELECT " + unfinishedExpression(schema: s))) INTO listed;
                     listed_recomputed := true;
                 END IF;
                 UPDATE \(meta) SET
@@ -116,7 +115,7 @@ enum LedgerDerived {
                 WHEN (NEW.\(EventsTable.action.name) IN (\(list(runActions)))
                       AND NEW.\(EventsTable.outcome.name) IN (\(list(runEnds))))
                 EXECUTE FUNCTION \(s).events_last_run();
-            \(enable.joined(separator: "\n"))
+            \(enableStatements(schema: s).joined(separator: "\n"))
             CREATE INDEX IF NOT EXISTS revisions_applied_at ON \(revisions) (\(RevisionsTable.appliedAt.name));
             CREATE INDEX IF NOT EXISTS revisions_unfinished ON \(revisions) (\(RevisionsTable.revision.name))
                 WHERE \(state) <> 'applied';
@@ -175,14 +174,19 @@ enum LedgerDerived {
     /// `enable`), then recompute.
     static func remedy(schema s: String, enable: Bool) -> String {
         let statements =
-            (enable ? triggers.map { "ALTER TABLE \($0.table.qualified(s)) ENABLE ALWAYS TRIGGER \($0.name);" } : [])
-            + [recomputation(schema: s)]
+            (enable ? enableStatements(schema: s) : []) + [recomputation(schema: s)]
         return statements.joined(separator: " ").split(whereSeparator: \.isNewline).joined(separator: " ")
     }
 
+    /// Derived columns that do not match the rows, or whose triggers are disabled: what `doctor` says, and the way out.
+    struct Problem: Sendable, Hashable {
+        var problem: String
+        var remedy: String
+    }
+
     /// The problem `doctor` reports when the derived columns do not `match` the rows or their triggers are not
-    /// `kept` (enabled), with the way out; nil when both hold.
-    static func problem(matches: Bool, kept: Bool, schema s: String) -> (problem: String, remedy: String)? {
+    /// `kept` (enabled); nil when both hold.
+    static func problem(matches: Bool, kept: Bool, schema s: String) -> Problem? {
         guard !matches || !kept else { return nil }
         let meta = LedgerSchema.meta.qualified(s)
         let problem =
@@ -190,10 +194,14 @@ enum LedgerDerived {
             ? "the digest and summary columns of \(meta) do not match the revisions and events (they were written while their triggers were disabled)"
             : "the triggers that keep the digest and summary columns of \(meta) are disabled"
                 + (matches ? "" : ", and the columns no longer match the revisions and events")
-        return (
-            problem + ", so `status` and fleet runs may describe or plan this ledger from another's rows",
-            "a DBA runs `\(remedy(schema: s, enable: !kept))`"
-        )
+        return Problem(
+            problem: problem + ", so `status` and fleet runs may describe or plan this ledger from another's rows",
+            remedy: "a DBA runs `\(remedy(schema: s, enable: !kept))`")
+    }
+
+    /// The statements that make every trigger fire `ALWAYS`.
+    private static func enableStatements(schema s: String) -> [String] {
+        triggers.map { "ALTER TABLE \($0.table.qualified(s)) ENABLE ALWAYS TRIGGER \($0.name);" }
     }
 
     private static func unfinishedExpression(schema s: String) -> String {
@@ -211,10 +219,9 @@ enum LedgerDerived {
             "(SELECT max(\(r.appliedAt.name)) FROM \(r.table.qualified(s)) WHERE \(r.state.name) = 'applied')"
     }
 
-    /// `sql` as the body of a single-quoted literal.
-    private static func escaped(_ sql: String) -> String { sql.replacingOccurrences(of: "'", with: "''") }
-
-    private static func list(_ values: [String]) -> String { values.map { "'\($0)'" }.joined(separator: ", ") }
+    private static func list(_ values: [String]) -> String {
+        values.map(LedgerHealth.quoteLiteral).joined(separator: ", ")
+    }
 
     /// 2^64.
     private static let modulus = "18446744073709551616"

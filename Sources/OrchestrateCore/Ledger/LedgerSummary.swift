@@ -10,8 +10,8 @@ struct LedgerSummary: Sendable, Hashable {
     var version: Int?
     /// `ledger_meta.revisions_digest`.
     var digest: String
-    /// `doctor`'s check of the derived columns (`Ledger.derivedProblem`), when it asked for it.
-    var derivedProblem: DerivedProblem?
+    /// `doctor`'s check of the derived columns (see `Ledger.derivedProblem`), when it asked for it.
+    var derivedProblem: LedgerDerived.Problem?
     /// The rows not fully applied (non-transactional revisions caught between statements), in revision order.
     var unfinished: [Unfinished]
     /// When the newest applied revision was applied (UTC, ISO 8601).
@@ -31,12 +31,6 @@ struct LedgerSummary: Sendable, Hashable {
         var statementsTotal: Int
     }
 
-    /// The derived columns do not match the rows, or their triggers are disabled.
-    struct DerivedProblem: Sendable, Hashable {
-        var problem: String
-        var remedy: String
-    }
-
     /// How the last run ended.
     struct LastRun: Sendable, Hashable {
         var action: RunAction
@@ -54,16 +48,16 @@ extension Ledger {
     ///   for a ledger of a layout before 4 (a reading command does not upgrade it): read it with `layout()` then.
     func summary(lockKey: Int64, verify: Bool = false) throws(PostgresError) -> LedgerSummary {
         let d = LedgerDerived.self
-        let health = LedgerDerived.health(schema: quoted)
-        let verification =
-            verify ? "\(health.matches) AS derived_matches, \(health.kept) AS derived_kept," : ""
+        // `doctor` compares the derived columns with the rows; a status read trusts them.
+        let verification = verify ? LedgerDerived.health(schema: quoted) : nil
+        let verified = verification.map { "\($0.matches) AS derived_matches, \($0.kept) AS derived_kept," } ?? ""
         let result = try connection.query(
             """
             SELECT m.version, m.\(d.digest.name)::text AS digest, m.\(d.unfinished.name) AS unfinished,
                    \(Ledger.isoTime("m.\(d.lastAppliedAt.name)")) AS last_applied_at,
                    -- A shared try of the lock, released when the statement ends: it fails only while a run holds
                    -- the lock, and costs far less than reading pg_locks (every lock of every backend).
-                   NOT pg_try_advisory_xact_lock_shared($1::bigint) AS lock_held, \(verification)
+                   NOT pg_try_advisory_xact_lock_shared($1::bigint) AS lock_held, \(verified)
                    \(FreezesTable.selectList(alias: "f", prefix: "freeze_")),
                    m.\(d.lastRunAction.name) AS run_action, m.\(d.lastRunOutcome.name) AS run_outcome,
                    \(Ledger.isoTime("m.\(d.lastRunAt.name)")) AS run_at, m.\(d.lastRunMessage.name) AS run_message
@@ -90,8 +84,7 @@ extension Ledger {
             verify
             ? LedgerDerived.problem(
                 matches: row.boolean("derived_matches") ?? false, kept: row.boolean("derived_kept") ?? false,
-                schema: quoted
-            ).map { LedgerSummary.DerivedProblem(problem: $0.problem, remedy: $0.remedy) } : nil
+                schema: quoted) : nil
         return LedgerSummary(
             version: row.integer("version"), digest: row["digest"] ?? "", derivedProblem: derivedProblem,
             unfinished: unfinished, lastAppliedAt: row["last_applied_at"], freeze: freeze,

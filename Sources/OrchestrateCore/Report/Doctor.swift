@@ -188,6 +188,7 @@ public enum Doctor {
     ) throws(PostgresError) -> [DoctorCheck] {
         let subject = "ledger \(environment.name)"
         let versionRow: LedgerHealth.VersionRow
+        var installedVersion: Int?
         var detail: String
         var outcome = DoctorCheck.Outcome.ok
         switch try ledger.layout() {
@@ -207,6 +208,7 @@ public enum Doctor {
             ]
         case .installed(let installed):
             versionRow = .present
+            installedVersion = installed
             detail = "ledger `\(environment.ledgerSchema)` version \(installed)"
             if installed > Ledger.currentVersion {
                 outcome = .failed
@@ -234,18 +236,18 @@ public enum Doctor {
                 subject: subject, outcome: .failed,
                 detail: "the database is \($0.notice(environment: environment.name))")
         }
-        var digest: [DoctorCheck] = []
-        if versionRow == .present, case .installed(let installed) = try ledger.layout(),
-            installed >= LedgerDerived.digest.since, installed <= Ledger.currentVersion,
-            let found = try ledger.derivedProblem()
+        var derived: [DoctorCheck] = []
+        if let installed = installedVersion, installed >= LedgerDerived.digest.since,
+            installed <= Ledger.currentVersion, let found = try ledger.derivedProblem()
         {
             outcome = .failed
-            digest.append(
+            derived.append(
                 DoctorCheck(subject: subject, outcome: .failed, detail: "\(found.problem); way out: \(found.remedy)"))
         }
         let baselined = rows.filter(\.baselined).count
         if baselined > 0 { detail += " (\(baselined) by baseline)" }
-        return [DoctorCheck(subject: subject, outcome: outcome, detail: detail)] + (foreign.map { [$0] } ?? []) + digest
+        return [DoctorCheck(subject: subject, outcome: outcome, detail: detail)] + (foreign.map { [$0] } ?? [])
+            + derived
             + damage.map {
                 DoctorCheck(subject: subject, outcome: .failed, detail: "\($0.problem); way out: \($0.remedy)")
             }
